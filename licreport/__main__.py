@@ -1,0 +1,3 @@
+from licreport.cli import main
+
+main()

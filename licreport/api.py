@@ -1,0 +1,470 @@
+"""What each command runs, as visible steps: load → replay/check → compute → write.
+
+Nothing here parses options or prints; `cli.py` does that.  Every function takes
+the clock as an argument (`as_of` / `month`) and returns the JSON document of
+SPEC §4, so the same input always gives the same output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from licreport import __version__
+from licreport.errors import ConservationError, DataError, DataErrors, UsageError
+from licreport.ledger.load import load_ledger
+from licreport.ledger.model import Ledger
+from licreport.ledger.schema import MONTHLY, SHEETS
+from licreport.outputs import jsonout, sheets
+from licreport.outputs.report import render_report
+from licreport.outputs.staging import Staging
+from licreport.outputs.workbook import write_csv_folder, write_workbook
+from licreport.rules.book import Book, replay_ledger
+from licreport.rules.conservation import conservation
+from licreport.rules.proration import Proration, prorate
+from licreport.rules.recovery import recoverable, recovery_rows
+from licreport.rules.renewal import RenewalPlan, balances_after, plan_renewals
+from licreport.rules.shortfall import POLICIES
+from licreport.rules.status import StatusView, pipeline, status_view
+
+Progress = Callable[[str], None]
+
+
+def _quiet(step: str) -> None:
+    """The default progress callback: says nothing."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Reading options every ledger command shares."""
+
+    dayfirst: bool = False
+    monthfirst: bool = False
+    partner: str | None = None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where and whether to write."""
+
+    out_dir: Path = Path("licreport-out")
+    force: bool = False
+
+
+@dataclass
+class Loaded:
+    """The ledger as read (for the writers) and the replayed book of the partners in scope."""
+
+    ledger: Ledger
+    book: Book
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def partners(self) -> list[str]:
+        return self.book.ledger.partners
+
+
+def _sorted(errors: list[DataError]) -> list[DataError]:
+    order = {s.name: i for i, s in enumerate(SHEETS)}
+    return sorted(
+        errors,
+        key=lambda e: (e.file, order.get(str(e.sheet), 99), e.row or 0, e.column or ""),
+    )
+
+
+def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataError]]:
+    """Read and replay; return every data error of the file (an empty list: clean)."""
+    if options.dayfirst and options.monthfirst:
+        raise UsageError("--dayfirst and --monthfirst exclude each other")
+    ledger, errors = load_ledger(path, dayfirst=options.dayfirst, monthfirst=options.monthfirst)
+    scoped = ledger
+    if options.partner is not None:
+        if options.partner not in ledger.partners:
+            known = ", ".join(ledger.partners[:20])
+            raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
+        scoped = ledger.only_partner(options.partner)
+    book = replay_ledger(scoped)
+    return Loaded(ledger, book, list(ledger.warnings)), _sorted(errors + book.errors)
+
+
+def load_clean(path: Path, options: Options) -> Loaded:
+    """`load`, raising `DataErrors` (exit 1, nothing written) when anything is wrong."""
+    loaded, errors = load(path, options)
+    if errors:
+        raise DataErrors(f"{len(errors)} data error(s) in {path.name}", errors)
+    return loaded
+
+
+def validate(path: Path, options: Options = Options()) -> list[DataError]:
+    return load(path, options)[1]
+
+
+# --- quote ---------------------------------------------------------------------------------
+
+
+def quote(
+    product: str,
+    devices: int,
+    when: date,
+    *,
+    ledger: Path | None = None,
+    points_per_licence: int | None = None,
+    options: Options = Options(),
+) -> Proration:
+    """R1 for one exchange; the price comes from the ledger's catalogue or is given."""
+    if (ledger is None) == (points_per_licence is None):
+        raise UsageError("give exactly one of --ledger or --points-per-licence")
+    if devices < 0:
+        raise UsageError("--devices cannot be negative")
+    if ledger is not None:
+        read, _ = load_ledger(ledger, dayfirst=options.dayfirst, monthfirst=options.monthfirst)
+        products = read["Products"]
+        match = products[products["product"].str.casefold() == product.casefold()]
+        if match.empty:
+            raise UsageError(f"product {product!r} is not in the ledger's Products")
+        ppl = match["points_per_licence"].iloc[0]
+        if pd.isna(ppl):
+            raise UsageError(f"product {product!r} is not offered monthly (no points_per_licence)")
+        product, points_per_licence = str(match["product"].iloc[0]), int(ppl)
+    assert points_per_licence is not None
+    if points_per_licence <= 0:
+        raise UsageError("--points-per-licence must be at least 1")
+    return prorate(when, devices, points_per_licence, product)
+
+
+# --- status / report -----------------------------------------------------------------------
+
+
+def _view(book: Book, as_of: pd.Timestamp) -> StatusView:
+    first_next = (as_of + pd.offsets.MonthBegin(1)).normalize()
+    return status_view(
+        book.ledger["Partners"],
+        book.ledger["Products"],
+        book.contracts_at(as_of),
+        book.balances(as_of),
+        book.balances(first_next),
+        as_of,
+    )
+
+
+def status(path: Path, as_of: date, options: Options = Options()) -> tuple[dict, StatusView]:
+    loaded = load_clean(path, options)
+    view = _view(loaded.book, pd.Timestamp(as_of))
+    return jsonout.status_json(view, loaded.partners), view
+
+
+def _month(d: date | pd.Timestamp) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _check_conservation(book: Book) -> pd.DataFrame:
+    checks = conservation(book.ledger, book.base_contracts, book.exchanges, book.balances())
+    bad = checks[checks["difference"] != 0]
+    if len(bad):
+        lines = [
+            f"{r.check} — partner {r.partner} {r.product} {r.term}: in {r['in']}, out {r.out}, "
+            f"balance {r.balance}, difference {r.difference}"
+            for _, r in bad.iterrows()
+        ]
+        raise ConservationError("conservation check failed (R8):\n" + "\n".join(lines))
+    return checks
+
+
+def _report_html(
+    loaded: Loaded, view: StatusView, renewal: dict | None, status_doc: dict, policy: str
+) -> str:
+    names = loaded.book.ledger["Clients"][["client", "client_name"]].dropna()
+    return render_report(
+        status=status_doc,
+        renewal=renewal,
+        pipeline=jsonout.records(
+            pipeline(view.contracts, view.as_of), ["partner", "month", "contracts", "licences"]
+        ),
+        meta={
+            "as_of": view.as_of.date().isoformat(),
+            "month": _month(view.as_of),
+            "policy": policy,
+            "input_name": loaded.ledger.path.name,
+            "sha256": loaded.ledger.sha256,
+            "version": __version__,
+            "client_names": dict(zip(names["client"], names["client_name"], strict=True)),
+        },
+    )
+
+
+def report(
+    path: Path, as_of: date, outputs: Outputs, options: Options = Options(),
+    policy: str = "priority",
+) -> Path:
+    """Only the HTML status report as of `as_of`."""
+    loaded = load_clean(path, options)
+    _check_conservation(loaded.book)
+    view = _view(loaded.book, pd.Timestamp(as_of))
+    doc = jsonout.status_json(view, loaded.partners)
+    html = _report_html(loaded, view, None, doc, policy)
+    final = outputs.out_dir / f"report-{_month(as_of)}.html"
+    with Staging(outputs.out_dir, force=outputs.force) as stage:
+        stage.path(final).write_text(html, encoding="utf-8")
+    return final
+
+
+# --- writing the updated ledger ------------------------------------------------------------
+
+
+def _stage_ledger(
+    stage: Staging,
+    out_dir: Path,
+    loaded: Loaded,
+    month: str,
+    appended: dict[str, pd.DataFrame],
+    computed: list[sheets.ComputedSheet],
+) -> list[Path]:
+    """Stage the updated workbook (and, for a CSV ledger, the updated CSV folder)."""
+    ledger = loaded.ledger
+    stem = ledger.path.stem if ledger.kind == "xlsx" else ledger.path.name
+    book_path = out_dir / f"{stem}-{month}.xlsx"
+    write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed)
+    finals = [book_path]
+    if ledger.kind == "csv":
+        folder = out_dir / f"{stem}-{month}"
+        write_csv_folder(ledger, stage.path(folder), appended=appended)
+        finals.append(folder)
+    return finals
+
+
+def _lock_warning(path: Path) -> list[str]:
+    """Excel leaves `~$name.xlsx` next to a workbook it has open."""
+    lock = path.with_name("~$" + path.name)
+    if lock.exists():
+        return [f"{path.name} looks open in Excel ({lock.name} exists); unsaved edits are not read"]
+    return []
+
+
+# --- recover -------------------------------------------------------------------------------
+
+
+def recover(
+    path: Path, as_of: date, *, apply: bool, outputs: Outputs, options: Options = Options()
+) -> tuple[dict, list[Path]]:
+    """R4 candidates on `as_of`; with `apply`, record them in a new workbook."""
+    loaded = load_clean(path, options)
+    ts = pd.Timestamp(as_of)
+    candidates = recoverable(loaded.book.contracts_at(ts), ts)
+    doc = jsonout.recover_json(ts, candidates, loaded.partners, applied=apply)
+    if not apply or candidates.empty:
+        return doc, []
+    pool_rows, client_rows = recovery_rows(candidates, ts)
+    appended = {"Pool": pool_rows, "Clients": client_rows}
+    after = replay_ledger(loaded.book.ledger.with_rows(appended))
+    _assert_clean(after)
+    checks = _check_conservation(after)
+    view = _view(after, ts)
+    computed = sheets.computed_sheets(view, checks)
+    with Staging(outputs.out_dir, force=outputs.force) as stage:
+        finals = _stage_ledger(stage, outputs.out_dir, loaded, _month(ts), appended, computed)
+    return doc, finals
+
+
+def _assert_clean(book: Book) -> None:
+    """The rows a run adds must replay cleanly; if not, it is our bug, not the user's data."""
+    if book.errors:
+        raise DataErrors(
+            "the rows this run would add do not replay cleanly; nothing was written",
+            book.errors,
+        )
+
+
+# --- renew / reconcile ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    month: str
+    policy: str = "priority"
+    exchange: bool = False
+    dry_run: bool = False
+    redo: bool = False
+
+
+@dataclass
+class RunResult:
+    document: dict
+    written: list[Path]
+    summary: list[str]
+
+
+def _check_month(month: str) -> pd.Timestamp:
+    try:
+        first = pd.Timestamp(f"{month}-01")
+    except ValueError:
+        raise UsageError(f"--month {month!r} is not YYYY-MM") from None
+    if len(month) != 7 or _month(first) != month:
+        raise UsageError(f"--month {month!r} is not YYYY-MM")
+    return first
+
+
+def run_id(month: str, sha256: str) -> str:
+    """Deterministic: the month and the input's hash, never the wall clock."""
+    return f"{month}-{sha256[:8]}"
+
+
+def _recorded(book: Book, month: str) -> pd.DataFrame:
+    lines = book.ledger["Renewals"]
+    return lines[(lines["month"] == month).fillna(False)]
+
+
+def _renew_steps(
+    loaded: Loaded, run: RunOptions, progress: Progress
+) -> tuple[Book, RenewalPlan | None, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Idempotency check, then plan the month; returns the book the plan was made on."""
+    if run.policy not in POLICIES:
+        raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
+    first = _check_month(run.month)
+    book = loaded.book
+    recorded = _recorded(book, run.month)
+    if len(recorded) and not run.redo:
+        return book, None, recorded, {}
+    if len(recorded):
+        runs = set(recorded["run"].dropna())
+        ledger = book.ledger.without("Renewals", book.ledger["Renewals"]["month"] == run.month)
+        ledger = ledger.without("Exchanges", ledger["Exchanges"]["run"].isin(runs))
+        book = replay_ledger(ledger)
+        _assert_clean(book)
+    progress("renew")
+    plan = plan_renewals(
+        book.contracts_at(first),
+        book.balances(first),
+        month=run.month,
+        run=run_id(run.month, loaded.ledger.sha256),
+        policy=run.policy,
+        exchange=run.exchange,
+    )
+    renewals = plan.lines.assign(run=plan.run, month=plan.month)
+    appended = {"Renewals": renewals, "Exchanges": plan.exchanges}
+    return book, plan, recorded, appended
+
+
+def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
+    book = loaded.book
+    first = pd.Timestamp(f"{month}-01")
+    run = str(recorded["run"].dropna().iloc[0]) if recorded["run"].notna().any() else ""
+    ex = book.exchanges
+    spent = ex[(ex["run"] == run).fillna(False)].groupby("partner")["points"].sum()
+    after = book.balances(first)
+    lines = recorded.assign(
+        points=recorded["points"], licences=recorded["licences"].fillna(recorded["renewed"])
+    )
+    return jsonout.renew_json(
+        month, run, True, lines, spent, after.monthly, after.annual, loaded.partners
+    )
+
+
+def _summary(plan: RenewalPlan) -> list[str]:
+    lines = plan.lines
+    monthly = lines[lines["term"] == MONTHLY]
+    annual = lines[lines["term"] != MONTHLY]
+    return [
+        f"monthly: {int(monthly['renewed'].sum())} of {int(monthly['requested'].sum())} "
+        f"licences renewed, {int(monthly['dropped'].sum())} devices dropped",
+        f"annual: {int(annual['renewed'].sum())} of {int(annual['requested'].sum())} "
+        f"licences renewed, {int(annual['dropped'].sum())} dropped",
+        f"points exchanged: {int(plan.exchanged_points.sum())}",
+    ]
+
+
+def renew(
+    path: Path, run: RunOptions, outputs: Outputs, options: Options = Options(),
+    progress: Progress = _quiet,
+) -> RunResult:
+    """R2 + R3 for one month; writes the updated workbook unless `dry_run`."""
+    progress("load")
+    loaded = load_clean(path, options)
+    book, plan, recorded, appended = _renew_steps(loaded, run, progress)
+    if plan is None:
+        doc = _already_applied(loaded, run.month, recorded)
+        return RunResult(doc, [], [f"{run.month} was already applied by run {doc['run']}"])
+    after_book = replay_ledger(book.ledger.with_rows(appended))
+    _assert_clean(after_book)
+    checks = _check_conservation(after_book)
+    after = balances_after(book.balances(pd.Timestamp(f"{run.month}-01")), plan)
+    doc = jsonout.renew_json(
+        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
+        after.annual, loaded.partners,
+    )
+    written: list[Path] = []
+    if not run.dry_run:
+        progress("workbook")
+        first = pd.Timestamp(f"{run.month}-01")
+        computed = sheets.computed_sheets(_view(after_book, first), checks)
+        with Staging(outputs.out_dir, force=outputs.force) as stage:
+            written = _stage_ledger(
+                stage, outputs.out_dir, loaded, run.month, appended, computed
+            )
+    return RunResult(doc, written, _summary(plan))
+
+
+RECONCILE_STEPS = ("load", "renew", "recovery", "status", "workbook", "report")
+
+
+def reconcile(
+    path: Path, run: RunOptions, outputs: Outputs, options: Options = Options(),
+    progress: Progress = _quiet,
+) -> RunResult:
+    """The monthly run: validate → renew → recovery candidates → status → workbook + report."""
+    progress("load")
+    loaded = load_clean(path, options)
+    loaded.warnings += _lock_warning(path)
+    first = _check_month(run.month)
+    book, plan, recorded, appended = _renew_steps(loaded, run, progress)
+    if plan is None:
+        doc = _already_applied(loaded, run.month, recorded)
+        return RunResult(doc, [], [f"{run.month} was already applied by run {doc['run']}"])
+    after_book = replay_ledger(book.ledger.with_rows(appended))
+    _assert_clean(after_book)
+    checks = _check_conservation(after_book)
+    after = balances_after(book.balances(first), plan)
+    doc = jsonout.renew_json(
+        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
+        after.annual, loaded.partners,
+    )
+    progress("recovery")
+    view = _view(after_book, first)
+    progress("status")
+    status_doc = jsonout.status_json(view, loaded.partners)
+    written: list[Path] = []
+    if not run.dry_run:
+        progress("workbook")
+        computed = sheets.computed_sheets(view, checks)
+        with Staging(outputs.out_dir, force=outputs.force) as stage:
+            written = _stage_ledger(
+                stage, outputs.out_dir, loaded, run.month, appended, computed
+            )
+            progress("report")
+            html = _report_html(loaded, view, doc, status_doc, run.policy)
+            final = outputs.out_dir / f"report-{run.month}.html"
+            stage.path(final).write_text(html, encoding="utf-8")
+            written.append(final)
+    summary = _summary(plan) + [
+        f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
+        f"in {len(view.recoverable)} contracts",
+    ]
+    return RunResult(doc, written, summary)
+
+
+def init(directory: Path, *, sample: bool, force: bool) -> Path:
+    """Write an empty ledger template (or the sample ledger) as DIR/ledger.xlsx."""
+    from licreport.ledger.template import write_template
+
+    target = directory / "ledger.xlsx"
+    if target.exists() and not force:
+        from licreport.errors import OutputExists
+
+        raise OutputExists(f"{target} exists; pass --force to overwrite it")
+    directory.mkdir(parents=True, exist_ok=True)
+    return write_template(target, sample=sample)
+
+

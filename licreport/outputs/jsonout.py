@@ -1,0 +1,155 @@
+"""The JSON documents of SPEC §4: stable keys, ISO dates, counts as numbers, money as strings."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from licreport.rules.proration import Proration
+from licreport.rules.status import StatusView
+
+
+def term_value(term: object) -> int | str:
+    """JSON term: 1, 2, 3, "monthly" or "trial"."""
+    text = str(term)
+    return int(text) if text.isdigit() else text
+
+
+def plain(value: Any) -> Any:
+    """A pandas/numpy scalar as a plain JSON value."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for row in frame[columns].itertuples(index=False, name=None):
+        rec = {c: plain(v) for c, v in zip(columns, row, strict=True)}
+        if "term" in rec:
+            rec["term"] = term_value(rec["term"])
+        out.append(rec)
+    return out
+
+
+def by_partner(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Records of `columns` bucketed by the frame's partner column, in frame order."""
+    buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for partner, rec in zip(frame["partner"], records(frame, columns), strict=True):
+        buckets[str(partner)].append(rec)
+    return buckets
+
+
+def quote_json(q: Proration) -> dict[str, Any]:
+    return {
+        "product": q.product,
+        "devices": q.devices,
+        "date": q.date.isoformat(),
+        "days": q.days,
+        "device_days": q.device_days,
+        "licences": q.licences,
+        "points": q.points,
+        "points_per_licence": q.points_per_licence,
+    }
+
+
+def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
+    pool = by_partner(view.pool, ["product", "term", "available"])
+    monthly = by_partner(view.monthly_pool, ["product", "available"])
+    points = dict(zip(view.points["partner"], view.points["available"], strict=True))
+    trials = records(view.trials, ["product", "available", "days"])
+    expiring = by_partner(
+        view.expiring, ["client", "product", "term", "licences", "end", "days_left"]
+    )
+    recoverable = by_partner(view.recoverable, ["client", "product", "term", "recoverable"])
+    forecast = by_partner(
+        view.forecast, ["product", "devices_due", "available", "shortfall", "points_needed"]
+    )
+    info = view.partners.set_index("partner")
+    out = []
+    for p in partners:
+        out.append(
+            {
+                "partner": p,
+                "name": plain(info.at[p, "name"]) if p in info.index else None,
+                "provider": plain(info.at[p, "provider"]) if p in info.index else None,
+                "pool": pool.get(p, []),
+                "monthly_pool": monthly.get(p, []),
+                "points_balance": int(points.get(p, 0)),
+                "trials": trials,
+                "expiring": expiring.get(p, []),
+                "recoverable": recoverable.get(p, []),
+                "forecast": forecast.get(p, []),
+            }
+        )
+    return {"as_of": view.as_of.date().isoformat(), "partners": out}
+
+
+def recover_json(
+    as_of: pd.Timestamp, candidates: pd.DataFrame, partners: Iterable[str], applied: bool
+) -> dict[str, Any]:
+    cols = ["client", "product", "term", "licences", "devices_used", "days_left", "recoverable"]
+    rec = by_partner(candidates, cols)
+    return {
+        "as_of": as_of.date().isoformat(),
+        "applied": applied,
+        "partners": [{"partner": p, "recoverable": rec[p]} for p in partners if p in rec],
+    }
+
+
+LINE_KEYS = ["client", "product", "term", "requested", "renewed", "dropped", "licences", "points"]
+
+
+def renew_json(
+    month: str,
+    run: str,
+    already_applied: bool,
+    lines: pd.DataFrame,
+    exchanged: pd.Series,
+    monthly_after: pd.DataFrame,
+    pool_after: pd.DataFrame,
+    partners: Iterable[str],
+) -> dict[str, Any]:
+    by_lines = by_partner(lines, LINE_KEYS)
+    m_after = by_partner(monthly_after, ["product", "available"])
+    a_after = by_partner(pool_after, ["product", "term", "available"])
+    return {
+        "month": month,
+        "run": run,
+        "already_applied": already_applied,
+        "partners": [
+            {
+                "partner": p,
+                "lines": by_lines.get(p, []),
+                "exchanged_points": int(exchanged.get(p, 0)),
+                "monthly_pool_after": m_after.get(p, []),
+                "pool_after": a_after.get(p, []),
+            }
+            for p in partners
+        ],
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, default=plain)

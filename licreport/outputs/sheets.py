@@ -1,0 +1,79 @@
+"""The computed sheets (Status, Contracts, Forecast, Checks) as frames for the workbook writer."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from licreport.outputs.workbook import ChartSpec, ComputedSheet
+from licreport.rules.status import StatusView
+
+
+def status_sheet(view: StatusView) -> ComputedSheet:
+    """Available licences per partner: annual pools by product × term, monthly pool, points."""
+    names = view.partners.set_index("partner")
+    annual = view.pool.assign(pool="annual", term=view.pool["term"].astype(str) + "-year")
+    monthly = view.monthly_pool.assign(pool="monthly (MSSP)", term="monthly")
+    points = view.points.assign(pool="MSSP Points", product="", term="")
+    frame = pd.concat([annual, monthly, points], ignore_index=True)
+    frame = frame.sort_values(["partner", "pool", "product", "term"], kind="stable")
+    frame.insert(1, "partner_name", frame["partner"].map(names["name"]))
+    frame.insert(2, "provider", frame["partner"].map(names["provider"]))
+    frame = frame[["partner", "partner_name", "provider", "pool", "product", "term", "available"]]
+    frame = frame.rename(columns={"available": "available"}).reset_index(drop=True)
+    frame.insert(0, "as_of", view.as_of)
+    chart_rows = frame[frame["pool"] != "MSSP Points"]
+    label = (chart_rows["product"] + " " + chart_rows["term"]).rename("product_term")
+    chart = (
+        chart_rows.assign(product_term=label)
+        .groupby("product_term", sort=True)["available"]
+        .sum()
+        .reset_index()
+    )
+    frame = frame.join(chart.add_prefix("chart_"), how="left")
+    return ComputedSheet(
+        "Status",
+        frame,
+        {"as_of": "date", "available": "int", "chart_available": "int"},
+        ChartSpec("Available licences by product and term", "chart_product_term",
+                  ("chart_available",)),
+    )
+
+
+def contracts_sheet(view: StatusView) -> ComputedSheet:
+    c = view.contracts.sort_values(["partner", "client", "product", "start"], kind="stable")
+    cols = [
+        "partner", "client", "client_name", "product", "term", "licences", "start", "end",
+        "days_left", "active", "auto_renew", "devices_used", "recoverable",
+    ]  # fmt: skip
+    frame = c[cols].reset_index(drop=True).copy()
+    frame["active"] = frame["active"].map({True: "yes", False: "no"})
+    frame["auto_renew"] = frame["auto_renew"].map({True: "yes", False: "no"})
+    formats = {"start": "date", "end": "date"}
+    formats |= {k: "int" for k in ("licences", "days_left", "devices_used", "recoverable")}
+    return ComputedSheet("Contracts", frame, formats)
+
+
+def forecast_sheet(view: StatusView) -> ComputedSheet:
+    """Next month: monthly devices due vs the monthly pool, and annual contracts expiring."""
+    month = (view.as_of + pd.offsets.MonthBegin(1)).strftime("%Y-%m")
+    monthly = view.forecast.assign(term="monthly", contracts=pd.NA).rename(
+        columns={"devices_due": "due"}
+    )
+    annual = view.annual_due.assign(points_needed=pd.NA).rename(columns={"licences_due": "due"})
+    annual["term"] = annual["term"].astype(str) + "-year"
+    cols = ["partner", "product", "term", "contracts", "due", "available", "shortfall",
+            "points_needed"]  # fmt: skip
+    frame = pd.concat([monthly[cols], annual[cols]], ignore_index=True)
+    frame = frame.sort_values(["partner", "product", "term"], kind="stable").reset_index(drop=True)
+    frame.insert(0, "month", month)
+    ints = ("contracts", "due", "available", "shortfall", "points_needed")
+    return ComputedSheet("Forecast", frame, dict.fromkeys(ints, "int"))
+
+
+def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
+    frame = checks.assign(ok=(checks["difference"] == 0).map({True: "yes", False: "NO"}))
+    return ComputedSheet("Checks", frame, dict.fromkeys(("in", "out", "balance", "difference"), "int"))
+
+
+def computed_sheets(view: StatusView, checks: pd.DataFrame) -> list[ComputedSheet]:
+    return [status_sheet(view), contracts_sheet(view), forecast_sheet(view), checks_sheet(checks)]

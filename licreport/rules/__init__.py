@@ -1,0 +1,1 @@
+"""Pure calculations: proration, pricing, shortfall sharing, replay and balances."""

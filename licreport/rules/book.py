@@ -1,0 +1,54 @@
+"""The replayed ledger: contracts, priced exchanges, ordered movements and every data error.
+
+`replay_ledger` runs the checks in the order a reader would: contracts are
+built, later rows (renewal lines, recoveries) applied, exchanges priced (R1),
+eligibility checked (R6), then every balance replayed (R7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from licreport.errors import DataError
+from licreport.ledger.model import Ledger
+from licreport.rules import replay
+from licreport.rules.checks import check_ledger
+from licreport.rules.contracts import apply_events, build_contracts
+
+
+@dataclass(frozen=True)
+class Book:
+    ledger: Ledger
+    base_contracts: pd.DataFrame  # as assigned, before renewal lines and recoveries
+    contracts: pd.DataFrame  # after every recorded renewal line and recovery
+    exchanges: pd.DataFrame  # Exchanges with licences and points computed
+    moves: pd.DataFrame  # every movement, in replay order, with running balance
+    errors: list[DataError]
+
+    def contracts_at(self, when: pd.Timestamp) -> pd.DataFrame:
+        """Contracts after the renewal lines and recoveries dated on or before `when`."""
+        return apply_events(
+            self.base_contracts, self.ledger["Renewals"], self.ledger["Clients"], cutoff=when
+        ).contracts
+
+    def balances(self, at: pd.Timestamp | None = None) -> replay.Balances:
+        return replay.balances(self.moves, at)
+
+
+def replay_ledger(ledger: Ledger) -> Book:
+    """Build, check and replay everything in `ledger`."""
+    base = build_contracts(ledger["Clients"], ledger["Products"])
+    state = apply_events(
+        base,
+        ledger["Renewals"],
+        ledger["Clients"],
+        renewals_table=ledger.table("Renewals"),
+        clients_table=ledger.table("Clients"),
+    )
+    exchanges, exchange_errors = replay.priced_exchanges(ledger)
+    errors = list(state.errors) + exchange_errors + check_ledger(ledger, state.contracts)
+    moves = replay.ordered(replay.movements(ledger, base, exchanges))
+    errors += replay.negative_balances(moves, ledger)
+    return Book(ledger, base, state.contracts, exchanges, moves, errors)

@@ -1,0 +1,160 @@
+"""Eligibility and consistency checks (R6): data errors, one per offending row."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from licreport.errors import DataError
+from licreport.ledger.model import Ledger, Table
+from licreport.ledger.schema import (
+    ASSIGN,
+    CREDIT,
+    EXCHANGE,
+    MONTHLY,
+    PANDA,
+    ROW,
+    TRIAL,
+    WATCHGUARD,
+)
+from licreport.rules.contracts import ANNUAL
+
+
+def check_ledger(ledger: Ledger, contracts: pd.DataFrame) -> list[DataError]:
+    """Every R6 rule and every reference between sheets, over whole columns."""
+    errors: list[DataError] = []
+    partners = ledger.table("Partners")
+    products = ledger.table("Products")
+    errors += _duplicates(partners, "partner")
+    errors += _duplicates(products, "product")
+    provider = partners.frame.drop_duplicates("partner").set_index("partner")["provider"]
+    catalogue = products.frame.drop_duplicates("product").set_index("product")
+    known = set(catalogue.index.dropna())
+
+    for name in ("Pool", "Clients", "Exchanges", "Renewals"):
+        t = ledger.table(name)
+        f = t.frame
+        errors += t.errors_at(
+            f["partner"].notna() & ~f["partner"].isin(provider.index),
+            "partner", "unknown partner (not in Partners)",
+        )
+        errors += t.errors_at(
+            f["product"].notna() & ~f["product"].isin(known), "product",
+            "unknown product (not in Products)",
+        )
+        prov = f["partner"].map(provider)
+        if "term" in f:
+            errors += t.errors_at(
+                (f["term"] == "2") & (prov == WATCHGUARD), "term",
+                "2-year licences are for Panda Security partners only",
+            )
+        if name == "Exchanges":
+            errors += t.errors_at(
+                f["type"].isin((CREDIT, EXCHANGE)) & (prov == PANDA), "type",
+                "MSSP Points are for WatchGuard partners only",
+            )
+        if name == "Clients":
+            errors += t.errors_at(
+                (f["term"] == MONTHLY) & (prov == PANDA), "term",
+                "monthly licences (MSSP) are for WatchGuard partners only",
+            )
+
+    errors += _pool_checks(ledger.table("Pool"))
+    errors += _exchange_checks(ledger.table("Exchanges"), catalogue)
+    errors += _client_checks(ledger.table("Clients"), catalogue)
+    errors += _family_overlaps(ledger.table("Clients"), contracts)
+    errors += _discount_checks(ledger.table("Discounts"))
+    return errors
+
+
+def _duplicates(table: Table, column: str) -> list[DataError]:
+    f = table.frame
+    dup = f[column].notna() & f.duplicated(column, keep="first")
+    return table.errors_at(dup, column, f"duplicate {column} id")
+
+
+def _pool_checks(t: Table) -> list[DataError]:
+    f = t.frame
+    return t.errors_at(f["quantity"] <= 0, "quantity", "quantity must be at least 1")
+
+
+def _exchange_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
+    f = t.frame
+    is_ex = f["type"] == EXCHANGE
+    ppl = f["product"].map(catalogue["points_per_licence"])
+    errors = t.errors_at(is_ex & f["product"].isna(), "product", "an exchange needs a product")
+    errors += t.errors_at(
+        is_ex & f["product"].isin(catalogue.index) & ppl.isna(), "product",
+        "product is not offered monthly (no points_per_licence in Products)",
+    )
+    for col in ("devices", "licences", "points"):
+        errors += t.errors_at(f[col] < 0, col, f"{col} cannot be negative")
+    errors += t.errors_at(
+        (f["type"] == CREDIT) & (f["points"] == 0), "points", "a credit of 0 points"
+    )
+    return errors
+
+
+def _client_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
+    f = t.frame
+    assign = f["type"].fillna(ASSIGN) == ASSIGN
+    errors = t.errors_at(f["licences"] <= 0, "licences", "licences must be at least 1")
+    errors += t.errors_at(f["devices_used"] < 0, "devices_used", "cannot be negative")
+    errors += t.errors_at(
+        f["devices_used"] > f["licences"], "devices_used",
+        "devices_used is more than the licences assigned",
+    )
+    errors += t.errors_at(f["end"] <= f["start"], "end", "end is not after start")
+    trial = assign & (f["term"] == TRIAL)
+    days = f["product"].map(catalogue["trial_days"])
+    errors += t.errors_at(
+        trial & f["product"].isin(catalogue.index) & (days.isna() | (days <= 0)), "term",
+        "this product has no trial (no trial_days in Products)",
+    )
+    second = trial & f.duplicated(["partner", "client", "product", "term"], keep="first")
+    errors += t.errors_at(second, "term", "a second trial of this product for this client")
+    ppl = f["product"].map(catalogue["points_per_licence"])
+    errors += t.errors_at(
+        assign & (f["term"] == MONTHLY) & f["product"].isin(catalogue.index) & ppl.isna(),
+        "product", "product is not offered monthly (no points_per_licence in Products)",
+    )
+    return errors
+
+
+def _family_overlaps(t: Table, contracts: pd.DataFrame) -> list[DataError]:
+    """Two different products of one family held by one client at the same time (no trials)."""
+    c = contracts[(contracts["kind"].isin((ANNUAL, MONTHLY))) & contracts["family"].notna()]
+    c = c[c["start"].notna()]
+    c = c.assign(_end=c["end"].fillna(pd.Timestamp.max))
+    keys = ["partner", "client", "family"]
+    multi = c.groupby(keys, dropna=False)["product"].transform("nunique") > 1
+    c = c[multi]
+    if c.empty:
+        return []
+    pairs = c.reset_index().merge(c.reset_index(), on=keys, suffixes=("", "_o"))
+    later = (pairs["start"] > pairs["start_o"]) | (
+        (pairs["start"] == pairs["start_o"]) & (pairs[ROW] > pairs[f"{ROW}_o"])
+    )
+    overlap = (pairs["start"] < pairs["_end_o"]) & (pairs["start_o"] < pairs["_end"])
+    clash = (pairs["product"] != pairs["product_o"]) & overlap & later
+    hits = pairs[clash].drop_duplicates(ROW)
+    return [
+        t.error(
+            int(r[ROW]), "product",
+            f"client {r['client']} already holds {r['product_o']} of family {r['family']} "
+            f"(row {r[f'{ROW}_o']}) at the same time; one product per family unless a trial",
+        )
+        for _, r in hits.iterrows()
+    ]
+
+
+def _discount_checks(t: Table) -> list[DataError]:
+    f = t.frame
+    d = f["discount"]
+    bad = d.map(lambda x: x is not None and not (0 <= x < 100), na_action="ignore")
+    errors = t.errors_at(bad.fillna(False).astype(bool), "discount", "must be from 0 to under 100")
+    errors += t.errors_at(f["min_quantity"] < 0, "min_quantity", "cannot be negative")
+    errors += t.errors_at(
+        f["min_quantity"].notna() & f.duplicated("min_quantity"), "min_quantity",
+        "two tiers with the same min_quantity",
+    )
+    return errors

@@ -1,0 +1,178 @@
+"""Renewals of one month (R2 monthly, R3 annual), settled on the 1st of the month.
+
+Pure: takes the contracts as they stand, the balances after every movement
+dated on or before the 1st, and returns the renewal lines and the exchanges a
+``--exchange`` run buys.  Recording them is the writers' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from licreport.ledger.schema import EXCHANGE, MONTHLY
+from licreport.rules.contracts import ANNUAL
+from licreport.rules.replay import Balances
+from licreport.rules.shortfall import allocate
+
+LINE_COLUMNS = [
+    "partner", "client", "product", "term", "requested", "renewed", "dropped",
+    "licences", "points",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RenewalPlan:
+    month: str
+    run: str
+    lines: pd.DataFrame  # LINE_COLUMNS
+    exchanges: pd.DataFrame  # new Exchanges rows (canonical columns)
+    exchanged_points: pd.Series  # per partner
+
+
+def due_monthly(contracts: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    """Monthly contracts due on `first`: auto_renew, started before it, not ended by it."""
+    c = contracts
+    due = (
+        (c["kind"] == MONTHLY)
+        & c["auto_renew"].fillna(True).astype(bool)
+        & (c["start"] < first)
+        & (c["end"].isna() | (c["end"] > first))
+        & c["licences"].notna()
+    )
+    return c[due]
+
+
+def due_annual(contracts: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    """Annual contracts with auto_renew whose (current) end falls in the month of `first`."""
+    c = contracts
+    nxt = first + pd.offsets.MonthBegin(1)
+    due = (
+        (c["kind"] == ANNUAL)
+        & c["auto_renew"].fillna(False).astype(bool)
+        & (c["end"] >= first)
+        & (c["end"] < nxt)
+        & (c["licences"].fillna(0) > 0)
+    )
+    return c[due]
+
+
+def _requests(due: pd.DataFrame, term: pd.Series | str) -> pd.DataFrame:
+    """One request per (partner, client, product, term): several contracts of one key
+    renew together, at their best priority and earliest start."""
+    d = due.assign(term=term)
+    keys = ["partner", "client", "product", "term"]
+    return (
+        d.groupby(keys, sort=True, dropna=False)
+        .agg(
+            requested=("licences", "sum"),
+            priority=("priority", "min"),
+            start=("start", "min"),
+            points_per_licence=("points_per_licence", "first"),
+        )
+        .reset_index()
+    )
+
+
+def plan_renewals(
+    contracts: pd.DataFrame,
+    before: Balances,
+    *,
+    month: str,
+    run: str,
+    policy: str = "priority",
+    exchange: bool = False,
+) -> RenewalPlan:
+    """The lines of month `month`; with `exchange`, first buy missing monthly licences."""
+    first = pd.Timestamp(f"{month}-01")
+    monthly = _requests(due_monthly(contracts, first), MONTHLY)
+    annual = _requests(due_annual(contracts, first), due_annual(contracts, first)["term"])
+
+    monthly["group"] = monthly["partner"] + "|" + monthly["product"]
+    m_avail = before.monthly.assign(group=before.monthly["partner"] + "|" + before.monthly["product"])
+    m_avail = m_avail.set_index("group")["available"].clip(lower=0)
+    bought = _buy(monthly, m_avail, before.points) if exchange else _no_purchase()
+    if len(bought):
+        extra = bought.assign(group=bought["partner"] + "|" + bought["product"])
+        m_avail = m_avail.add(extra.set_index("group")["licences"], fill_value=0).astype("int64")
+    monthly["renewed"] = allocate(monthly, m_avail, policy) if len(monthly) else []
+
+    annual["group"] = annual["partner"] + "|" + annual["product"] + "|" + annual["term"]
+    a = before.annual
+    a_avail = a.assign(group=a["partner"] + "|" + a["product"] + "|" + a["term"])
+    a_avail = a_avail.set_index("group")["available"].clip(lower=0)
+    annual["renewed"] = allocate(annual, a_avail, policy) if len(annual) else []
+
+    lines = pd.concat([annual, monthly], ignore_index=True)
+    lines["requested"] = lines["requested"].astype("int64")
+    lines["renewed"] = lines["renewed"].astype("int64")
+    lines["dropped"] = lines["requested"] - lines["renewed"]
+    lines["licences"] = lines["renewed"]
+    ppl = lines["points_per_licence"].astype("Int64")
+    lines["points"] = (lines["renewed"] * ppl).where(lines["term"] == MONTHLY).astype("Int64")
+    lines = lines.sort_values(["partner", "term", "product", "client"], kind="stable")
+    exchanges = pd.DataFrame(
+        {
+            "date": pd.Series(first, index=bought.index, dtype="datetime64[ns]"),
+            "partner": bought["partner"].astype("string"),
+            "type": EXCHANGE,
+            "product": bought["product"].astype("string"),
+            "points": bought["points"].astype("Int64"),
+            "licences": bought["licences"].astype("Int64"),
+            "run": run,
+        }
+    )
+    spent = bought.groupby("partner")["points"].sum() if len(bought) else pd.Series(dtype="int64")
+    return RenewalPlan(month, run, lines[LINE_COLUMNS].reset_index(drop=True), exchanges, spent)
+
+
+def _no_purchase() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"partner": pd.Series(dtype="string"), "product": pd.Series(dtype="string"),
+         "licences": pd.Series(dtype="int64"), "points": pd.Series(dtype="int64")}
+    )
+
+
+def _buy(monthly: pd.DataFrame, available: pd.Series, points: pd.DataFrame) -> pd.DataFrame:
+    """Exchange points for each product's missing licences, products in code order,
+    as far as each partner's points balance allows (whole licences at full price:
+    the exchange is dated the 1st)."""
+    need = monthly.groupby(["partner", "product"], sort=True).agg(
+        requested=("requested", "sum"), ppl=("points_per_licence", "first")
+    )
+    need = need.reset_index()
+    need["available"] = (need["partner"] + "|" + need["product"]).map(available).fillna(0)
+    need["missing"] = (need["requested"] - need["available"]).clip(lower=0).astype("int64")
+    need = need[(need["missing"] > 0) & need["ppl"].notna() & (need["ppl"] > 0)]
+    balance = points.set_index("partner")["available"].to_dict()
+    rows = []
+    for r in need.itertuples(index=False):  # one row per short (partner, product): few
+        left = max(int(balance.get(r.partner, 0)), 0)
+        ppl = int(r.ppl)
+        n = min(int(r.missing), left // ppl)
+        if n:
+            balance[r.partner] = left - n * ppl
+            rows.append((r.partner, r.product, n, n * ppl))
+    if not rows:
+        return _no_purchase()
+    return pd.DataFrame(rows, columns=["partner", "product", "licences", "points"])
+
+
+def balances_after(before: Balances, plan: RenewalPlan) -> Balances:
+    """Pools and points after the run: the balances on the 1st, less what it used."""
+    lines = plan.lines
+    ann = lines[lines["term"] != MONTHLY].groupby(["partner", "product", "term"])["renewed"].sum()
+    annual = before.annual.set_index(["partner", "product", "term"])["available"]
+    annual = annual.sub(ann, fill_value=0).astype("int64").rename("available").reset_index()
+    mon = lines[lines["term"] == MONTHLY].groupby(["partner", "product"])["renewed"].sum()
+    bought = plan.exchanges.groupby(["partner", "product"])["licences"].sum()
+    monthly = before.monthly.set_index(["partner", "product"])["available"]
+    monthly = monthly.add(bought, fill_value=0).sub(mon, fill_value=0).astype("int64")
+    points = before.points.set_index("partner")["available"]
+    points = points.sub(plan.exchanged_points, fill_value=0).astype("int64")
+    return Balances(
+        annual,
+        monthly.rename("available").reset_index(),
+        points.rename("available").reset_index(),
+    )

@@ -1,0 +1,240 @@
+"""Replay (R7): every movement of every balance in date order, and balances at a date.
+
+Three kinds of balance ("accounts"), each per partner:
+- ``annual``  per (product, term): + Pool purchases and recoveries;
+  − annual assignments (Clients, on ``start``) and annual renewal lines (on the 1st);
+- ``monthly`` per product: + licences obtained by exchanges;
+  − a monthly contract's prorated licences on its start (R1), − monthly renewal lines;
+- ``points``: + credits, − exchanges.
+
+On one date inflows come before outflows, then sheet order, then row order.  The
+first movement that takes an account below zero is a data error naming its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from licreport.errors import DataError
+from licreport.ledger.model import Ledger
+from licreport.ledger.schema import CREDIT, EXCHANGE, MONTHLY, PURCHASE, ROW, TERMS
+from licreport.rules.contracts import ANNUAL
+from licreport.rules.proration import prorated_licences
+
+MOVEMENT_COLUMNS = [
+    "account", "partner", "product", "term", "date", "delta", "category",
+    "sheet", "row", "column",
+]  # fmt: skip
+SHEET_ORDER = {"Pool": 0, "Exchanges": 1, "Clients": 2, "Renewals": 3}
+INFLOWS = ("bought", "recovered", "obtained", "credited")
+
+
+def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
+    """Exchanges with ``licences``/``points`` filled from R1 or the full price, and checked.
+
+    An exchange gives ``devices`` (prorated by its date) or ``licences`` (whole
+    licences at full price); a filled ``licences``/``points`` must agree.
+    """
+    table = ledger.table("Exchanges")
+    ex = table.frame.copy()
+    errors: list[DataError] = []
+    catalogue = ledger["Products"].drop_duplicates("product").set_index("product")
+    ppl = ex["product"].map(catalogue["points_per_licence"]).astype("Int64")
+    is_ex = ex["type"] == EXCHANGE
+    has_devices = ex["devices"].notna()
+    computed = pd.Series(pd.NA, index=ex.index, dtype="Int64")
+    prorate = is_ex & has_devices & ex["date"].notna()
+    if prorate.any():
+        computed[prorate] = prorated_licences(
+            ex.loc[prorate, "date"], ex.loc[prorate, "devices"].astype("int64")
+        ).to_numpy()
+    disagree = prorate & ex["licences"].notna() & (ex["licences"] != computed)
+    for i in ex.index[disagree.fillna(False)]:
+        errors.append(
+            table.error(
+                int(ex.at[i, ROW]), "licences",
+                f"{ex.at[i, 'licences']} licences given, but {ex.at[i, 'devices']} devices on "
+                f"{ex.at[i, 'date']:%Y-%m-%d} need {computed[i]} (R1)",
+            )
+        )
+    licences = computed.where(prorate, ex["licences"])
+    neither = is_ex & ~has_devices & ex["licences"].isna()
+    errors += table.errors_at(neither, "devices", "an exchange needs devices or licences")
+    points = (licences * ppl).astype("Int64")
+    bad_points = is_ex & ex["points"].notna() & points.notna() & (ex["points"] != points)
+    for i in ex.index[bad_points.fillna(False)]:
+        errors.append(
+            table.error(
+                int(ex.at[i, ROW]), "points",
+                f"{ex.at[i, 'points']} points given, but {licences[i]} licences × "
+                f"{ppl[i]} points = {points[i]}",
+            )
+        )
+    ex.loc[is_ex, "licences"] = licences[is_ex]
+    ex.loc[is_ex, "points"] = points[is_ex].where(points[is_ex].notna(), ex.loc[is_ex, "points"])
+    is_credit = ex["type"] == CREDIT
+    errors += table.errors_at(is_credit & ex["points"].isna(), "points", "a credit needs points")
+    ex["points_per_licence"] = ppl
+    return ex, errors
+
+
+def _frame(
+    account: str, rows: pd.DataFrame, delta: pd.Series, category: str | pd.Series,
+    sheet: str, column: str, date: pd.Series, term: pd.Series | str = "",
+) -> pd.DataFrame:
+    product = rows["product"] if "product" in rows and account != "points" else ""
+    return pd.DataFrame(
+        {
+            "account": account,
+            "partner": rows["partner"],
+            "product": product,
+            "term": term,
+            "date": date,
+            "delta": delta.astype("int64"),
+            "category": category,
+            "sheet": sheet,
+            "row": rows[ROW].astype("int64"),
+            "column": column,
+        }
+    )
+
+
+def movements(
+    ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame
+) -> pd.DataFrame:
+    """Every movement of every account, unsorted; rows with missing keys are left out
+    (they already carry a data error from the reader or the checks)."""
+    parts = []
+    pool = ledger["Pool"]
+    pool = pool[pool["quantity"].notna() & pool["date"].notna() & pool["term"].isin(TERMS)]
+    parts.append(
+        _frame(
+            ANNUAL, pool, pool["quantity"],
+            np.where(pool["type"].fillna(PURCHASE) == PURCHASE, "bought", "recovered"),
+            "Pool", "quantity", pool["date"], pool["term"],
+        )
+    )
+    annual = contracts[(contracts["kind"] == ANNUAL) & contracts["licences"].notna()]
+    annual = annual[annual["start"].notna()]
+    parts.append(
+        _frame(ANNUAL, annual, -annual["licences"], "assigned", "Clients", "licences",
+               annual["start"], annual["term"])
+    )
+    monthly = contracts[(contracts["kind"] == MONTHLY) & contracts["licences"].notna()]
+    monthly = monthly[monthly["start"].notna()]
+    used = prorated_licences(monthly["start"], monthly["licences"].astype("int64"))
+    parts.append(
+        _frame(MONTHLY, monthly, -used, "consumed", "Clients", "licences", monthly["start"])
+    )
+    lines = ledger["Renewals"]
+    lines = lines[lines["month"].notna() & lines["renewed"].notna()]
+    when = pd.to_datetime(lines["month"] + "-01", errors="coerce", format="%Y-%m-%d")
+    lines, when = lines[when.notna()], when[when.notna()]
+    is_monthly = lines["term"] == MONTHLY
+    ann = lines[lines["term"].isin(TERMS)]
+    parts.append(
+        _frame(ANNUAL, ann, -ann["renewed"], "renewed", "Renewals", "renewed",
+               when[ann.index], ann["term"])
+    )
+    mon = lines[is_monthly]
+    parts.append(
+        _frame(MONTHLY, mon, -mon["renewed"], "consumed", "Renewals", "renewed", when[mon.index])
+    )
+    ex = exchanges[exchanges["date"].notna()]
+    obtained = ex[(ex["type"] == EXCHANGE) & ex["licences"].notna() & ex["product"].notna()]
+    parts.append(
+        _frame(MONTHLY, obtained, obtained["licences"], "obtained", "Exchanges", "licences",
+               obtained["date"])
+    )
+    spent = ex[(ex["type"] == EXCHANGE) & ex["points"].notna()]
+    parts.append(_frame("points", spent, -spent["points"], "exchanged", "Exchanges", "points",
+                        spent["date"]))
+    credits = ex[(ex["type"] == CREDIT) & ex["points"].notna()]
+    parts.append(_frame("points", credits, credits["points"], "credited", "Exchanges", "points",
+                        credits["date"]))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        moves = pd.DataFrame({c: pd.Series(dtype="object") for c in MOVEMENT_COLUMNS})
+        moves["delta"] = moves["delta"].astype("int64")
+        moves["date"] = moves["date"].astype("datetime64[ns]")
+        return moves
+    moves = pd.concat(parts, ignore_index=True)
+    moves = moves[moves["partner"].notna()]
+    for col in ("product", "term"):
+        moves[col] = moves[col].fillna("").astype(str)
+    moves["partner"] = moves["partner"].astype(str)
+    return moves
+
+
+def ordered(moves: pd.DataFrame) -> pd.DataFrame:
+    """Movements in replay order with the running balance of their account."""
+    m = moves.assign(
+        _out=~moves["category"].isin(INFLOWS),
+        _sheet=moves["sheet"].map(SHEET_ORDER),
+    )
+    m = m.sort_values(
+        ["account", "partner", "product", "term", "date", "_out", "_sheet", "row"],
+        kind="stable",
+    )
+    m["balance"] = m.groupby(["account", "partner", "product", "term"], sort=False)[
+        "delta"
+    ].cumsum()
+    return m.drop(columns=["_out", "_sheet"])
+
+
+ACCOUNT_LABEL = {ANNUAL: "pool", MONTHLY: "monthly pool", "points": "points balance"}
+
+
+def negative_balances(ordered_moves: pd.DataFrame, ledger: Ledger) -> list[DataError]:
+    """R7: the first movement that takes each account below zero."""
+    neg = ordered_moves[ordered_moves["balance"] < 0]
+    first = neg.groupby(["account", "partner", "product", "term"], sort=False).head(1)
+    errors = []
+    for r in first.itertuples(index=False):
+        what = ACCOUNT_LABEL[r.account]
+        subject = {
+            ANNUAL: f"{r.product} {r.term}-year {what}",
+            MONTHLY: f"{r.product} {what}",
+            "points": what,
+        }[r.account]
+        errors.append(
+            ledger.table(r.sheet).error(
+                int(r.row), r.column,
+                f"partner {r.partner}: this takes the {subject} to {r.balance} on "
+                f"{r.date:%Y-%m-%d} (balances never go negative)",
+            )
+        )
+    return errors
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Balances of every account as they stand after every movement up to a date."""
+
+    annual: pd.DataFrame  # partner, product, term, available
+    monthly: pd.DataFrame  # partner, product, available
+    points: pd.DataFrame  # partner, available
+
+
+def balances(moves: pd.DataFrame, at: pd.Timestamp | None = None) -> Balances:
+    m = moves if at is None else moves[moves["date"] <= at]
+    totals = (
+        m.groupby(["account", "partner", "product", "term"], sort=True)["delta"]
+        .sum()
+        .rename("available")
+        .reset_index()
+    )
+    by = {k: g.drop(columns="account") for k, g in totals.groupby("account")}
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="object") for c in ("partner", "product", "term")}
+        | {"available": pd.Series(dtype="int64")}
+    )
+    annual = by.get(ANNUAL, empty).reset_index(drop=True)
+    monthly = by.get(MONTHLY, empty).drop(columns="term").reset_index(drop=True)
+    points = by.get("points", empty).drop(columns=["term", "product"]).reset_index(drop=True)
+    for f in (annual, monthly, points):
+        f["available"] = f["available"].astype("int64")
+    return Balances(annual, monthly, points)

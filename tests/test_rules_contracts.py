@@ -1,0 +1,115 @@
+"""Contract ends, trials, renewal lines and recoveries applied to contracts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from licreport.rules.contracts import active_mask, apply_events, build_contracts
+from licreport.rules.dates import add_years
+from tests.factory import PANDA, PRODUCTS, make_ledger
+
+
+@pytest.mark.parametrize(
+    ("start", "years", "end"),
+    [
+        ("2026-03-15", 1, "2027-03-15"),
+        ("2026-03-15", 3, "2029-03-15"),
+        ("2024-02-29", 1, "2025-02-28"),  # 29 February + 1 year = 28 February (stated in README)
+        ("2024-02-29", 4, "2028-02-29"),  # leap to leap keeps the 29th
+        ("2023-12-31", 2, "2025-12-31"),
+    ],
+)
+def test_add_years(start: str, years: int, end: str) -> None:
+    out = add_years(pd.Series([pd.Timestamp(start)]), pd.Series([years]))
+    assert out[0] == pd.Timestamp(end)
+
+
+def _contracts(rows: list[dict]) -> pd.DataFrame:
+    ledger = make_ledger(Partners=[PANDA], Products=PRODUCTS, Clients=rows)
+    return build_contracts(ledger["Clients"], ledger["Products"])
+
+
+def test_end_is_start_plus_term_unless_given() -> None:
+    c = _contracts(
+        [
+            {"client": "A", "product": "EPP", "term": "1", "licences": 5, "start": "2026-01-10"},
+            {"client": "B", "product": "EPP", "term": "3", "licences": 5, "start": "2026-01-10",
+             "end": "2027-06-30"},
+            {"client": "C", "product": "AD360", "term": "trial", "licences": 5,
+             "start": "2026-01-10"},
+        ]
+    )
+    assert list(c["end"]) == [
+        pd.Timestamp("2027-01-10"),
+        pd.Timestamp("2027-06-30"),  # co-termed: the given end wins
+        pd.Timestamp("2026-02-09"),  # trial: start + 30 trial days
+    ]
+    assert list(c["kind"]) == ["annual", "annual", "trial"]
+    assert list(c["auto_renew"]) == [False, False, False]
+
+
+def test_monthly_defaults_to_auto_renew_and_has_no_end() -> None:
+    c = _contracts(
+        [{"client": "A", "product": "EPP", "term": "monthly", "licences": 5, "start": "2026-01-10"}]
+    )
+    assert bool(c["auto_renew"].iloc[0]) is True
+    assert pd.isna(c["end"].iloc[0])
+
+
+def test_contract_starting_on_as_of_is_active_and_ending_on_it_is_not() -> None:
+    c = _contracts(
+        [
+            {"client": "A", "product": "EPP", "term": "1", "licences": 5, "start": "2026-06-01"},
+            {"client": "B", "product": "EPP", "term": "1", "licences": 5, "start": "2025-06-01"},
+        ]
+    )
+    assert list(active_mask(c, pd.Timestamp("2026-06-01"))) == [True, False]
+
+
+def test_renewal_line_moves_end_and_sets_licences_recovery_takes_off() -> None:
+    ledger = make_ledger(
+        Partners=[PANDA],
+        Products=PRODUCTS,
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "1", "licences": 10, "start": "2025-12-10",
+             "auto_renew": True},
+            {"client": "A", "product": "EPP", "term": "1", "licences": 4, "start": "2026-03-01",
+             "type": "recovery", "devices_used": 6},
+        ],
+        Renewals=[
+            {"run": "r", "month": "2026-12", "client": "A", "product": "EPP", "term": "1",
+             "requested": 6, "renewed": 5, "dropped": 1, "licences": 5},
+        ],
+    )
+    base = build_contracts(ledger["Clients"], ledger["Products"])
+    assert len(base) == 1  # the recovery row is not a contract
+    state = apply_events(base, ledger["Renewals"], ledger["Clients"])
+    assert state.errors == []
+    row = state.contracts.iloc[0]
+    assert row["end"] == pd.Timestamp("2027-12-10")
+    assert row["licences"] == 5  # 10 - 4 recovered = 6 requested, 5 renewed
+    before = apply_events(
+        base, ledger["Renewals"], ledger["Clients"], cutoff=pd.Timestamp("2026-06-01")
+    ).contracts.iloc[0]
+    assert before["licences"] == 6 and before["end"] == pd.Timestamp("2026-12-10")
+
+
+def test_recovery_that_matches_nothing_is_an_error() -> None:
+    ledger = make_ledger(
+        Partners=[PANDA],
+        Products=PRODUCTS,
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "1", "licences": 3, "start": "2026-01-01"},
+            {"client": "A", "product": "EPP", "term": "1", "licences": 4, "start": "2026-03-01",
+             "type": "recovery"},
+        ],
+    )
+    base = build_contracts(ledger["Clients"], ledger["Products"])
+    state = apply_events(
+        base, ledger["Renewals"], ledger["Clients"], clients_table=ledger.table("Clients")
+    )
+    assert [str(e) for e in state.errors] == [
+        "ledger.xlsx:Clients:F3: licences: recovery of 4 matches no active contract of client A"
+        " / EPP / term 1 (partner PA1) holding that many licences on 2026-03-01"
+    ]

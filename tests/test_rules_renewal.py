@@ -1,0 +1,166 @@
+"""Monthly (R2) and annual (R3) renewal of one month, with the shortfall policies."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from licreport.rules.book import replay_ledger
+from licreport.rules.renewal import balances_after, plan_renewals
+from tests.factory import PANDA, PRODUCTS, WG, make_ledger
+
+FIRST = pd.Timestamp("2026-12-01")
+
+
+def _plan(ledger, policy="priority", exchange=False):
+    book = replay_ledger(ledger)
+    assert book.errors == []
+    before = book.balances(FIRST)
+    plan = plan_renewals(
+        book.contracts_at(FIRST), before, month="2026-12", run="2026-12-test",
+        policy=policy, exchange=exchange,
+    )
+    return plan, before
+
+
+def _monthly_ledger(points: int = 0) -> object:
+    # 12 AD360 licences in the monthly pool on 1 December; clients need 10 + 5 + 8 = 23
+    return make_ledger(
+        Partners=[WG],
+        Products=PRODUCTS,
+        Exchanges=[
+            {"date": "2026-10-01", "type": "credit", "points": 200 + points},
+            # on the 1st: whole licences, 3 points each
+            {"date": "2026-11-01", "type": "exchange", "product": "AD360", "licences": 23},
+            {"date": "2026-12-01", "type": "exchange", "product": "AD360", "licences": 12},
+        ],
+        Clients=[
+            {"client": "A", "product": "AD360", "term": "monthly", "licences": 10,
+             "start": "2026-11-01", "priority": 2},
+            {"client": "B", "product": "AD360", "term": "monthly", "licences": 5,
+             "start": "2026-11-01", "priority": 1},
+            {"client": "C", "product": "AD360", "term": "monthly", "licences": 8,
+             "start": "2026-11-01"},
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "renewed"),
+    [
+        ("priority", {"A": 7, "B": 5, "C": 0}),
+        ("smallest-first", {"A": 0, "B": 5, "C": 7}),
+        # shares of 12: A 10*12/23 = 5.22, B 2.61, C 4.17 -> 5/2/4, leftover 1 to B (.61)
+        ("proportional", {"A": 5, "B": 3, "C": 4}),
+    ],
+)
+def test_monthly_shortfall_policies(policy: str, renewed: dict[str, int]) -> None:
+    plan, _ = _plan(_monthly_ledger(), policy)
+    got = dict(zip(plan.lines["client"], plan.lines["renewed"], strict=True))
+    assert got == renewed
+    lines = plan.lines.set_index("client")
+    assert (lines["dropped"] == lines["requested"] - lines["renewed"]).all()
+    # monthly lines carry their value in points: renewed x 3
+    assert (lines["points"] == lines["renewed"] * 3).all()
+
+
+def test_monthly_exchange_buys_missing_licences_as_far_as_points_go() -> None:
+    # credits 200 - 69 (23 on 1 Nov) - 36 (12 on 1 Dec) = 95 points: 31 licences at 3
+    plan, before = _plan(_monthly_ledger(), exchange=True)
+    assert before.points["available"].tolist() == [95]
+    assert plan.exchanges[["product", "licences", "points"]].to_dict("records") == [
+        {"product": "AD360", "licences": 11, "points": 33}
+    ]
+    assert plan.exchanges["date"].tolist() == [FIRST]
+    assert plan.lines["dropped"].sum() == 0
+    after = balances_after(before, plan)
+    assert after.points["available"].tolist() == [95 - 33]
+    assert after.monthly["available"].tolist() == [0]
+
+
+def test_monthly_exchange_limited_by_balance() -> None:
+    ledger = _monthly_ledger(points=-95 + 6)  # only 6 points left: 2 licences
+    plan, _ = _plan(ledger, exchange=True)
+    assert plan.exchanges["licences"].tolist() == [2]
+    assert plan.lines["renewed"].sum() == 14
+
+
+def test_monthly_due_rules() -> None:
+    ledger = make_ledger(
+        Partners=[WG],
+        Products=PRODUCTS,
+        Exchanges=[
+            {"date": "2026-10-01", "type": "credit", "points": 1000},
+            {"date": "2026-11-01", "type": "exchange", "product": "EPP", "licences": 100},
+        ],
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "monthly", "licences": 1,
+             "start": "2026-11-15"},
+            # starts on the 1st of the run month: not due (it consumed on its start)
+            {"client": "B", "product": "EPP", "term": "monthly", "licences": 1,
+             "start": "2026-12-01"},
+            # cancelled: end on the 1st
+            {"client": "C", "product": "EPP", "term": "monthly", "licences": 1,
+             "start": "2026-11-01", "end": "2026-12-01"},
+            {"client": "D", "product": "EPP", "term": "monthly", "licences": 1,
+             "start": "2026-11-01", "auto_renew": False},
+            # ends later: still due
+            {"client": "E", "product": "EPP", "term": "monthly", "licences": 1,
+             "start": "2026-11-01", "end": "2027-01-15"},
+        ],
+    )
+    plan, _ = _plan(ledger)
+    assert plan.lines["client"].tolist() == ["A", "E"]
+
+
+def _annual_ledger() -> object:
+    return make_ledger(
+        Partners=[PANDA],
+        Products=PRODUCTS,
+        Pool=[
+            {"date": "2025-01-02", "product": "EPP", "term": "1", "quantity": 23},
+            {"date": "2026-11-20", "product": "EPP", "term": "1", "quantity": 12},
+        ],
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "1", "licences": 10, "start": "2025-12-05",
+             "auto_renew": True, "priority": 2},
+            {"client": "B", "product": "EPP", "term": "1", "licences": 5, "start": "2025-12-20",
+             "auto_renew": True, "priority": 1},
+            {"client": "C", "product": "EPP", "term": "1", "licences": 8, "start": "2025-12-31",
+             "auto_renew": True},
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "renewed"),
+    [
+        ("priority", {"A": 7, "B": 5, "C": 0}),
+        ("smallest-first", {"A": 0, "B": 5, "C": 7}),
+        ("proportional", {"A": 5, "B": 3, "C": 4}),
+    ],
+)
+def test_annual_renewal_shares_a_short_pool(policy: str, renewed: dict[str, int]) -> None:
+    plan, before = _plan(_annual_ledger(), policy)
+    assert before.annual["available"].tolist() == [12]
+    assert dict(zip(plan.lines["client"], plan.lines["renewed"], strict=True)) == renewed
+    assert plan.lines["points"].isna().all()
+    after = balances_after(before, plan)
+    assert after.annual["available"].tolist() == [0]
+
+
+def test_annual_renewal_extends_end_when_recorded() -> None:
+    plan, _ = _plan(_annual_ledger(), "priority")
+    ledger = _annual_ledger().with_rows(
+        {"Renewals": plan.lines.assign(run=plan.run, month=plan.month)}
+    )
+    book = replay_ledger(ledger)
+    assert book.errors == []
+    ends = dict(zip(book.contracts["client"], book.contracts["end"], strict=True))
+    assert ends == {
+        "A": pd.Timestamp("2027-12-05"),
+        "B": pd.Timestamp("2027-12-20"),
+        "C": pd.Timestamp("2026-12-31"),  # not renewed: ends
+    }
+    assert book.contracts.set_index("client").at["A", "licences"] == 7
+    assert book.balances().annual["available"].tolist() == [0]
