@@ -144,6 +144,8 @@ def _view(book: Book, as_of: pd.Timestamp) -> StatusView:
     return status_view(
         book.ledger["Partners"],
         book.ledger["Products"],
+        book.ledger["Pool"],
+        book.ledger["Discounts"],
         book.contracts_at(as_of),
         book.balances(as_of),
         book.balances(first_next),

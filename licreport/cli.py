@@ -223,6 +223,11 @@ def _print_status(doc: dict[str, Any]) -> None:
                 p["forecast"],
                 ["product", "devices_due", "available", "shortfall", "points_needed"],
             ),
+            (
+                "Pool spend (R5)",
+                p.get("spend", []),
+                ["product", "term", "quantity", "list_price", "spend", "average_discount"],
+            ),
         ]
         if p["provider"] == "WatchGuard":
             click.echo(f"  MSSP Points balance: {p['points_balance']}")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
 from licreport.rules.status import StatusView
 
@@ -41,6 +42,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def percent(value: Decimal | None) -> str | None:
+    """A percentage as a string with two decimals, half-up."""
+    return money(value)
 
 
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
@@ -86,6 +92,14 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
     forecast = by_partner(
         view.forecast, ["product", "devices_due", "available", "shortfall", "points_needed"]
     )
+    spend = by_partner(
+        view.spend.assign(
+            list_price=view.spend["list_price"].map(money),
+            spend=view.spend["spend"].map(money),
+            average_discount=view.spend["average_discount"].map(percent),
+        ),
+        ["product", "term", "blocks", "quantity", "list_price", "spend", "average_discount"],
+    )
     info = view.partners.set_index("partner")
     out = []
     for p in partners:
@@ -101,6 +115,7 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
                 "expiring": expiring.get(p, []),
                 "recoverable": recoverable.get(p, []),
                 "forecast": forecast.get(p, []),
+                "spend": spend.get(p, []),
             }
         )
     return {"as_of": view.as_of.date().isoformat(), "partners": out}

@@ -12,6 +12,7 @@ import pandas as pd
 
 from licreport.ledger.schema import TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
+from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
 from licreport.rules.renewal import due_annual, due_monthly
 from licreport.rules.replay import Balances
@@ -32,11 +33,14 @@ class StatusView:
     forecast: pd.DataFrame  # partner, product, devices_due, available, shortfall, points_needed
     annual_due: pd.DataFrame  # partner, product, term, licences_due, available, shortfall
     contracts: pd.DataFrame  # every contract with end, days_left, active, recoverable
+    spend: pd.DataFrame  # pricing.SUMMARY_COLUMNS: what the pool cost (R5)
 
 
 def status_view(
     partners: pd.DataFrame,
     products: pd.DataFrame,
+    pool: pd.DataFrame,
+    discounts: pd.DataFrame,
     contracts: pd.DataFrame,
     now: Balances,
     next_month: Balances,
@@ -84,6 +88,7 @@ def status_view(
         forecast=monthly_forecast(contracts, next_month, first_next),
         annual_due=annual_forecast(contracts, next_month, first_next),
         contracts=c,
+        spend=spend_summary(pool[pool["date"] <= as_of], discounts),
     )
 
 

@@ -1,0 +1,122 @@
+"""Reading a folder of CSV files (one per sheet) into raw grids.
+
+Files match sheets by their stem (``Clients.csv`` = ``clients.csv`` = Clients).
+Delimiter ``,`` ``;`` or tab, guessed from the first lines; UTF-8 with or
+without BOM (UTF-16 with a BOM too, as Excel's "Unicode text" saves it), else
+Windows-1252 with a warning.  Every value stays text; `parse` types it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
+from licreport.ledger.headers import RawBook, RawSheet
+from licreport.ledger.safety import Limits
+from licreport.ledger.schema import BY_NAME, SHEETS, normalise
+
+DELIMITERS = (",", ";", "\t")
+SNIFF_LINES = 30
+_SHEET_KEYS = {normalise(s.name): s.name for s in SHEETS}
+
+
+def read_csv_folder(path: Path, limits: Limits) -> RawBook:
+    """The schema sheets of a CSV folder as raw grids, keyed by schema sheet name."""
+    display = f"{path.name}/"
+    files = sorted(
+        (f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".csv"),
+        key=lambda f: f.name,
+    )
+    chosen: dict[str, Path] = {}
+    problems = []
+    for f in files:
+        schema_name = _SHEET_KEYS.get(normalise(f.stem))
+        if schema_name is None:
+            continue
+        if schema_name in chosen:
+            problems.append(
+                DataError(
+                    display,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"{chosen[schema_name].name} and {f.name} both hold {schema_name}; "
+                    "keep one of them",
+                )
+            )
+            continue
+        chosen[schema_name] = f
+    if problems:
+        raise SheetError(str(problems[0]), problems)
+    total = sum(f.stat().st_size for f in chosen.values())
+    if total > limits.max_total_bytes:
+        raise UnsafeFile(f"{display}: the CSV files hold {total} bytes; refusing to read so much")
+    contents = {n: f.read_bytes() for n, f in chosen.items()}
+    digest = hashlib.sha256()
+    for schema_name in sorted(chosen, key=lambda n: chosen[n].name):
+        digest.update(contents[schema_name])
+    sheets: dict[str, RawSheet] = {}
+    warnings: list[str] = []
+    for schema_name in BY_NAME:
+        if schema_name in chosen:
+            f = chosen[schema_name]
+            sheets[schema_name] = parse_csv(contents[schema_name], f.name, f.stem, warnings)
+    present = [f.name for f in files]
+    return RawBook(display, "csv", digest.hexdigest(), sheets, present, warnings)
+
+
+def decode(data: bytes, name: str, warnings: list[str]) -> str:
+    """UTF-8 (BOM optional), UTF-16 with BOM, else Windows-1252 with a warning."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(f"{name}: is not valid UTF-16 text ({exc})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+        warnings.append(f"{name} is not UTF-8; read as Windows-1252")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        warnings.append(f"{name} is not UTF-8; read as Latin-1")
+    return text
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among ``,`` ``;`` tab used most in the first lines (``,`` on a tie)."""
+    head = text.splitlines()[:SNIFF_LINES]
+    counts = {d: sum(line.count(d) for line in head) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+
+
+def parse_csv(data: bytes, name: str, stem: str, warnings: list[str]) -> RawSheet:
+    """One CSV file as a grid padded to its widest line, with each record's line number."""
+    text = decode(data, name, warnings)
+    if "\x00" in text:
+        raise UnreadableFile(f"{name}: holds NUL bytes; it is not a text (CSV) file")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    rows: list[list[object]] = []
+    numbers: list[int] = []
+    line = 0
+    try:
+        for record in reader:
+            numbers.append(line + 1)
+            rows.append(list(record))
+            line = reader.line_num
+    except csv.Error as exc:
+        raise UnreadableFile(f"{name}: line {line + 1}: {exc}") from exc
+    width = max((len(r) for r in rows), default=0)
+    for r in rows:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+    return RawSheet(name, stem, rows, numbers)

@@ -1,0 +1,179 @@
+"""Finding a sheet's header row and matching its headers to the schema's columns.
+
+Headers match case-insensitively with spaces, ``_`` and ``-`` alike and the
+aliases of `schema` (SPEC §3); the header row is the first of the first 30 rows
+holding every required header, so title rows above it are allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from licreport.errors import DataError
+from licreport.ledger.model import column_letter
+from licreport.ledger.schema import Sheet, normalise
+
+HEADER_SCAN_ROWS = 30
+
+
+@dataclass
+class RawSheet:
+    """One sheet (or CSV file) as read: a grid of cell values before any typing.
+
+    ``row_numbers[i]`` is the row number the user sees for ``rows[i]`` (the CSV
+    line number); ``cell_errors`` maps ``(i, column index)`` to an Excel error
+    such as ``#N/A`` that the reader returned as blank.
+    """
+
+    file: str
+    name: str
+    rows: list[list[Any]]
+    row_numbers: list[int] | None = None
+    cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def row_number(self, i: int) -> int:
+        return self.row_numbers[i] if self.row_numbers is not None else i + 1
+
+
+@dataclass
+class RawBook:
+    """Every schema sheet found in a workbook or CSV folder, keyed by schema sheet name."""
+
+    path_display: str  # "ledger.xlsx" or "ledger/" (the folder)
+    kind: str  # "xlsx" or "csv"
+    sha256: str
+    sheets: dict[str, RawSheet]
+    present: list[str]  # every sheet / file name present, as written
+    warnings: list[str] = field(default_factory=list)
+    date1904: bool = False
+
+
+@dataclass
+class HeaderMatch:
+    """Where a sheet's header row is and which column holds what."""
+
+    index: int  # index of the header row in RawSheet.rows
+    columns: dict[str, int]  # canonical column -> column index
+    written: dict[str, str]  # canonical column -> header as written
+    extra: dict[str, int]  # unknown header as written -> column index
+
+
+def cell_text(value: Any) -> str:
+    """A cell value as the user reads it (1001.0 -> "1001", a date -> ISO)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def lookup(schema: Sheet) -> dict[str, str]:
+    """Normalised header or alias -> canonical column name."""
+    keys: dict[str, str] = {}
+    for col in schema.columns:
+        for name in (col.name, *col.aliases):
+            keys[normalise(name)] = col.name
+    return keys
+
+
+def _known(row: list[Any], keys: dict[str, str]) -> set[str]:
+    return {keys[k] for k in (normalise(cell_text(v)) for v in row) if k in keys}
+
+
+def find_header(raw: RawSheet, schema: Sheet) -> tuple[HeaderMatch | None, list[DataError]]:
+    """The header row of `raw`, or the structural problems that stop us reading it.
+
+    Returns ``(None, [])`` for an optional sheet with nothing in it.
+    """
+    keys = lookup(schema)
+    required = {c.name for c in schema.required_columns}
+    scanned = raw.rows[:HEADER_SCAN_ROWS]
+    found = [_known(row, keys) for row in scanned]
+    index = next((i for i, k in enumerate(found) if k and required <= k), None)
+    problems: list[DataError] = []
+    if index is None:
+        best = max(range(len(found)), key=lambda i: (len(found[i]), -i), default=None)
+        if best is None or not found[best] or (len(found[best]) < 2 and not found[best] & required):
+            empty = not any(cell_text(v) for row in raw.rows for v in row)
+            if empty and not schema.required:
+                return None, []
+            expected = ", ".join(c.name for c in schema.required_columns or schema.columns)
+            what = (
+                "is empty" if empty else f"has no header row in its first {HEADER_SCAN_ROWS} rows"
+            )
+            message = f"the sheet {what}; expected a header row with the columns {expected}"
+            return None, [DataError(raw.file, raw.name, None, None, None, message)]
+        index = best
+        row_no = raw.row_number(best)
+        for name in sorted(required - found[best], key=schema.names.index):
+            problems.append(
+                DataError(
+                    raw.file,
+                    raw.name,
+                    None,
+                    None,
+                    None,
+                    f'required column "{name}" is missing (the header row is row {row_no})',
+                )
+            )
+    match, duplicates = _match_row(raw, index, keys)
+    return (None if problems or duplicates else match), problems + duplicates
+
+
+def _match_row(
+    raw: RawSheet, index: int, keys: dict[str, str]
+) -> tuple[HeaderMatch, list[DataError]]:
+    """Map the header row's cells to columns, reporting duplicate headers by both cells."""
+    row_no = raw.row_number(index)
+    columns: dict[str, int] = {}
+    written: dict[str, str] = {}
+    extra: dict[str, int] = {}
+    problems: list[DataError] = []
+    for j, value in enumerate(raw.rows[index]):
+        header = cell_text(value)
+        if not header:
+            continue
+        canonical = keys.get(normalise(header))
+        if canonical is not None:
+            if canonical in columns:
+                first = columns[canonical]
+                problems.append(
+                    _duplicate(raw, row_no, first, j, written[canonical], header, canonical)
+                )
+                continue
+            columns[canonical], written[canonical] = j, header
+        elif header in extra:
+            problems.append(_duplicate(raw, row_no, extra[header], j, header, header, None))
+        else:
+            extra[header] = j
+    return HeaderMatch(index, columns, written, extra), problems
+
+
+def _duplicate(
+    raw: RawSheet, row_no: int, first: int, second: int, h1: str, h2: str, canonical: str | None
+) -> DataError:
+    c1, c2 = f"{column_letter(first)}{row_no}", f"{column_letter(second)}{row_no}"
+    same = f' (both are the "{canonical}" column)' if canonical and h1 != h2 else ""
+    return DataError(
+        raw.file,
+        raw.name,
+        row_no,
+        None,
+        c2,
+        f'duplicate header "{h2}": {c1} already holds "{h1}"{same}; keep one of the two columns',
+    )

@@ -1,0 +1,284 @@
+"""`load_ledger`: a workbook or CSV folder -> typed tables and every cell-level error.
+
+The steps run in order: safety and reading (`xlsx` / `csvdir`), header
+matching for every sheet (all structural problems raised together), then
+typing each column (`parse`), required values, defaults and the partner fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import pandas_dtype
+
+from licreport.errors import DataError, SheetError, UnreadableFile, UsageError
+from licreport.ledger import safety
+from licreport.ledger.csvdir import read_csv_folder
+from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, find_header
+from licreport.ledger.model import Ledger, Table, column_letter, empty_table
+from licreport.ledger.parse import Cells, DateOptions, convert, to_text
+from licreport.ledger.safety import Limits
+from licreport.ledger.schema import (
+    ASSIGN,
+    CLIENTS,
+    POOL,
+    PURCHASE,
+    ROW,
+    SHEETS,
+    Sheet,
+)
+from licreport.ledger.xlsx import read_xlsx
+
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# Blank cells that get a value rather than staying <NA> (SPEC §3).
+DEFAULTS = {(POOL.name, "type"): PURCHASE, (CLIENTS.name, "type"): ASSIGN}
+PARTNER_SHEETS = ("Pool", "Clients", "Exchanges", "Renewals")
+
+
+def load_ledger(
+    path: Path,
+    *,
+    dayfirst: bool = False,
+    monthfirst: bool = False,
+    limits: Limits | None = None,
+) -> tuple[Ledger, list[DataError]]:
+    """Read a ledger (.xlsx/.xlsm or a CSV folder): typed tables and every data error.
+
+    Raises `UnreadableFile`, `UnsafeFile` or `SheetError` (exit 2) for what stops
+    the read, listing every such problem of the file at once.
+    """
+    safety.ensure_defusedxml()
+    if dayfirst and monthfirst:
+        raise UsageError("--dayfirst and --monthfirst cannot be used together")
+    path = Path(path)
+    book = read_source(path, limits or Limits())
+    options = DateOptions(dayfirst, monthfirst, book.date1904)
+    matches = _match_all(book)
+    built: dict[str, _Built] = {}
+    for schema in SHEETS:
+        raw = book.sheets.get(schema.name)
+        if raw is None:
+            file = book.path_display if book.kind == "xlsx" else f"{schema.name.lower()}.csv"
+            built[schema.name] = _Built(empty_table(schema, file), [], np.zeros(0, dtype=bool))
+        else:
+            built[schema.name] = _build(raw, schema, matches[schema.name], options)
+    _fill_partners(built)
+    tables = {name: b.table for name, b in built.items()}
+    order = {name: k for k, name in enumerate(tables)}
+    errors = sorted(
+        (e for b in built.values() for e in b.errors),
+        key=lambda e: (order[_schema_of(e, built)], e.row or 0, _col_index(e.cell)),
+    )
+    ledger = Ledger(path, book.kind, book.sha256, tables, list(book.warnings))
+    return ledger, errors
+
+
+def read_source(path: Path, limits: Limits) -> RawBook:
+    """Dispatch on what `path` is: a CSV folder, an .xlsx/.xlsm file, or something we refuse."""
+    if path.is_dir():
+        return read_csv_folder(path, limits)
+    if not path.exists():
+        raise UnreadableFile(f"{path}: no such file or folder")
+    if not path.is_file():
+        raise UnreadableFile(f"{path.name}: is not a regular file")
+    safety.check_signature(path, path.name)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raise UnreadableFile(
+            f"{path.name}: is a single CSV file; pass the folder that holds the ledger's CSV files"
+        )
+    if suffix not in XLSX_SUFFIXES:
+        raise UnreadableFile(
+            f"{path.name}: is not an .xlsx/.xlsm workbook or a folder of CSV files"
+        )
+    return read_xlsx(path, limits)
+
+
+def _match_all(book: RawBook) -> dict[str, HeaderMatch | None]:
+    """Every sheet's header row; all missing sheets/columns and duplicates raised together."""
+    problems: list[DataError] = []
+    matches: dict[str, HeaderMatch | None] = {}
+    for schema in SHEETS:
+        raw = book.sheets.get(schema.name)
+        if raw is None:
+            if schema.required:
+                problems.append(_missing_sheet(book, schema))
+            continue
+        match, found = find_header(raw, schema)
+        problems += found
+        matches[schema.name] = match
+    if problems:
+        _raise_sheet_error(problems)
+    return matches
+
+
+def _missing_sheet(book: RawBook, schema: Sheet) -> DataError:
+    if book.kind == "csv":
+        what = f"required file {schema.name.lower()}.csv is missing"
+        listing = f"CSV files present: {', '.join(book.present) or 'none'}"
+    else:
+        what = f'required sheet "{schema.name}" is missing'
+        listing = f"sheets present: {', '.join(book.present) or 'none'}"
+    return DataError(book.path_display, None, None, None, None, f"{what} ({listing})")
+
+
+def _raise_sheet_error(problems: list[DataError]) -> None:
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    raise SheetError(str(problems[0]) + more, problems)
+
+
+@dataclass
+class _Built:
+    table: Table
+    errors: list[DataError]
+    partner_blank: np.ndarray  # rows whose partner cell is blank (not an error)
+
+
+def _build(raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: DateOptions) -> _Built:
+    """Type one sheet's data rows; rows blank in every headed column are skipped."""
+    if match is None:  # an optional sheet with nothing in it
+        table = empty_table(schema, raw.file)
+        table.sheet, table.present = raw.name, True
+        return _Built(table, [], np.zeros(0, dtype=bool))
+    start = match.index + 1
+    data = raw.rows[start:]
+    headed = [*match.columns.values(), *match.extra.values()]
+    grid = _grid(data, max(headed, default=-1) + 1)
+    cells = {j: Cells.of(grid[:, j]) for j in headed}
+    blank_rows = np.ones(len(data), dtype=bool)
+    for c in cells.values():
+        blank_rows &= c.blank
+    keep = np.flatnonzero(~blank_rows)
+    if raw.row_numbers is None:
+        rows = keep + start + 1
+    else:
+        rows = np.asarray(raw.row_numbers, dtype=np.int64)[keep + start]
+    index = pd.RangeIndex(len(keep))
+    letters = {c: column_letter(j) for c, j in match.columns.items()}
+    table = Table(
+        schema,
+        pd.DataFrame(index=index),
+        raw.file,
+        raw.name,
+        header_row=raw.row_number(match.index),
+        headers=dict(match.written),
+        letters=letters,
+    )
+    # Excel error cells (#N/A, #REF!) read as blank: report them instead of "blank".
+    excel_errors: dict[str, dict[int, str]] = {}
+    if raw.cell_errors:
+        pos_of_row = {int(r): p for p, r in enumerate(keep + start)}
+        for (ri, cj), code in raw.cell_errors.items():
+            for name, j in match.columns.items():
+                if j == cj and ri in pos_of_row:
+                    excel_errors.setdefault(name, {})[pos_of_row[ri]] = code
+    errors: list[DataError] = []
+    frame: dict[str, pd.Series] = {}
+    partner_blank = np.zeros(len(keep), dtype=bool)
+    for col in schema.columns:
+        dtype = pandas_dtype(col.dtype)
+        if col.name not in match.columns:
+            fill = DEFAULTS.get((schema.name, col.name))
+            frame[col.name] = pd.Series(fill, index=index, dtype=object).astype(dtype)
+            continue
+        sub = cells[match.columns[col.name]].take(keep)
+        values, problems = convert(sub, col, options)
+        values.index = index
+        bad_cells = excel_errors.get(col.name, {})
+        for pos, code in sorted(bad_cells.items()):
+            errors.append(table.error(int(rows[pos]), col.name, f"the cell shows the error {code}"))
+        for pos, message in problems:
+            if pos not in bad_cells:
+                errors.append(table.error(int(rows[pos]), col.name, message))
+        blank = sub.blank.copy()
+        if bad_cells:
+            blank[list(bad_cells)] = False
+        default = DEFAULTS.get((schema.name, col.name))
+        if default is not None:
+            values = values.mask(pd.Series(blank, index=index), default)
+        if col.name == "partner" and schema.name in PARTNER_SHEETS:
+            partner_blank = blank
+        elif col.required:
+            for blank_pos in np.flatnonzero(blank):
+                errors.append(
+                    table.error(int(rows[blank_pos]), col.name, "required value is blank")
+                )
+        frame[col.name] = values.astype(dtype) if col.dtype != "object" else values
+    frame[ROW] = pd.Series(rows, index=index, dtype="Int64")
+    table.frame = pd.DataFrame(frame, index=index)
+    extra = {h: to_text(cells[j].take(keep)).set_axis(index) for h, j in match.extra.items()}
+    table.extra = pd.DataFrame(extra, index=index)
+    if "partner" not in match.columns:
+        partner_blank = np.ones(len(keep), dtype=bool)
+    return _Built(table, errors, partner_blank)
+
+
+def _grid(rows: list[list[Any]], width: int) -> np.ndarray:
+    """The rows as a 2-D object array at least `width` wide (padded with None)."""
+    if rows and all(len(r) == len(rows[0]) for r in rows) and len(rows[0]) >= width:
+        grid = np.empty((len(rows), len(rows[0])), dtype=object)
+        grid[:] = rows
+        return grid
+    width = max(width, *(len(r) for r in rows)) if rows else width
+    grid = np.full((len(rows), width), None, dtype=object)
+    for i, r in enumerate(rows):
+        grid[i, : len(r)] = r
+    return grid
+
+
+def _fill_partners(built: dict[str, _Built]) -> None:
+    """Blank or absent partner: the one partner, if Partners has one row; else an error."""
+    partners = built["Partners"].table.frame["partner"]
+    single = partners.iloc[0] if len(partners) == 1 and pd.notna(partners.iloc[0]) else None
+    problems = []
+    for name in PARTNER_SHEETS:
+        b = built[name]
+        frame, table = b.table.frame, b.table
+        if not len(frame) or not b.partner_blank.any():
+            continue
+        mask = pd.Series(b.partner_blank, index=frame.index)
+        if single is not None:
+            frame["partner"] = frame["partner"].mask(mask, single).astype("string")
+            continue
+        why = _partner_count(len(partners))
+        if len(partners) == 1:  # its partner cell is blank: already an error in Partners
+            b.errors += table.errors_at(mask, "partner", "required value is blank")
+            continue
+        if "partner" not in table.headers:
+            if table.present:
+                problems.append(
+                    DataError(
+                        table.file,
+                        table.sheet,
+                        None,
+                        None,
+                        None,
+                        f'missing column "partner": {why}, so every row must name its partner',
+                    )
+                )
+            continue
+        b.errors += table.errors_at(mask, "partner", f"required value is blank ({why})")
+    if problems:
+        _raise_sheet_error(problems)
+
+
+def _partner_count(n: int) -> str:
+    return "the Partners sheet has no partners" if n == 0 else f"the ledger has {n} partners"
+
+
+def _schema_of(error: DataError, built: dict[str, _Built]) -> str:
+    for name, b in built.items():
+        if b.table.sheet == error.sheet and b.table.file == error.file:
+            return name
+    return next(iter(built))
+
+
+def _col_index(cell: str | None) -> int:
+    if not cell:
+        return -1
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    return safety.column_number(letters)

@@ -1,0 +1,381 @@
+"""File-safety checks run before any parser touches a workbook.
+
+python-calamine allocates a sheet's whole used range and trusts the zip
+headers, so every part is streamed here first, in bounded chunks: zip-bomb
+limits, XML DOCTYPE/ENTITY declarations, the real used range of the sheets we
+read (from the cell references present, never the ``<dimension>`` tag), formula
+cells without a saved value, and cells holding Excel errors (``#N/A``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from licreport.errors import DataError, UnreadableFile, UnsafeFile
+from licreport.ledger.model import column_letter
+
+KIB, MIB, GIB = 1024, 1024**2, 1024**3
+CHUNK = 4 * MIB
+# A single row (or the tail after the last one) larger than this is refused.
+MAX_PENDING = 64 * MIB
+# Parts parsed whole (workbook.xml and its relationships) are capped at this size.
+MAX_SMALL_PART = 16 * MIB
+
+OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds a workbook must stay within before it is parsed (all configurable)."""
+
+    max_total_bytes: int = 2 * GIB  # uncompressed size of all parts together
+    max_ratio: float = 200.0  # compression ratio allowed for a part ...
+    ratio_min_bytes: int = 1 * MIB  # ... once it is larger than this
+    max_parts: int = 10_000
+    max_rows: int = 1_048_576  # Excel's own maximum
+    max_columns: int = 1_000
+    max_cells: int = 30_000_000  # rows × columns of one sheet's used range
+
+
+@dataclass
+class SheetScan:
+    """What the stream scan learnt about one worksheet part."""
+
+    name: str
+    part: str
+    max_row: int = 0
+    max_col: int = 0
+    far_col_cell: str = ""  # a cell reference holding the largest column
+    uncached: list[str] = field(default_factory=list)  # formula cells without a value
+    errors: dict[str, str] = field(default_factory=dict)  # cell -> "#N/A"
+
+
+def ensure_defusedxml() -> None:
+    """Refuse to run when openpyxl would parse XML without defusedxml's protections."""
+    try:
+        import defusedxml  # noqa: F401
+        from openpyxl.xml import DEFUSEDXML
+    except ImportError as exc:  # pragma: no cover - a broken installation
+        raise UnsafeFile("defusedxml is not installed; install it to read workbooks") from exc
+    if not DEFUSEDXML:  # pragma: no cover - a broken installation
+        raise UnsafeFile("openpyxl is not using defusedxml; install defusedxml and try again")
+
+
+def column_number(letters: str) -> int:
+    """Spreadsheet letters -> 1-based column number (A -> 1, XFD -> 16384)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def check_signature(path: Path, display: str) -> None:
+    """Refuse empty files, legacy .xls and password-protected (OLE2) workbooks by their bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if not head:
+            raise UnreadableFile(f"{display}: the file is empty (0 bytes)")
+        if head == OLE2_SIGNATURE:
+            if _contains(fh, ENCRYPTED_STREAM):
+                raise UnreadableFile(
+                    f"{display}: is password-protected; remove the password in Excel and save again"
+                )
+            raise UnreadableFile(f"{display}: is an Excel 97-2003 .xls file; save it as .xlsx")
+
+
+def _contains(fh: BinaryIO, needle: bytes) -> bool:
+    """Whether the rest of a binary file holds `needle`, read in chunks with overlap."""
+    tail = b""
+    while chunk := fh.read(CHUNK):
+        if needle in tail + chunk:
+            return True
+        tail = chunk[-len(needle) :]
+    return False
+
+
+def open_zip(path: Path, display: str, limits: Limits) -> zipfile.ZipFile:
+    """Open an .xlsx as a zip and check its declared sizes against `limits`."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head not in ZIP_SIGNATURES:
+        raise UnreadableFile(f"{display}: is not an Excel workbook (.xlsx files are zip archives)")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            f"{display}: is damaged or truncated (not a complete .xlsx file); open it in "
+            "Excel and save it again"
+        ) from exc
+    infos = zf.infolist()
+    if len(infos) > limits.max_parts:
+        zf.close()
+        raise UnsafeFile(
+            f"{display}: the workbook has {len(infos)} parts (limit {limits.max_parts}); "
+            "refusing a possible zip bomb"
+        )
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        zf.close()
+        raise UnsafeFile(
+            f"{display}: the workbook would expand to {_size(total)} "
+            f"(limit {_size(limits.max_total_bytes)}); refusing a possible zip bomb"
+        )
+    for info in infos:
+        if _too_compressed(info.file_size, info.compress_size, limits):
+            zf.close()
+            raise UnsafeFile(_ratio_message(display, info, info.file_size))
+    return zf
+
+
+def _too_compressed(size: int, compressed: int, limits: Limits) -> bool:
+    return size > limits.ratio_min_bytes and size > limits.max_ratio * max(compressed, 1)
+
+
+def _ratio_message(display: str, info: zipfile.ZipInfo, size: int) -> str:
+    ratio = size / max(info.compress_size, 1)
+    return (
+        f"{display}: part {info.filename} expands {ratio:,.0f}× ({_size(size)} from "
+        f"{_size(info.compress_size)}); refusing a possible zip bomb"
+    )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+class PartReader:
+    """Streams zip parts in bounded chunks, enforcing the limits on the bytes actually read."""
+
+    def __init__(self, zf: zipfile.ZipFile, display: str, limits: Limits) -> None:
+        self.zf, self.display, self.limits = zf, display, limits
+        self.total = 0
+
+    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        size = 0
+        try:
+            with self.zf.open(info) as fh:
+                while chunk := fh.read(CHUNK):
+                    size += len(chunk)
+                    self.total += len(chunk)
+                    if self.total > self.limits.max_total_bytes:
+                        raise UnsafeFile(
+                            f"{self.display}: the workbook expands to more than "
+                            f"{_size(self.limits.max_total_bytes)}; refusing a possible zip bomb"
+                        )
+                    if _too_compressed(size, info.compress_size, self.limits):
+                        raise UnsafeFile(_ratio_message(self.display, info, size))
+                    yield chunk
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise UnreadableFile(
+                f"{self.display}: is damaged ({info.filename}: {exc}); open it in Excel and "
+                "save it again"
+            ) from exc
+        except (NotImplementedError, RuntimeError) as exc:
+            raise UnreadableFile(
+                f"{self.display}: cannot read part {info.filename} ({exc})"
+            ) from exc
+
+    def read_small(self, name: str) -> bytes:
+        """A whole small part (workbook.xml, relationships), refused if oversized."""
+        info = self.zf.getinfo(name)
+        data = bytearray()
+        for chunk in _as_utf8(self.chunks(info)):
+            data += chunk
+            if len(data) > MAX_SMALL_PART:
+                raise UnsafeFile(
+                    f"{self.display}: part {name} is larger than {_size(MAX_SMALL_PART)}"
+                )
+        _check_declarations(bytes(data), self.display, name, None)
+        return bytes(data)
+
+
+def _as_utf8(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Re-encode a UTF-16 XML part to UTF-8 on the fly so the byte patterns below apply."""
+    it = iter(chunks)
+    first = b""
+    for chunk in it:
+        first = chunk
+        if chunk:
+            break
+    encoding = None
+    if first.startswith((codecs.BOM_UTF16_LE, b"<\x00")):
+        encoding = "utf-16-le"
+    elif first.startswith((codecs.BOM_UTF16_BE, b"\x00<")):
+        encoding = "utf-16-be"
+    if encoding is None:
+        if first:
+            yield first
+        yield from it
+        return
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    yield decoder.decode(first).encode("utf-8")
+    for chunk in it:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+_DECL = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_EXTERNAL = re.compile(rb"<!\s*ENTITY[^>]*?\b(SYSTEM|PUBLIC)\b", re.IGNORECASE)
+
+
+def _check_declarations(data: bytes, display: str, part: str, sheet: str | None) -> None:
+    match = _DECL.search(data)
+    if not match:
+        return
+    where = f"{display}:{sheet}" if sheet else display
+    if _EXTERNAL.search(data):
+        what = "declares an external XML entity (it could read other files or the network)"
+    elif b"ENTITY" in data.upper():
+        what = "declares XML entities (a possible entity-expansion bomb)"
+    else:
+        what = "has a DOCTYPE declaration, which workbooks never need"
+    raise UnsafeFile(f"{where}: part {part} {what}; refusing to read it")
+
+
+def scan_plain_part(streamer: PartReader, info: zipfile.ZipInfo) -> None:
+    """Stream a part through the limits; for XML parts also refuse DOCTYPE/ENTITY."""
+    is_xml = info.filename.lower().endswith(XML_SUFFIXES)
+    chunks = _as_utf8(streamer.chunks(info)) if is_xml else streamer.chunks(info)
+    tail = b""
+    for chunk in chunks:
+        if is_xml:
+            _check_declarations(tail + chunk, streamer.display, info.filename, None)
+            tail = chunk[-32:]
+
+
+# One match per row / cell: the usual `r="..."`-first form captures the reference,
+# any other form captures b"" and sends the segment down the general path.
+_ROW_FAST = re.compile(rb'<row(?: r="(\d+)"|[\s>/])')
+_ROW_ANY = re.compile(rb'<row\b(?:[^>]*?\sr="(\d+)")?[^>]*>')
+_CELL_FAST = re.compile(rb'<c(?: r="([A-Z]+)\d|[\s>/])')
+_CELL_ANY = re.compile(rb'<c\b(?:[^>]*?\sr="([A-Z]+)\d+")?[^>]*>')
+_ROW_SPLIT = re.compile(rb"<row[\s>/]")
+_FORMULA_CELL = re.compile(
+    rb"<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(<v\b[^>]*?(?:/>|>([^<]*)</v>))?",
+)
+_ERROR_CELL = re.compile(
+    rb'<c\b[^>]*?\bt="e"[^>]*>(?:\s*<f\b[^>]*?(?:/>|>[^<]*</f>))?\s*<v>([^<]*)</v>'
+)
+_ATTR_R = re.compile(rb'\sr="([A-Z]+\d+)"')
+_ATTR_T = re.compile(rb'\st="(\w+)"')
+
+
+def scan_worksheet(streamer: PartReader, info: zipfile.ZipInfo, sheet: str) -> SheetScan:
+    """Stream one worksheet part, cutting at row starts so every row is seen whole."""
+    scan = SheetScan(sheet, info.filename)
+    tail = b""
+    for chunk in _as_utf8(streamer.chunks(info)):
+        buf = tail + chunk
+        cut = max(buf.rfind(b"<row"), buf.rfind(b"</sheetData>"))
+        if cut <= 0:
+            if len(buf) > MAX_PENDING:
+                raise UnsafeFile(
+                    f"{streamer.display}:{sheet}: part {info.filename} holds a row larger than "
+                    f"{_size(MAX_PENDING)}; refusing to read it"
+                )
+            tail = buf
+            continue
+        _scan_rows(buf[:cut], scan, streamer.display)
+        tail = buf[cut:]
+    _scan_rows(tail, scan, streamer.display)
+    return scan
+
+
+def _scan_rows(seg: bytes, scan: SheetScan, display: str) -> None:
+    """Update `scan` with a run of complete rows (any text outside rows is harmless here)."""
+    _check_declarations(seg, display, scan.part, scan.name)
+    # Rows: numbered ones give their number; unnumbered ones follow the previous row.
+    rows = _ROW_FAST.findall(seg)
+    if b"" in rows:
+        rows = _ROW_ANY.findall(seg)
+    numbered = [int(r) for r in rows if r]
+    if numbered:
+        scan.max_row = max(scan.max_row, *numbered)
+    scan.max_row += len(rows) - len(numbered)
+    # Columns: the widest reference; cells without one follow the previous cell of their
+    # row, so bound those by the number of cells in the longest row.
+    letters = set(_CELL_FAST.findall(seg))
+    if b"" in letters:
+        letters = set(_CELL_ANY.findall(seg))
+        if b"" in letters:
+            longest = max(len(_CELL_ANY.findall(r)) for r in _ROW_SPLIT.split(seg))
+            scan.max_col = max(scan.max_col, longest)
+        letters.discard(b"")
+    if letters:
+        widest = max(letters, key=lambda b: (len(b), b))
+        col = column_number(widest.decode())
+        if col > scan.max_col:
+            scan.max_col = col
+            m = re.search(rb'<c\b[^>]*?\sr="(' + widest + rb'\d+)"', seg)
+            scan.far_col_cell = m.group(1).decode() if m else widest.decode()
+    if b"<f" in seg:
+        for m in _FORMULA_CELL.finditer(seg):
+            attrs, v_elem, v_text = m.group(1), m.group(2), m.group(3)
+            t = _ATTR_T.search(attrs)
+            kind = t.group(1) if t else b"n"
+            empty = not (v_text or b"").strip() and kind not in (b"str", b"inlineStr")
+            if v_elem is None or empty:
+                ref = _ATTR_R.search(attrs)
+                scan.uncached.append(ref.group(1).decode() if ref else "?")
+    if b't="e"' in seg:
+        for m in _ERROR_CELL.finditer(seg):
+            ref = _ATTR_R.search(m.group(0))
+            if ref:
+                scan.errors[ref.group(1).decode()] = m.group(1).decode().strip()
+
+
+def check_used_range(scans: Iterable[SheetScan], display: str, limits: Limits) -> None:
+    """Refuse sheets whose real used range calamine would have to allocate densely."""
+    problems = []
+    for s in scans:
+        rows, cols = s.max_row, s.max_col
+        if cols > limits.max_columns or rows > limits.max_rows or rows * cols > limits.max_cells:
+            problems.append(
+                DataError(
+                    display,
+                    s.name,
+                    None,
+                    None,
+                    None,
+                    f"a cell at {_far_cell(s, limits)} makes the sheet {rows} rows × {cols} "
+                    "columns; delete the stray cells",
+                )
+            )
+    if problems:
+        raise UnsafeFile(str(problems[0]), problems)
+
+
+def _far_cell(s: SheetScan, limits: Limits) -> str:
+    if s.max_col > limits.max_columns and s.far_col_cell:
+        return s.far_col_cell
+    return f"{column_letter(max(s.max_col, 1) - 1)}{s.max_row}"
+
+
+def scan_parts(
+    streamer: PartReader, worksheet_parts: dict[str, str], skip: Iterable[str] = ()
+) -> dict[str, SheetScan]:
+    """Stream every part: worksheets in `worksheet_parts` (part -> sheet) get the full scan."""
+    done = set(skip)
+    sheets: dict[str, SheetScan] = {}
+    for info in streamer.zf.infolist():
+        if info.is_dir() or info.filename in done:
+            continue
+        sheet = worksheet_parts.get(info.filename)
+        if sheet is not None:
+            sheets[sheet] = scan_worksheet(streamer, info, sheet)
+        else:
+            scan_plain_part(streamer, info)
+    return sheets

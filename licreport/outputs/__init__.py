@@ -1,0 +1,1 @@
+"""Writers: the updated workbook, the HTML report (jinja2 env, filters, SVG charts), JSON."""

@@ -1,0 +1,746 @@
+"""The HTML status report (SPEC §5): one self-contained page for sales.
+
+`render_report` turns the `status` / `renew` JSON documents and the 12-month
+expiry pipeline into a view of aggregates and top-N lists (so the page stays
+small at distributor scale), draws the inline SVG charts, and renders the
+logic-free template with autoescape and StrictUndefined.  `write_report`
+writes the page atomically.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib.resources
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from licreport.outputs import filters, svg
+from licreport.outputs.filters import to_decimal
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+
+TOP_ROWS = 25
+TOP_PARTNERS = 10
+DETAIL_ROWS = 8
+CHART_BARS = 15
+PIPELINE_MONTHS = 12
+MAX_PIPELINE_MONTHS = 24
+
+TERM_ORDER = {"1": 0, "2": 1, "3": 2, "monthly": 3, "trial": 4}
+TERM_COLORS = {"1": "#1d4e89", "2": "#5b8fc9", "3": "#a9c8e8"}
+OTHER_COLOR = "#8c96a3"
+COVERED, SHORTFALL, SPARE = "#2f6f4f", "#c2412d", "#c9d3de"
+PIPELINE_COLOR = "#1d4e89"
+HALF_WIDTH, FULL_WIDTH = 480, 1080  # chart viewBox widths: next to a table / full width
+
+POLICIES = {
+    "priority": (
+        "clients by priority (blank last), then earliest contract start, then client id; "
+        "each renewed in full while licences last, the first that cannot be covered in full "
+        "gets the remainder"
+    ),
+    "smallest-first": "fewest devices first (most clients fully covered), then as priority",
+    "proportional": (
+        "each client gets the floor of its proportional share; leftover licences by largest "
+        "remainder, ties as priority"
+    ),
+}
+
+Row = dict[str, Any]
+ZERO = Decimal(0)
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def templates_dir() -> Path:
+    """The folder holding report.html.j2: the installed package, else the checkout."""
+    try:
+        # A namespace package gives a MultiplexedPath: ask it for the file, not for str().
+        candidate = importlib.resources.files("licreport.templates").joinpath(TEMPLATE)
+        if isinstance(candidate, Path) and candidate.is_file():
+            return candidate.parent
+    except (ModuleNotFoundError, TypeError, ValueError):
+        pass
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def make_environment(folder: Path | None = None) -> jinja2.Environment:
+    """The report's jinja2 environment: autoescape, StrictUndefined, trimmed blocks, filters."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder or templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    filters.register(env)
+    return env
+
+
+def _stylesheet(env: jinja2.Environment) -> Markup:
+    """report.css, inlined as is (our own file; never holds `</style`)."""
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, STYLESHEET)
+    if "</" in source:
+        raise ValueError(f"{STYLESHEET} must not contain '</'")
+    return Markup(source.strip())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _num(value: object) -> Decimal:
+    """A count/points value as Decimal (blank or junk -> 0)."""
+    d = to_decimal(value)
+    return ZERO if d is None else d
+
+
+def _term(value: object) -> str:
+    return str(value).strip().lower() if value is not None else ""
+
+
+def _term_sort(term: str) -> tuple[int, str]:
+    return TERM_ORDER.get(term, 9), term
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _month_add(ym: tuple[int, int], k: int) -> str:
+    year, month = ym
+    index = year * 12 + month - 1 + k
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _more(total: int, shown: int) -> int:
+    return max(0, total - shown)
+
+
+class _Names:
+    """Id -> {id, name} cells for clients (names from meta) and partners (from status)."""
+
+    def __init__(self, clients: Mapping[Any, Any] | None, partners: Mapping[str, str]) -> None:
+        self.clients = {str(k): _text(v) for k, v in (clients or {}).items()}
+        self.partners = dict(partners)
+
+    @staticmethod
+    def _cell(ident: object, names: Mapping[str, str]) -> Row:
+        key = _text(ident)
+        name = names.get(key, "")
+        return {"id": key, "name": name if name and name != key else ""}
+
+    def client(self, client: object) -> Row:
+        return self._cell(client, self.clients)
+
+    def partner(self, partner: object) -> Row:
+        return self._cell(partner, self.partners)
+
+
+# --------------------------------------------------------------------------- view model
+
+
+def _partner_summaries(
+    partners: Sequence[Mapping[str, Any]],
+    renewal: Mapping[str, Any] | None,
+    pipeline: Sequence[Mapping[str, Any]],
+) -> list[Row]:
+    """One row of per-partner KPIs, in input order."""
+    dropped: dict[str, Decimal] = defaultdict(Decimal)
+    for p in (renewal or {}).get("partners") or []:
+        dropped[_text(p.get("partner"))] += sum(
+            (_num(line.get("dropped")) for line in p.get("lines") or []), ZERO
+        )
+    pipe: dict[str, Decimal] = defaultdict(Decimal)
+    for item in pipeline:
+        pipe[_text(item.get("partner"))] += _num(item.get("licences"))
+    rows = []
+    for p in partners:
+        pid = _text(p.get("partner"))
+        provider = _text(p.get("provider"))
+        monthly_ok = provider != "Panda Security"
+        expiring = p.get("expiring") or []
+        forecast = p.get("forecast") or []
+        row: Row = {
+            "id": pid,
+            "name": _text(p.get("name")),
+            "provider": provider,
+            "available": sum((_num(x.get("available")) for x in p.get("pool") or []), ZERO),
+            "monthly": sum((_num(x.get("available")) for x in p.get("monthly_pool") or []), ZERO)
+            if monthly_ok
+            else None,
+            "points": _num(p.get("points_balance")) if monthly_ok else None,
+            "points_needed": sum((_num(x.get("points_needed")) for x in forecast), ZERO)
+            if monthly_ok
+            else None,
+            "shortfall": sum((_num(x.get("shortfall")) for x in forecast), ZERO),
+            "dropped": dropped.get(pid, ZERO) if renewal is not None else None,
+            "expiring_contracts": len(expiring),
+            "expiring_licences": sum((_num(x.get("licences")) for x in expiring), ZERO),
+            "recoverable": sum(
+                (_num(x.get("recoverable")) for x in p.get("recoverable") or []), ZERO
+            ),
+            "pipeline": pipe.get(pid, ZERO),
+        }
+        rows.append(row)
+    return rows
+
+
+def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, str]:
+    """Partners needing attention first: dropped devices, shortfall, then activity."""
+    activity = (
+        row["available"]
+        + (row["monthly"] or ZERO)
+        + row["expiring_licences"]
+        + row["recoverable"]
+        + row["pipeline"]
+    )
+    return -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
+
+
+def _pool_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
+    """Available annual licences by product x term, over all partners."""
+    cells: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for p in partners:
+        for x in p.get("pool") or []:
+            cells[_text(x.get("product")), _term(x.get("term"))] += _num(x.get("available"))
+    return _matrix(cells, top_n, title="Available annual licences by product and term")
+
+
+def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, *, title: str) -> Row:
+    terms = sorted({t for _, t in cells}, key=_term_sort)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (product, _), v in cells.items():
+        totals[product] += v
+    order = sorted(totals, key=lambda prod: (-totals[prod], prod))
+    rows = [
+        {
+            "product": prod,
+            "cells": [cells.get((prod, t)) for t in terms],
+            "total": totals[prod],
+        }
+        for prod in order[:top_n]
+    ]
+    by_term = [sum((v for (_, t), v in cells.items() if t == term), ZERO) for term in terms]
+    charted = order[:CHART_BARS]
+    chart = svg.stacked_bars(
+        charted,
+        [
+            svg.Series(
+                filters.term(t),
+                [float(cells.get((prod, t), ZERO)) for prod in charted],
+                TERM_COLORS.get(t, OTHER_COLOR),
+            )
+            for t in terms
+        ],
+        title=title,
+        empty="No licences in the pools",
+        width=HALF_WIDTH,
+    )
+    return {
+        "terms": terms,
+        "rows": rows,
+        "by_term": by_term,
+        "total": sum(by_term, ZERO),
+        "more": _more(len(order), len(rows)),
+        "chart": chart,
+        "chart_more": _more(len(order), len(charted)),
+    }
+
+
+def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
+    """Monthly pool now and next month's renewal need, per product over all partners."""
+    agg: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for p in partners:
+        for x in p.get("monthly_pool") or []:
+            agg[_text(x.get("product"))]["pool"] += _num(x.get("available"))
+        for x in p.get("forecast") or []:
+            a = agg[_text(x.get("product"))]
+            for key in ("devices_due", "available", "shortfall", "points_needed"):
+                a[key] += _num(x.get(key))
+    keys = ("pool", "devices_due", "available", "shortfall", "points_needed")
+    order = sorted(agg, key=lambda prod: (-agg[prod]["shortfall"], -agg[prod]["devices_due"], prod))
+    rows = [{"product": prod, **{k: agg[prod][k] for k in keys}} for prod in order[:top_n]]
+    totals = {k: sum((a[k] for a in agg.values()), ZERO) for k in keys}
+    charted = [prod for prod in order if agg[prod]["devices_due"] or agg[prod]["available"]]
+    charted = charted[:CHART_BARS]
+    covered = [max(ZERO, agg[x]["devices_due"] - agg[x]["shortfall"]) for x in charted]
+    chart = svg.stacked_bars(
+        charted,
+        [
+            svg.Series("Covered", [float(c) for c in covered], COVERED),
+            svg.Series("Shortfall", [float(agg[x]["shortfall"]) for x in charted], SHORTFALL),
+            svg.Series(
+                "Spare",
+                [
+                    float(max(ZERO, agg[x]["available"] - c))
+                    for x, c in zip(charted, covered, strict=True)
+                ],
+                SPARE,
+            ),
+        ],
+        title="Next month: devices due against monthly licences available",
+        empty="No monthly contracts due next month",
+        width=HALF_WIDTH,
+    )
+    coverage = (
+        (totals["devices_due"] - totals["shortfall"]) / totals["devices_due"]
+        if totals["devices_due"]
+        else None
+    )
+    return {
+        "rows": rows,
+        "totals": totals,
+        "coverage": coverage,
+        "more": _more(len(order), len(rows)),
+        "chart": chart,
+    }
+
+
+def _tagged(
+    partners: Sequence[Mapping[str, Any]], key: str
+) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    for p in partners:
+        pid = _text(p.get("partner"))
+        for x in p.get(key) or []:
+            yield pid, x
+
+
+def _expiring_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
+    return {
+        "partner": names.partner(pid),
+        "client": names.client(x.get("client")),
+        "product": _text(x.get("product")),
+        "term": x.get("term"),
+        "licences": _num(x.get("licences")),
+        "end": _text(x.get("end")),
+        "days_left": _num(x.get("days_left")),
+    }
+
+
+def _expiring_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str, str]:
+    pid, x = item
+    return (
+        _num(x.get("days_left")),
+        _text(x.get("end")),
+        pid,
+        _text(x.get("client")),
+        _text(x.get("product")),
+    )
+
+
+def _expiring_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+    """Contracts and trials ending within 90 days: buckets and the nearest top-N."""
+    labels = ("0–30 days", "31–60 days", "61–90 days")
+    buckets: list[Row] = [{"label": label, "contracts": 0, "licences": ZERO} for label in labels]
+    count = 0
+    for _, x in _tagged(partners, "expiring"):
+        count += 1
+        days_left = _num(x.get("days_left"))
+        b = buckets[0 if days_left <= 30 else 1 if days_left <= 60 else 2]
+        b["contracts"] += 1
+        b["licences"] += _num(x.get("licences"))
+    nearest = heapq.nsmallest(top_n, _tagged(partners, "expiring"), key=_expiring_key)
+    return {
+        "buckets": buckets,
+        "rows": [_expiring_row(pid, x, names) for pid, x in nearest],
+        "count": count,
+        "licences": sum((b["licences"] for b in buckets), ZERO),
+        "more": _more(count, len(nearest)),
+    }
+
+
+def _recoverable_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str]:
+    pid, x = item
+    return -_num(x.get("recoverable")), pid, _text(x.get("client")), _text(x.get("product"))
+
+
+def _recoverable_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
+    return {
+        "partner": names.partner(pid),
+        "client": names.client(x.get("client")),
+        "product": _text(x.get("product")),
+        "term": x.get("term"),
+        "recoverable": _num(x.get("recoverable")),
+    }
+
+
+def _recoverable_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+    """Licences that can be recovered today: total and the largest top-N."""
+    count, total = 0, ZERO
+    for _, x in _tagged(partners, "recoverable"):
+        count += 1
+        total += _num(x.get("recoverable"))
+    largest = heapq.nsmallest(top_n, _tagged(partners, "recoverable"), key=_recoverable_key)
+    return {
+        "rows": [_recoverable_row(pid, x, names) for pid, x in largest],
+        "count": count,
+        "total": total,
+        "more": _more(count, len(largest)),
+    }
+
+
+def _pipeline_view(pipeline: Sequence[Mapping[str, Any]], month: str) -> Row:
+    """Contracts and licences expiring per month, over all partners, 12 months from `month`."""
+    contracts: dict[str, Decimal] = defaultdict(Decimal)
+    licences: dict[str, Decimal] = defaultdict(Decimal)
+    for item in pipeline:
+        ym = filters.parse_month(item.get("month"))
+        if ym is None:
+            continue
+        key = f"{ym[0]:04d}-{ym[1]:02d}"
+        contracts[key] += _num(item.get("contracts"))
+        licences[key] += _num(item.get("licences"))
+    start = filters.parse_month(month)
+    window = [_month_add(start, k) for k in range(PIPELINE_MONTHS)] if start else []
+    months = sorted(set(window) | set(licences))[:MAX_PIPELINE_MONTHS]
+    rows = [{"month": m, "contracts": contracts[m], "licences": licences[m]} for m in months]
+    labels = [filters.month_label(m, "abbr") for m in months]
+    years = [m[:4] if i == 0 or m.endswith("-01") else "" for i, m in enumerate(months)]
+    tips = [
+        f"{filters.month_label(m)}: {filters.pluralise(licences[m], 'licence')} in "
+        f"{filters.pluralise(contracts[m], 'contract')}"
+        for m in months
+    ]
+    chart = svg.column_chart(
+        labels,
+        [float(licences[m]) for m in months],
+        title="Licences expiring per month over the next 12 months",
+        sublabels=years,
+        tooltips=tips,
+        color=PIPELINE_COLOR,
+        empty="No expiries in the next 12 months",
+        width=FULL_WIDTH,
+    )
+    peak = max(rows, key=lambda r: (r["licences"], r["contracts"]), default=None)
+    return {
+        "rows": rows,
+        "contracts": sum(contracts.values(), ZERO),
+        "licences": sum(licences.values(), ZERO),
+        "peak": peak if peak and peak["licences"] else None,
+        "chart": chart,
+    }
+
+
+def _dropped_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str]:
+    pid, x = item
+    return -_num(x.get("dropped")), pid, _text(x.get("client")), _text(x.get("product"))
+
+
+def _line_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
+    return {
+        "partner": names.partner(pid),
+        "client": names.client(x.get("client")),
+        "product": _text(x.get("product")),
+        "term": x.get("term"),
+        "requested": _num(x.get("requested")),
+        "renewed": _num(x.get("renewed")),
+        "dropped": _num(x.get("dropped")),
+        "points": to_decimal(x.get("points")),
+    }
+
+
+def _run_view(
+    renewal: Mapping[str, Any] | None, policy: str, top_n: int, names: _Names
+) -> Row | None:
+    """The renewal run: totals, dropped devices per partner and the largest dropped lines."""
+    if renewal is None:
+        return None
+    partners = renewal.get("partners") or []
+    requested = renewed = dropped = exchanged = ZERO
+    points: Decimal | None = None
+    lines_dropped: list[tuple[str, Mapping[str, Any]]] = []
+    per_partner: list[Row] = []
+    line_count = 0
+    for p in partners:
+        pid = _text(p.get("partner"))
+        exchanged += _num(p.get("exchanged_points"))
+        p_dropped, clients = ZERO, set()
+        for x in p.get("lines") or []:
+            line_count += 1
+            requested += _num(x.get("requested"))
+            renewed += _num(x.get("renewed"))
+            d = _num(x.get("dropped"))
+            dropped += d
+            pts = to_decimal(x.get("points"))
+            if pts is not None:
+                points = (points or ZERO) + pts
+            if d > 0:
+                p_dropped += d
+                clients.add(_text(x.get("client")))
+                lines_dropped.append((pid, x))
+        if p_dropped > 0:
+            per_partner.append(
+                {"partner": names.partner(pid), "clients": len(clients), "dropped": p_dropped}
+            )
+    per_partner.sort(key=lambda r: (-r["dropped"], r["partner"]["id"]))
+    largest = heapq.nsmallest(top_n, lines_dropped, key=_dropped_key)
+    return {
+        "month": _text(renewal.get("month")),
+        "run": _text(renewal.get("run")),
+        "already_applied": bool(renewal.get("already_applied")),
+        "policy": policy,
+        "lines": line_count,
+        "requested": requested,
+        "renewed": renewed,
+        "dropped": dropped,
+        "points": points,
+        "exchanged": exchanged,
+        "coverage": renewed / requested if requested else None,
+        "partners": per_partner[:top_n],
+        "partners_more": _more(len(per_partner), top_n),
+        "dropped_rows": [_line_row(pid, x, names) for pid, x in largest],
+        "dropped_more": _more(len(lines_dropped), len(largest)),
+        "dropped_lines": len(lines_dropped),
+    }
+
+
+def _partner_detail(
+    p: Mapping[str, Any], summary: Row, renewal: Mapping[str, Any] | None, names: _Names
+) -> Row:
+    """One partner's section: its KPIs and short lists (DETAIL_ROWS rows each)."""
+    pid = summary["id"]
+    cells: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for x in p.get("pool") or []:
+        cells[_text(x.get("product")), _term(x.get("term"))] += _num(x.get("available"))
+    terms = sorted({t for _, t in cells}, key=_term_sort)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (prod, _), v in cells.items():
+        totals[prod] += v
+    products = sorted(totals, key=lambda prod: (-totals[prod], prod))
+    pool_rows = [
+        {"product": prod, "cells": [cells.get((prod, t)) for t in terms]}
+        for prod in products[:DETAIL_ROWS]
+    ]
+    monthly: dict[str, Row] = {}
+    for x in p.get("monthly_pool") or []:
+        monthly.setdefault(_text(x.get("product")), {"pool": ZERO, "fc": None})
+        monthly[_text(x.get("product"))]["pool"] += _num(x.get("available"))
+    for x in p.get("forecast") or []:
+        monthly.setdefault(_text(x.get("product")), {"pool": ZERO, "fc": None})["fc"] = x
+    forecast_rows = [
+        {
+            "product": prod,
+            "pool": v["pool"],
+            "devices_due": _num((v["fc"] or {}).get("devices_due")),
+            "shortfall": _num((v["fc"] or {}).get("shortfall")),
+            "points_needed": _num((v["fc"] or {}).get("points_needed")),
+        }
+        for prod, v in sorted(monthly.items())[:DETAIL_ROWS]
+    ]
+    trials = [
+        {
+            "product": _text(x.get("product")),
+            "available": bool(x.get("available")),
+            "days": x.get("days"),
+        }
+        for x in (p.get("trials") or [])[:DETAIL_ROWS]
+    ]
+    expiring = heapq.nsmallest(
+        DETAIL_ROWS, ((pid, x) for x in p.get("expiring") or []), key=_expiring_key
+    )
+    recoverable = heapq.nsmallest(
+        DETAIL_ROWS, ((pid, x) for x in p.get("recoverable") or []), key=_recoverable_key
+    )
+    dropped_lines: list[tuple[str, Mapping[str, Any]]] = []
+    for rp in (renewal or {}).get("partners") or []:
+        if _text(rp.get("partner")) == pid:
+            dropped_lines += [(pid, x) for x in rp.get("lines") or [] if _num(x.get("dropped"))]
+    dropped = heapq.nsmallest(DETAIL_ROWS, dropped_lines, key=_dropped_key)
+    return {
+        **summary,
+        "terms": terms,
+        "pool_rows": pool_rows,
+        "pool_more": _more(len(products), len(pool_rows)),
+        "forecast_rows": forecast_rows,
+        "forecast_more": _more(len(monthly), len(forecast_rows)),
+        "trials": trials,
+        "trials_more": _more(len(p.get("trials") or []), len(trials)),
+        "expiring_rows": [_expiring_row(pid, x, names) for pid, x in expiring],
+        "expiring_more": _more(summary["expiring_contracts"], len(expiring)),
+        "recoverable_rows": [_recoverable_row(pid, x, names) for pid, x in recoverable],
+        "recoverable_more": _more(len(p.get("recoverable") or []), len(recoverable)),
+        "dropped_rows": [_line_row(pid, x, names) for pid, x in dropped],
+        "dropped_more": _more(len(dropped_lines), len(dropped)),
+    }
+
+
+def build_view(
+    *,
+    status: Mapping[str, Any],
+    renewal: Mapping[str, Any] | None,
+    pipeline: Sequence[Mapping[str, Any]],
+    meta: Mapping[str, Any],
+    top_n: int = TOP_ROWS,
+    top_partners: int = TOP_PARTNERS,
+) -> Row:
+    """Everything the template shows, aggregated and cut to top-N lists."""
+    partners = list(status.get("partners") or [])
+    names = _Names(
+        meta.get("client_names"),
+        {_text(p.get("partner")): _text(p.get("name")) for p in partners},
+    )
+    as_of = _text(meta.get("as_of") or status.get("as_of"))
+    month = _text(meta.get("month") or (renewal or {}).get("month") or as_of[:7])
+    policy = _text(meta.get("policy")) or "priority"
+    summaries = _partner_summaries(partners, renewal, pipeline)
+    ranked = sorted(range(len(partners)), key=lambda i: _rank_key(summaries[i]))
+    providers: dict[str, int] = defaultdict(int)
+    for s in summaries:
+        providers[s["provider"] or "Unknown"] += 1
+
+    pool = _pool_view(partners, top_n)
+    forecast = _forecast_view(partners, top_n)
+    expiring = _expiring_view(partners, top_n, names)
+    recoverable = _recoverable_view(partners, top_n, names)
+    pipe = _pipeline_view(pipeline, month)
+    run = _run_view(renewal, policy, top_n, names)
+    watchguard = any(s["monthly"] is not None for s in summaries)
+    points_balance = sum((s["points"] or ZERO for s in summaries), ZERO)
+
+    kpis = [
+        {
+            "key": "partners",
+            "label": "Partners",
+            "value": len(partners),
+            "hint": " · ".join(f"{n} {name}" for name, n in sorted(providers.items())),
+            "alert": False,
+        },
+        {
+            "key": "available",
+            "label": "Available annual licences",
+            "value": pool["total"],
+            "hint": "virtual licences in the pools",
+            "alert": False,
+        },
+        {
+            "key": "monthly",
+            "label": "Monthly pool",
+            "value": forecast["totals"]["pool"] if watchguard else None,
+            "hint": "monthly licences (WatchGuard)",
+            "alert": False,
+        },
+        {
+            "key": "points",
+            "label": "Points balance",
+            "value": points_balance if watchguard else None,
+            "hint": "MSSP Points (WatchGuard)",
+            "alert": False,
+        },
+        {
+            "key": "points_needed",
+            "label": "Points needed next month",
+            "value": forecast["totals"]["points_needed"] if watchguard else None,
+            "hint": f"shortfall {filters.pluralise(forecast['totals']['shortfall'], 'device')}",
+            "alert": forecast["totals"]["shortfall"] > 0,
+        },
+        {
+            "key": "dropped",
+            "label": "Dropped devices",
+            "value": run["dropped"] if run else None,
+            "hint": f"renewal run {filters.month_label(run['month'])}" if run else "no renewal run",
+            "alert": bool(run and run["dropped"] > 0),
+        },
+        {
+            "key": "expiring",
+            "label": "Expiring in 90 days",
+            "value": expiring["licences"],
+            "hint": filters.pluralise(expiring["count"], "contract"),
+            "alert": False,
+        },
+        {
+            "key": "recoverable",
+            "label": "Recoverable licences",
+            "value": recoverable["total"],
+            "hint": filters.pluralise(recoverable["count"], "contract"),
+            "alert": False,
+        },
+    ]
+    table = [summaries[i] for i in ranked[:top_n]]
+    details = [
+        _partner_detail(partners[i], summaries[i], renewal, names) for i in ranked[:top_partners]
+    ]
+    if len(partners) == 1:
+        s = summaries[0]
+        scope = f"{s['id']} — {s['name']}" if s["name"] else s["id"]
+    else:
+        scope = filters.pluralise(len(partners), "partner")
+    return {
+        "title": "Licence status report",
+        "as_of": as_of,
+        "month": month,
+        "scope": scope,
+        "kpis": kpis,
+        "pool": pool,
+        "forecast": forecast,
+        "forecast_date": _month_add(filters.parse_month(as_of) or (2000, 1), 1) + "-01",
+        "expiring": expiring,
+        "recoverable": recoverable,
+        "pipeline": pipe,
+        "run": run,
+        "partners": table,
+        "partners_total": len(partners),
+        "partners_more": _more(len(partners), len(table)),
+        "details": details,
+        "details_more": _more(len(partners), len(details)),
+        "top_n": top_n,
+        "detail_rows": DETAIL_ROWS,
+        "policy": policy,
+        "policy_text": POLICIES.get(policy, ""),
+        "input_name": _text(meta.get("input_name")),
+        "sha256": _text(meta.get("sha256")),
+        "version": _text(meta.get("version")),
+    }
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def render_report(
+    *,
+    status: dict[str, Any],
+    renewal: dict[str, Any] | None,
+    pipeline: list[dict[str, Any]],
+    meta: dict[str, Any],
+    top_n: int = TOP_ROWS,
+    top_partners: int = TOP_PARTNERS,
+) -> str:
+    """The report as one self-contained HTML string (inline CSS and SVG, no script)."""
+    env = make_environment()
+    view = build_view(
+        status=status,
+        renewal=renewal,
+        pipeline=pipeline,
+        meta=meta,
+        top_n=top_n,
+        top_partners=top_partners,
+    )
+    return env.get_template(TEMPLATE).render(css=_stylesheet(env), **view)
+
+
+def write_report(path: Path, html: str) -> None:
+    """Write `html` to `path` atomically: a temp file in the same folder, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(html)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,388 @@
+"""Reading a ledger (xlsx or CSV folder) into typed tables (ledger/load.py and readers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from licreport.errors import SheetError, UnreadableFile
+from licreport.ledger import load_ledger
+from licreport.ledger.schema import SHEETS
+
+NA = pd.NA
+D = pd.Timestamp
+PARTNERS = [["partner", "name", "provider"], ["P1", "Acme IT", "WatchGuard"]]
+TWO_PARTNERS = [*PARTNERS, ["P2", "Beta MSP", "Panda Security"]]
+PRODUCTS = [["product", "family", "points_per_licence"], ["AD360", "EDR", 3]]
+
+
+def test_every_sheet_in_schema_order_with_schema_dtypes(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx({"Products": PRODUCTS, "Partners": PARTNERS})
+    ledger, errors = load_ledger(path)
+    assert errors == []
+    assert list(ledger.tables) == [s.name for s in SHEETS]
+    for schema in SHEETS:
+        frame = ledger[schema.name]
+        assert list(frame.columns) == [*schema.names, "_row"]
+        assert [str(t) for t in frame.dtypes] == [
+            *[str(pd.Series(dtype=c.dtype).dtype) for c in schema.columns],
+            "Int64",
+        ]
+    pool = ledger.table("Pool")
+    assert (pool.present, pool.file, pool.sheet, len(pool.frame)) == (
+        False,
+        "ledger.xlsx",
+        "Pool",
+        0,
+    )
+    assert ledger.kind == "xlsx"
+    assert ledger.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ledger.warnings == []
+    assert ledger["Products"]["points_per_licence"].tolist() == [3]
+    assert ledger.partners == ["P1"]
+
+
+def test_header_matching_title_rows_aliases_and_extras(write_xlsx: Callable[..., Path]) -> None:
+    clients: list[list[Any]] = [
+        ["Client contracts — Acme IT"],
+        [None],
+        [
+            "Partner ID",
+            "CLIENT_ID",
+            "Client-Name",
+            "  product ",
+            "Term",
+            "Licenses",
+            "Start",
+            "Auto Renew",
+            "Notes",
+        ],
+        ["P1", 1001, "Alpha", "AD360", 1, 10, dt.date(2026, 1, 5), "yes", "call back"],
+        [None] * 9,
+        ["P1", 1002.0, "Beta", "AD360", "Monthly", 3, "2026-02-01", None, 42],
+    ]
+    path = write_xlsx({"Partners": PARTNERS, "Products": PRODUCTS, "clients ": clients})
+    ledger, errors = load_ledger(path)
+    assert errors == []
+    table = ledger.table("Clients")
+    assert (table.file, table.sheet, table.header_row, table.present) == (
+        "ledger.xlsx",
+        "clients ",
+        3,
+        True,
+    )
+    assert table.headers == {
+        "partner": "Partner ID",
+        "client": "CLIENT_ID",
+        "client_name": "Client-Name",
+        "product": "product",
+        "term": "Term",
+        "licences": "Licenses",
+        "start": "Start",
+        "auto_renew": "Auto Renew",
+    }
+    assert table.letters == {
+        "partner": "A",
+        "client": "B",
+        "client_name": "C",
+        "product": "D",
+        "term": "E",
+        "licences": "F",
+        "start": "G",
+        "auto_renew": "H",
+    }
+    frame = table.frame
+    assert frame["_row"].tolist() == [4, 6]
+    assert frame["client"].tolist() == ["1001", "1002"]
+    assert frame["term"].tolist() == ["1", "monthly"]
+    assert frame["start"].tolist() == [D("2026-01-05"), D("2026-02-01")]
+    assert frame["auto_renew"].tolist() == [True, NA]  # the rules decide the default
+    assert frame["type"].tolist() == ["assign", "assign"]
+    assert table.extra is not None
+    assert list(table.extra.columns) == ["Notes"]
+    assert table.extra["Notes"].tolist() == ["call back", "42"]
+    assert table.extra.index.equals(frame.index)
+
+
+def test_single_partner_fills_absent_and_blank_partner(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx(
+        {
+            "Partners": PARTNERS,
+            "Products": PRODUCTS,
+            "Pool": [
+                ["date", "partner", "product", "term", "quantity"],
+                ["2026-01-02", None, "AD360", 1, 50],
+                ["2026-01-03", "P1", "AD360", 1, 20],
+            ],
+            "Clients": [
+                ["client", "product", "term", "licences", "start"],
+                ["C1", "AD360", 1, 10, "2026-01-05"],
+            ],
+        }
+    )
+    ledger, errors = load_ledger(path)
+    assert errors == []
+    assert ledger["Pool"]["partner"].tolist() == ["P1", "P1"]
+    assert ledger["Clients"]["partner"].tolist() == ["P1"]
+    assert str(ledger["Clients"]["partner"].dtype) == "string"
+
+
+def test_several_partners_blank_partner_is_an_error(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx(
+        {
+            "Partners": TWO_PARTNERS,
+            "Products": PRODUCTS,
+            "Pool": [
+                ["date", "partner", "product", "term", "quantity"],
+                ["2026-01-02", None, "AD360", 1, 50],
+                ["2026-01-03", "P2", "AD360", 2, 20],
+            ],
+        }
+    )
+    ledger, errors = load_ledger(path)
+    assert [str(e) for e in errors] == [
+        "ledger.xlsx:Pool:B2: partner: required value is blank (the ledger has 2 partners)"
+    ]
+    assert ledger["Pool"]["partner"].tolist() == [NA, "P2"]
+
+
+def test_several_partners_and_no_partner_column(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx(
+        {
+            "Partners": TWO_PARTNERS,
+            "Products": PRODUCTS,
+            "Clients": [
+                ["client", "product", "term", "licences", "start"],
+                ["C1", "AD360", 1, 10, "2026-01-05"],
+            ],
+            "Renewals": [["run", "month", "client"]],  # no rows: nothing to say
+        }
+    )
+    with pytest.raises(SheetError) as info:
+        load_ledger(path)
+    assert info.value.message == (
+        'ledger.xlsx:Clients: missing column "partner": the ledger has 2 partners, '
+        "so every row must name its partner"
+    )
+
+
+def test_empty_optional_sheet_is_an_empty_table(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx({"Partners": PARTNERS, "Products": PRODUCTS, "Exchanges": []})
+    ledger, errors = load_ledger(path)
+    assert errors == []
+    table = ledger.table("Exchanges")
+    assert (table.present, table.sheet, len(table.frame)) == (True, "Exchanges", 0)
+
+
+def test_empty_required_sheet(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx({"Partners": PARTNERS, "Products": []})
+    with pytest.raises(SheetError) as info:
+        load_ledger(path)
+    assert info.value.message == (
+        "ledger.xlsx:Products: the sheet is empty; expected a header row with the columns "
+        "product, family"
+    )
+
+
+def test_two_sheets_matching_one_name(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx({"Partners": PARTNERS, "Products": PRODUCTS, "products_": PRODUCTS})
+    with pytest.raises(SheetError) as info:
+        load_ledger(path)
+    assert info.value.message == (
+        'ledger.xlsx:products_: sheets "Products" and "products_" both match Products; '
+        "rename or delete one"
+    )
+
+
+def test_errors_are_sorted_by_sheet_row_column(write_xlsx: Callable[..., Path]) -> None:
+    path = write_xlsx(
+        {
+            "Clients": [
+                ["client", "product", "term", "licences", "start"],
+                ["C1", "AD360", 9, "x", "bad"],
+                ["C2", None, 1, 1, "2026-01-01"],
+            ],
+            "Partners": [*PARTNERS, ["P2", "B", "nobody"]],
+            "Products": PRODUCTS,
+        }
+    )
+    with pytest.raises(SheetError):  # two partners and no partner column in Clients
+        load_ledger(path)
+    path = write_xlsx(
+        {
+            "Clients": [
+                ["partner", "client", "product", "term", "licences", "start"],
+                ["P1", "C1", "AD360", 9, "x", "bad"],
+                ["P2", "C2", None, 1, 1, "2026-01-01"],
+            ],
+            "Partners": [*PARTNERS, ["P2", "B", "nobody"]],
+            "Products": PRODUCTS,
+        },
+        name="second.xlsx",
+    )
+    _, errors = load_ledger(path)
+    assert [(e.sheet, e.cell) for e in errors] == [
+        ("Partners", "C3"),
+        ("Clients", "D2"),
+        ("Clients", "E2"),
+        ("Clients", "F2"),
+        ("Clients", "C3"),
+    ]
+
+
+# --- CSV folders -----------------------------------------------------------------------
+
+PARTNERS_CSV = "partner,name,provider\nP1,Acme IT,watchguard\n"
+PRODUCTS_CSV = "product,family,points_per_licence\nAD360,EDR,3\n"
+
+
+def test_csv_folder(write_csvs: Callable[..., Path]) -> None:
+    clients = (
+        "client,client_name,product,term,licences,start,notes\n"
+        'C1,"Alpha, Ltd",AD360,1,"1,234",2026-01-05,x\n'
+        "\n"
+        'C2,"Two\nlines",AD360,monthly,ten,2026-01-06,y\n'
+        "C3,Gamma,AD360,3,5,2026-01-07,z\n"
+    )
+    folder = write_csvs(
+        {
+            "Partners.csv": PARTNERS_CSV,
+            "products.csv": PRODUCTS_CSV,
+            "CLIENTS.csv": clients,
+            "readme.txt": "ignored",
+        }
+    )
+    ledger, errors = load_ledger(folder)
+    assert ledger.kind == "csv"
+    table = ledger.table("Clients")
+    assert (table.file, table.sheet, table.header_row) == ("CLIENTS.csv", "CLIENTS", 1)
+    frame = table.frame
+    assert frame["_row"].tolist() == [2, 4, 6]  # CSV line numbers; C2 spans lines 4-5
+    assert frame["client_name"].tolist() == ["Alpha, Ltd", "Two\nlines", "Gamma"]
+    assert frame["licences"].tolist() == [1234, NA, 5]
+    assert frame["partner"].tolist() == ["P1"] * 3
+    assert ledger["Partners"]["provider"].tolist() == ["WatchGuard"]
+    assert ledger["Products"]["points_per_licence"].tolist() == [3]
+    assert table.extra is not None and table.extra["notes"].tolist() == ["x", "y", "z"]
+    assert [str(e) for e in errors] == [
+        'CLIENTS.csv:CLIENTS:E4: licences: "ten" is not a whole number'
+    ]
+    expected = hashlib.sha256()
+    for name in ("CLIENTS.csv", "Partners.csv", "products.csv"):  # sorted file names
+        expected.update((folder / name).read_bytes())
+    assert ledger.sha256 == expected.hexdigest()
+    absent = ledger.table("Pool")
+    assert (absent.present, absent.file) == (False, "pool.csv")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_csv_delimiters(write_csvs: Callable[..., Path], delimiter: str) -> None:
+    pool = (
+        "date;product;term;quantity;unit_price\n"
+        "2026-01-02;AD360;1;1,000;12.50\n"
+        "2026-01-03;AD360;3;20;\n"
+    ).replace(";", delimiter)
+    if delimiter == ",":
+        pool = pool.replace("1,000", '"1,000"')
+    folder = write_csvs(
+        {"partners.csv": PARTNERS_CSV, "products.csv": PRODUCTS_CSV, "pool.csv": pool}
+    )
+    ledger, errors = load_ledger(folder)
+    assert errors == []
+    frame = ledger["Pool"]
+    assert frame["quantity"].tolist() == [1000, 20]
+    assert [str(v) if v is not None else None for v in frame["unit_price"]] == ["12.50", None]
+    assert frame["date"].tolist() == [D("2026-01-02"), D("2026-01-03")]
+
+
+def test_csv_encodings(write_csvs: Callable[..., Path]) -> None:
+    partners = "partner,name,provider\nP1,Société Générale,WatchGuard\n"
+    folder = write_csvs(
+        {
+            "partners.csv": partners.encode("cp1252"),
+            "products.csv": b"\xef\xbb\xbf" + "product,name,family\nAD360,Défense,EDR\n".encode(),
+        }
+    )
+    ledger, errors = load_ledger(folder)
+    assert errors == []
+    assert ledger["Partners"]["name"].tolist() == ["Société Générale"]
+    assert ledger["Products"]["name"].tolist() == ["Défense"]  # BOM not part of "product"
+    assert ledger.table("Products").headers["product"] == "product"
+    assert ledger.warnings == ["partners.csv is not UTF-8; read as Windows-1252"]
+
+
+def test_csv_utf16_from_excel_unicode_text(write_csvs: Callable[..., Path]) -> None:
+    partners = "partner\tprovider\r\nP1\tPanda Security\r\n".encode("utf-16")
+    folder = write_csvs({"partners.csv": partners, "products.csv": PRODUCTS_CSV})
+    ledger, errors = load_ledger(folder)
+    assert errors == []
+    assert ledger["Partners"]["provider"].tolist() == ["Panda Security"]
+
+
+def test_csv_missing_required_file(write_csvs: Callable[..., Path]) -> None:
+    folder = write_csvs({"partners.csv": PARTNERS_CSV, "notes.csv": "a\n"})
+    with pytest.raises(SheetError) as info:
+        load_ledger(folder)
+    assert info.value.exit_code == 2
+    assert info.value.message == (
+        "ledger/: required file products.csv is missing (CSV files present: notes.csv, "
+        "partners.csv)"
+    )
+
+
+def test_csv_empty_file(write_csvs: Callable[..., Path]) -> None:
+    folder = write_csvs({"partners.csv": "", "products.csv": PRODUCTS_CSV, "pool.csv": ""})
+    with pytest.raises(SheetError) as info:
+        load_ledger(folder)
+    assert info.value.message == (
+        "partners.csv:partners: the sheet is empty; expected a header row with the columns "
+        "partner, provider"
+    )
+
+
+def test_csv_with_nul_bytes(write_csvs: Callable[..., Path]) -> None:
+    folder = write_csvs({"partners.csv": b"partner\x00", "products.csv": PRODUCTS_CSV})
+    with pytest.raises(UnreadableFile) as info:
+        load_ledger(folder)
+    assert info.value.message == "partners.csv: holds NUL bytes; it is not a text (CSV) file"
+
+
+def test_csv_two_files_for_one_sheet(write_csvs: Callable[..., Path]) -> None:
+    folder = write_csvs(
+        {"partners.csv": PARTNERS_CSV, "Partners_.csv": PARTNERS_CSV, "products.csv": ""}
+    )
+    with pytest.raises(SheetError) as info:
+        load_ledger(folder)
+    assert info.value.message == (
+        "ledger/: Partners_.csv and partners.csv both hold Partners; keep one of them"
+    )
+
+
+def test_xlsm_and_1904_date_system(tmp_path: Path, broken: ModuleType) -> None:
+    pool = [
+        ["date", "product", "term", "quantity"],
+        [44583, "AD360", 1, 10],  # a bare serial number: 2026-01-23 counted from 1904
+    ]
+    sheets = {"Partners": PARTNERS, "Products": PRODUCTS, "Pool": pool}
+    path = broken.write_workbook(tmp_path / "ledger.xlsm", sheets, date1904=True)
+    ledger, errors = load_ledger(path)
+    assert errors == []
+    assert ledger.table("Pool").file == "ledger.xlsm"
+    assert ledger["Pool"]["date"].tolist() == [D("2026-01-23")]
+
+
+def test_csv_title_lines_above_the_header(write_csvs: Callable[..., Path]) -> None:
+    partners = "Partners of Acme Distribution;;\n;;\npartner;name;provider\nP1;Acme;WatchGuard\n"
+    folder = write_csvs({"partners.csv": partners, "products.csv": PRODUCTS_CSV})
+    ledger, errors = load_ledger(folder)
+    assert errors == []
+    table = ledger.table("Partners")
+    assert table.header_row == 3
+    assert table.frame["_row"].tolist() == [4]

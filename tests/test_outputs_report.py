@@ -1,0 +1,561 @@
+"""HTML report: escaping, CSP, no URLs, KPIs, charts, footer, empty input, scale, golden file."""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from licreport.outputs import filters, svg
+from licreport.outputs.report import render_report, templates_dir, write_report
+
+GOLDEN = Path(__file__).parent / "golden" / "report.html"
+SCRIPT = "<script>alert(1)</script>"
+PRODUCT = 'EDR & "Plus"'
+SHA = "3f2a" * 16
+
+
+def sample_inputs() -> dict[str, Any]:
+    """Two partners (Panda Security, WatchGuard), a hostile client name and product name."""
+    status = {
+        "as_of": "2026-01-23",
+        "partners": [
+            {
+                "partner": "P001",
+                "name": "Acme IT & Co",
+                "provider": "Panda Security",
+                "pool": [
+                    {"product": "AD360", "term": 1, "available": 1200},
+                    {"product": "AD360", "term": 2, "available": 40},
+                    {"product": "AD360", "term": 3, "available": 15},
+                    {"product": PRODUCT, "term": 1, "available": 7},
+                ],
+                "monthly_pool": [],
+                "points_balance": 0,
+                "trials": [{"product": "AD360", "available": True, "days": 30}],
+                "expiring": [
+                    {
+                        "client": "C001",
+                        "product": "AD360",
+                        "term": 1,
+                        "licences": 25,
+                        "end": "2026-02-10",
+                        "days_left": 18,
+                    },
+                    {
+                        "client": "C011",
+                        "product": PRODUCT,
+                        "term": 3,
+                        "licences": 10,
+                        "end": "2026-03-31",
+                        "days_left": 67,
+                    },
+                    {
+                        "client": "C003",
+                        "product": "AD360",
+                        "term": "trial",
+                        "licences": 5,
+                        "end": "2026-01-30",
+                        "days_left": 7,
+                    },
+                ],
+                "recoverable": [
+                    {"client": "C001", "product": "AD360", "term": 1, "recoverable": 6}
+                ],
+                "forecast": [],
+            },
+            {
+                "partner": "W001",
+                "name": "Northwind MSP",
+                "provider": "WatchGuard",
+                "pool": [
+                    {"product": "AD360", "term": 1, "available": 60},
+                    {"product": "AD360", "term": 3, "available": 20},
+                ],
+                "monthly_pool": [
+                    {"product": "AD360", "available": 12},
+                    {"product": PRODUCT, "available": 5},
+                ],
+                "points_balance": 345,
+                "trials": [{"product": "AD360", "available": False, "days": 30}],
+                "expiring": [
+                    {
+                        "client": "C020",
+                        "product": "AD360",
+                        "term": 1,
+                        "licences": 40,
+                        "end": "2026-04-15",
+                        "days_left": 82,
+                    }
+                ],
+                "recoverable": [
+                    {"client": "C020", "product": "AD360", "term": 3, "recoverable": 4}
+                ],
+                "forecast": [
+                    {
+                        "product": "AD360",
+                        "devices_due": 50,
+                        "available": 12,
+                        "shortfall": 38,
+                        "points_needed": 114,
+                    },
+                    {
+                        "product": PRODUCT,
+                        "devices_due": 5,
+                        "available": 5,
+                        "shortfall": 0,
+                        "points_needed": 0,
+                    },
+                ],
+            },
+        ],
+    }
+    renewal = {
+        "month": "2026-01",
+        "run": "R-2026-01",
+        "already_applied": False,
+        "partners": [
+            {
+                "partner": "W001",
+                "lines": [
+                    {
+                        "client": "C010",
+                        "product": "AD360",
+                        "term": "monthly",
+                        "requested": 30,
+                        "renewed": 30,
+                        "dropped": 0,
+                        "licences": 30,
+                        "points": 90,
+                    },
+                    {
+                        "client": "C011",
+                        "product": "AD360",
+                        "term": "monthly",
+                        "requested": 20,
+                        "renewed": 8,
+                        "dropped": 12,
+                        "licences": 8,
+                        "points": 24,
+                    },
+                ],
+                "exchanged_points": 30,
+                "monthly_pool_after": [{"product": "AD360", "available": 0}],
+                "pool_after": [],
+            },
+            {
+                "partner": "P001",
+                "lines": [
+                    {
+                        "client": "C001",
+                        "product": "AD360",
+                        "term": 1,
+                        "requested": 25,
+                        "renewed": 20,
+                        "dropped": 5,
+                        "licences": 20,
+                        "points": None,
+                    }
+                ],
+                "exchanged_points": 0,
+                "monthly_pool_after": [],
+                "pool_after": [{"product": "AD360", "term": 1, "available": 1200}],
+            },
+        ],
+    }
+    pipeline = [
+        {"partner": "P001", "month": "2026-02", "contracts": 2, "licences": 35},
+        {"partner": "W001", "month": "2026-03", "contracts": 1, "licences": 10},
+        {"partner": "P001", "month": "2026-05", "contracts": 3, "licences": 50},
+        {"partner": "W001", "month": "2026-12", "contracts": 2, "licences": 20},
+    ]
+    meta = {
+        "as_of": "2026-01-23",
+        "month": "2026-01",
+        "policy": "priority",
+        "input_name": "acme-ledger.xlsx",
+        "sha256": SHA,
+        "version": "0.1.0",
+        "client_names": {"C011": SCRIPT, "C001": "Contoso & Sons"},
+    }
+    return {"status": status, "renewal": renewal, "pipeline": pipeline, "meta": meta}
+
+
+class _Page(HTMLParser):
+    """Collects what the checks need: tags, attributes, text, style text, KPI values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str, str]] = []
+        self.text: list[str] = []
+        self.styles: list[str] = []
+        self.kpis: dict[str, str] = {}
+        self.metas: list[dict[str, str]] = []
+        self._in: list[str] = []
+        self._kpi: str | None = None
+        self._footer = 0
+        self.footer_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        values = {k: v or "" for k, v in attrs}
+        for k, v in values.items():
+            self.attrs.append((tag, k, v))
+        if tag == "meta":
+            self.metas.append(values)
+        if tag == "footer":
+            self._footer += 1
+        if "data-kpi" in values:
+            self._kpi = values["data-kpi"]
+            self.kpis[self._kpi] = ""
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "footer":
+            self._footer -= 1
+        if self._kpi and tag == "span":
+            self._kpi = None
+        if self._in and self._in[-1] == tag:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._in and self._in[-1] == "style":
+            self.styles.append(data)
+            return
+        self.text.append(data)
+        if self._footer:
+            self.footer_text.append(data)
+        if self._kpi:
+            self.kpis[self._kpi] += data
+
+
+def parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def html() -> str:
+    return render_report(**sample_inputs())
+
+
+@pytest.fixture(scope="module")
+def page(html: str) -> _Page:
+    return parse(html)
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def test_hostile_text_is_escaped(html: str, page: _Page) -> None:
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT in " ".join(page.text)  # shown to the reader as text
+    assert "EDR &amp; &#34;Plus&#34;" in html or "EDR &amp; &quot;Plus&quot;" in html
+    assert PRODUCT in "".join(page.text)
+
+
+def test_content_security_policy(page: _Page) -> None:
+    csp = [
+        m["content"]
+        for m in page.metas
+        if m.get("http-equiv", "").lower() == "content-security-policy"
+    ]
+    assert len(csp) == 1
+    policy = csp[0]
+    assert "default-src 'none'" in policy
+    assert "style-src 'unsafe-inline'" in policy
+    assert "script-src" not in policy  # no script at all: default-src 'none' blocks it
+    assert "http" not in policy
+
+
+def test_no_network_reference(html: str, page: _Page) -> None:
+    for tag, name, value in page.attrs:
+        if name in ("src", "href", "srcset", "action", "poster", "data", "xlink:href"):
+            assert "//" not in value, (tag, name, value)
+            assert value.startswith(("#", "data:")), (tag, name, value)
+    for css in page.styles:
+        assert "url(" not in css
+        assert "@import" not in css
+    assert "http://" not in html and "https://" not in html
+    assert not {"script", "img", "iframe", "object", "embed", "link"} & set(page.tags) - {"link"}
+    assert [v for t, k, v in page.attrs if t == "link" and k == "href"] == ["data:,"]
+
+
+def test_print_styles(page: _Page) -> None:
+    css = "".join(page.styles)
+    assert "size: A4" in css and "margin: 12mm" in css
+    assert "@media print" in css and "break-before: page" in css
+
+
+# --------------------------------------------------------------------------- content
+
+
+def test_kpis(page: _Page) -> None:
+    assert page.kpis == {
+        "partners": "2",
+        "available": "1,342",
+        "monthly": "17",
+        "points": "345",
+        "points_needed": "114",
+        "dropped": "17",
+        "expiring": "80",
+        "recoverable": "10",
+    }
+
+
+def test_sections_and_figures(page: _Page) -> None:
+    text = " ".join(" ".join(page.text).split())
+    for heading in (
+        "Available annual licences",
+        "Renewal pipeline",
+        "Recoverable licences",
+        "Monthly pool and points needed next month",
+        "Shortfall and dropped devices",
+        "Acme IT & Co",
+        "Northwind MSP",
+    ):
+        assert heading in text
+    assert page.tags.count("svg") == 3
+    assert "Contoso & Sons" in text and "C001" in text
+    assert "Renewal run R-2026-01 for January 2026" in text
+    assert "1 Feb 2026" in text  # forecast date: the 1st after as-of
+
+
+def test_footer(page: _Page) -> None:
+    footer = " ".join(" ".join(page.footer_text).split())
+    assert SHA in footer
+    assert "23 Jan 2026" in footer and "2026-01-23" in footer
+    assert "acme-ledger.xlsx" in footer and "licreport 0.1.0" in footer
+    assert "ceil(device-days / 30)" in footer and "half-up" in footer
+    assert "priority" in footer
+
+
+def test_empty_lists_and_no_run() -> None:
+    inputs = sample_inputs()
+    for p in inputs["status"]["partners"]:
+        for key in ("pool", "monthly_pool", "trials", "expiring", "recoverable", "forecast"):
+            p[key] = []
+        p.pop("name")
+    html = render_report(status=inputs["status"], renewal=None, pipeline=[], meta=inputs["meta"])
+    page = parse(html)
+    assert page.kpis["dropped"] == "—" and page.kpis["available"] == "0"
+    assert "No renewal run in this report" in html
+    assert (
+        page.tags.count("svg") == 1
+    )  # the empty pipeline chart; pool and forecast show a sentence instead
+
+
+def test_no_partners_at_all() -> None:
+    meta = {"as_of": "2026-01-23", "month": "2026-01"}
+    html = render_report(
+        status={"as_of": "2026-01-23", "partners": []}, renewal=None, pipeline=[], meta=meta
+    )
+    assert "No partners in this ledger." in html
+    run = {"month": "2026-01", "run": "R1", "already_applied": True, "partners": []}
+    html = render_report(
+        status={"as_of": "2026-01-23", "partners": []}, renewal=run, pipeline=[], meta=meta
+    )
+    assert "already applied" in html
+
+
+def test_deterministic() -> None:
+    assert render_report(**sample_inputs()) == render_report(**sample_inputs())
+
+
+def test_write_report_is_atomic(tmp_path: Path, html: str) -> None:
+    target = tmp_path / "out" / "report-2026-01.html"
+    write_report(target, html)
+    write_report(target, html)
+    assert target.read_text(encoding="utf-8") == html
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_templates_found() -> None:
+    assert (templates_dir() / "report.html.j2").is_file()
+
+
+# --------------------------------------------------------------------------- filters, svg
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "expected"),
+    [
+        (filters.number, (1234567,), "1,234,567"),
+        (filters.number, (Decimal("1234.5"),), "1,234.5"),
+        (filters.number, (2.005,), "2.01"),
+        (filters.number, (None,), "—"),
+        (filters.money, ("1234.505",), "1,234.51"),
+        (filters.money, (Decimal("0.125"), "EUR"), "EUR 0.13"),
+        (filters.percent, (Decimal("0.855"),), "86%"),
+        (filters.date, ("2026-02-01",), "1 Feb 2026"),
+        (filters.month_label, ("2026-02",), "February 2026"),
+        (filters.month_label, ("2026-02", "short"), "Feb 2026"),
+        (filters.pluralise, (1, "partner"), "1 partner"),
+        (filters.pluralise, (1000, "partner"), "1,000 partners"),
+        (filters.term, (3,), "3 years"),
+        (filters.term, ("monthly",), "Monthly"),
+        (filters.days, (0,), "today"),
+    ],
+)
+def test_filters(func: Any, args: tuple[Any, ...], expected: str) -> None:
+    assert func(*args) == expected
+
+
+def test_svg_escapes_labels() -> None:
+    chart = svg.stacked_bars([SCRIPT], [svg.Series('a "b" & c', [3.0], "#000")], title="<t>")
+    assert "<script" not in chart and "&lt;script&gt;" in chart
+    assert "&lt;t&gt;" in chart and "&#34;b&#34; &amp; c" in chart
+    col = svg.column_chart([SCRIPT], [2.0], title="x", tooltips=["<b>"])
+    assert "<script" not in col and "<b>" not in col
+    assert svg.nice_ticks(7) == [0, 2, 4, 6, 8]
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def distributor_inputs(partners: int = 1000, contracts: int = 100_000) -> dict[str, Any]:
+    """1,000 partners, 100,000 expiring contracts, 12-month pipeline per partner."""
+    base = sample_inputs()
+    per = contracts // partners
+    products = [f"PRD{i:02d} & <x>" for i in range(12)]
+    rows = []
+    for i in range(partners):
+        pid = f"P{i:04d}"
+        wg = i % 2 == 1
+        rows.append(
+            {
+                "partner": pid,
+                "name": f"Partner {i} <b>&",
+                "provider": "WatchGuard" if wg else "Panda Security",
+                "pool": [
+                    {"product": prod, "term": t, "available": (i * 7 + j) % 90}
+                    for j, prod in enumerate(products)
+                    for t in ((1, 3) if wg else (1, 2, 3))
+                ],
+                "monthly_pool": [{"product": prod, "available": i % 13} for prod in products]
+                if wg
+                else [],
+                "points_balance": i * 3 if wg else 0,
+                "trials": [{"product": prod, "available": True, "days": 30} for prod in products],
+                "expiring": [
+                    {
+                        "client": f"{pid}-C{k:03d}",
+                        "product": products[k % 12],
+                        "term": 1 + k % 3,
+                        "licences": 1 + k % 50,
+                        "end": f"2026-0{2 + k % 3}-1{k % 10}",
+                        "days_left": (i + k) % 91,
+                    }
+                    for k in range(per)
+                ],
+                "recoverable": [
+                    {
+                        "client": f"{pid}-C{k:03d}",
+                        "product": products[k % 12],
+                        "term": 1,
+                        "recoverable": (i + k) % 17,
+                    }
+                    for k in range(20)
+                ],
+                "forecast": [
+                    {
+                        "product": prod,
+                        "devices_due": 40,
+                        "available": i % 13,
+                        "shortfall": 40 - i % 13,
+                        "points_needed": 3 * (40 - i % 13),
+                    }
+                    for prod in products
+                ]
+                if wg
+                else [],
+            }
+        )
+    pipeline = [
+        {"partner": f"P{i:04d}", "month": f"2026-{m:02d}", "contracts": 8, "licences": 120 + i % 7}
+        for i in range(partners)
+        for m in range(1, 13)
+    ]
+    renewal = {
+        "month": "2026-01",
+        "run": "R-2026-01",
+        "already_applied": False,
+        "partners": [
+            {
+                "partner": f"P{i:04d}",
+                "lines": [
+                    {
+                        "client": f"P{i:04d}-C{k:03d}",
+                        "product": products[k % 12],
+                        "term": "monthly",
+                        "requested": 10,
+                        "renewed": 10 - (i + k) % 4,
+                        "dropped": (i + k) % 4,
+                        "licences": 10 - (i + k) % 4,
+                        "points": 3,
+                    }
+                    for k in range(50)
+                ],
+                "exchanged_points": 0,
+                "monthly_pool_after": [],
+                "pool_after": [],
+            }
+            for i in range(partners)
+        ],
+    }
+    meta = copy.deepcopy(base["meta"])
+    meta["client_names"] = {
+        f"P{i:04d}-C{k:03d}": f"Client {k} of {i}" for i in range(50) for k in range(per)
+    }
+    return {
+        "status": {"as_of": "2026-01-23", "partners": rows},
+        "renewal": renewal,
+        "pipeline": pipeline,
+        "meta": meta,
+    }
+
+
+def test_distributor_scale_stays_small() -> None:
+    inputs = distributor_inputs()
+    assert sum(len(p["expiring"]) for p in inputs["status"]["partners"]) == 100_000
+    html = render_report(**inputs)
+    size = len(html.encode("utf-8"))
+    assert size < 2_000_000, size
+    page = parse(html)
+    assert page.kpis["partners"] == "1,000"
+    assert "+ 975 more partners not shown." in html
+    assert "+ 990 more partners not shown in detail" in html
+    assert "+ 99,975 more contracts not shown." in html
+    assert "<b>" not in html
+    assert page.tags.count("svg") == 3
+
+
+# --------------------------------------------------------------------------- golden
+
+
+def test_golden(html: str, update_golden: bool) -> None:
+    if update_golden:
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(html, encoding="utf-8", newline="\n")
+    if not GOLDEN.exists():
+        pytest.fail(f"{GOLDEN} missing: run pytest --update-golden")
+    expected = GOLDEN.read_text(encoding="utf-8")
+    if html != expected:
+        diff = next(
+            (i for i, (a, b) in enumerate(zip(html, expected, strict=False)) if a != b),
+            min(len(html), len(expected)),
+        )
+        context = re.sub(r"\s+", " ", html[max(0, diff - 80) : diff + 80])
+        pytest.fail(
+            f"report differs from {GOLDEN.name} at char {diff}: …{context}… "
+            "(pytest --update-golden to accept)"
+        )
