@@ -34,8 +34,9 @@ def status_sheet(view: StatusView) -> ComputedSheet:
         "Status",
         frame,
         {"as_of": "date", "available": "int", "chart_available": "int"},
-        ChartSpec("Available licences by product and term", "chart_product_term",
-                  ("chart_available",)),
+        ChartSpec(
+            "Available licences by product and term", "chart_product_term", ("chart_available",)
+        ),
     )
 
 
@@ -72,7 +73,9 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
 
 def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
     frame = checks.assign(ok=(checks["difference"] == 0).map({True: "yes", False: "NO"}))
-    return ComputedSheet("Checks", frame, dict.fromkeys(("in", "out", "balance", "difference"), "int"))
+    return ComputedSheet(
+        "Checks", frame, dict.fromkeys(("in", "out", "balance", "difference"), "int")
+    )
 
 
 def computed_sheets(view: StatusView, checks: pd.DataFrame) -> list[ComputedSheet]:

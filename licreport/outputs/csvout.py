@@ -1,0 +1,227 @@
+"""The updated CSV folder: the input files as they are, with the new rows added.
+
+Each input file is copied byte for byte and the new rows are appended as new
+lines in the file's own encoding, delimiter and line ending.  Only when a new
+row needs a column the file lacks is the file rewritten (header extended, every
+record padded).  Text we write that a spreadsheet would run as a formula
+(``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from licreport.errors import UnreadableFile
+from licreport.ledger.csvdir import sniff_delimiter
+from licreport.ledger.model import Ledger, Table
+from licreport.ledger.schema import BY_NAME, normalise
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one CSV file is written: encoding, BOM, delimiter, line ending."""
+
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    delimiter: str = ","
+    newline: str = "\r\n"
+
+
+def detect(data: bytes) -> tuple[Dialect, str]:
+    """The dialect of a CSV file and its text (same rules as the reader)."""
+    bom = b""
+    if data.startswith(codecs.BOM_UTF8):
+        bom, encoding = codecs.BOM_UTF8, "utf-8"
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        bom, encoding = codecs.BOM_UTF16_LE, "utf-16-le"
+    elif data.startswith(codecs.BOM_UTF16_BE):
+        bom, encoding = codecs.BOM_UTF16_BE, "utf-16-be"
+    else:
+        encoding = "utf-8"
+    body = data[len(bom) :]
+    for candidate in (encoding, "cp1252", "latin-1"):
+        try:
+            text = body.decode(candidate)
+            encoding = candidate
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - latin-1 decodes anything
+        raise UnreadableFile("cannot decode CSV file")
+    if "\r\n" in text:
+        newline = "\r\n"
+    elif "\n" in text:
+        newline = "\n"
+    elif "\r" in text:
+        newline = "\r"
+    else:
+        newline = "\r\n"
+    return Dialect(encoding, bom, sniff_delimiter(text), newline), text
+
+
+def field(value: Any) -> str:
+    """One value as CSV text: ISO dates, plain decimals, yes/no, formulas defused."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (pd.Timestamp, dt.datetime, np.datetime64)):
+        ts = pd.Timestamp(value)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return str(int(f)) if f.is_integer() else repr(f)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _records(text: str, delimiter: str, until: int | None = None) -> list[tuple[int, list[str]]]:
+    """Records with the line each starts on (as the reader numbers rows), up to line `until`."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out = []
+    line = 0
+    for record in reader:
+        out.append((line + 1, record))
+        if until is not None and line + 1 >= until:
+            break
+        line = reader.line_num
+    return out
+
+
+def _header_positions(table: Table, header: list[str]) -> dict[str, int]:
+    """Canonical column -> position in the file's header record."""
+    cells = [h.strip() for h in header]
+    keys = [normalise(h) for h in cells]
+    out: dict[str, int] = {}
+    for col in table.schema.columns:
+        written = table.headers.get(col.name)
+        if written is not None and written.strip() in cells:
+            out[col.name] = cells.index(written.strip())
+            continue
+        for key in (col.name, *col.aliases):
+            if normalise(key) in keys:
+                out[col.name] = keys.index(normalise(key))
+                break
+    return out
+
+
+def _lines(rows: list[list[str]], dialect: Dialect) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=dialect.delimiter, lineterminator=dialect.newline)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _new_values(new: pd.DataFrame, columns: list[str]) -> list[list[str]]:
+    values = [new[c].tolist() if c in new.columns else [None] * len(new) for c in columns]
+    return [[field(v) for v in row] for row in zip(*values, strict=True)] if values else []
+
+
+def append_to_file(path: Path, table: Table, new: pd.DataFrame) -> None:
+    """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect."""
+    data = path.read_bytes()
+    dialect, text = detect(data)
+    records = _records(text, dialect.delimiter, until=table.header_row)
+    at = next((i for i, (line, _) in enumerate(records) if line == table.header_row), None)
+    if at is None:
+        raise UnreadableFile(f"{path.name}: header row {table.header_row} not found")
+    header = records[at][1]
+    positions = _header_positions(table, header)
+    wanted = [c for c in new.columns if not str(c).startswith("_")]
+    missing = [c for c in wanted if c not in positions and new[c].notna().any()]
+    width = len(header)
+    if missing:
+        # The file lacks a column we must fill: rewrite it with the column added.
+        for k, c in enumerate(missing):
+            positions[c] = width + k
+        width += len(missing)
+        rows = [r for _, r in _records(text, dialect.delimiter)]
+        rows[at] = header + list(missing)
+        for i in range(at + 1, len(rows)):
+            rows[i] = rows[i] + [""] * (width - len(rows[i]))
+        text = _lines(rows, dialect)
+        data = dialect.bom + text.encode(dialect.encoding, "replace")
+    out_rows = []
+    for values in _new_values(new, [c for c in wanted if c in positions]):
+        row = [""] * width
+        for c, v in zip([c for c in wanted if c in positions], values, strict=True):
+            row[positions[c]] = v
+        out_rows.append(row)
+    tail = _lines(out_rows, dialect)
+    if data and not text.endswith(("\n", "\r")):
+        tail = dialect.newline + tail
+    path.write_bytes(data + tail.encode(dialect.encoding, "replace"))
+
+
+def new_file(path: Path, name: str, new: pd.DataFrame, dialect: Dialect) -> None:
+    """A ledger sheet the folder lacks: every canonical header, then the new rows."""
+    schema = BY_NAME.get(name)
+    columns = schema.names if schema else []
+    columns = columns + [
+        str(c) for c in new.columns if c not in columns and not str(c).startswith("_")
+    ]
+    text = _lines([columns, *_new_values(new, columns)], dialect)
+    path.write_bytes(dialect.bom + text.encode(dialect.encoding, "replace"))
+
+
+def without_implied_partner(ledger: Ledger, table: Table | None, new: pd.DataFrame) -> pd.DataFrame:
+    """Drop ``partner`` from new rows when the sheet has no such column and it is implied.
+
+    SPEC §3: `partner` may be left out when Partners has one row; a run must not
+    add the column to such a sheet just to repeat that one partner.
+    """
+    if "partner" not in new.columns or table is None or not table.present:
+        return new
+    if "partner" in table.headers:
+        return new
+    partners = ledger.tables["Partners"].frame["partner"] if "Partners" in ledger.tables else None
+    if partners is None or len(partners) != 1:
+        return new
+    values = new["partner"].dropna()
+    if (values.astype(str) == str(partners.iloc[0])).all():
+        return new.drop(columns=["partner"])
+    return new
+
+
+def write_csv_folder(ledger: Ledger, target: Path, *, appended: Mapping[str, pd.DataFrame]) -> None:
+    """Write the updated CSV folder to `target` (a staging temp; the input is only read)."""
+    source, target = Path(ledger.path), Path(target)
+    target.mkdir()
+    for f in sorted(source.iterdir()):
+        if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
+            shutil.copyfile(f, target / f.name)
+    reference = ledger.tables.get("Partners")
+    default = Dialect()
+    if reference is not None and (target / reference.file).is_file():
+        default = detect((target / reference.file).read_bytes())[0]
+    for name, new in appended.items():
+        if new is None or not len(new):
+            continue
+        table = ledger.tables.get(name)
+        new = without_implied_partner(ledger, table, new)
+        if table is not None and table.present and (target / table.file).is_file():
+            append_to_file(target / table.file, table, new)
+        else:
+            new_file(target / f"{name.lower()}.csv", name, new, default)

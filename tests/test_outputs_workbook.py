@@ -1,0 +1,692 @@
+"""The updated workbook and CSV folder: user's sheets kept, rows appended, computed sheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table as XlTable
+from python_calamine import CalamineWorkbook
+
+from licreport.ledger.model import Ledger, Table, empty_table
+from licreport.ledger.schema import BY_NAME, ROW, SHEETS
+from licreport.outputs.csvout import write_csv_folder
+from licreport.outputs.workbook import ChartSpec, ComputedSheet, write_workbook
+
+HYPERLINK = '=HYPERLINK("http://x","y")'
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def make_table(
+    name: str,
+    sheet: str,
+    file: str,
+    header_row: int,
+    headers: dict[str, str],
+    letters: dict[str, str],
+    rows: dict[str, list[object]],
+    extra: dict[str, list[object]] | None = None,
+) -> Table:
+    """A typed table as the loader would build it (schema dtypes, ``_row``)."""
+    schema = BY_NAME[name]
+    n = len(next(iter(rows.values()))) if rows else 0
+    data = {}
+    for col in schema.columns:
+        values = rows.get(col.name, [None] * n)
+        if col.kind == "date":
+            data[col.name] = pd.to_datetime(pd.Series(values)).astype("datetime64[ns]")
+        elif col.kind == "decimal":
+            data[col.name] = pd.Series(values, dtype=object)
+        else:
+            data[col.name] = pd.Series(values, dtype=col.dtype)
+    frame = pd.DataFrame(data)
+    frame[ROW] = pd.Series(range(header_row + 1, header_row + 1 + n), dtype="Int64")
+    extras = pd.DataFrame(extra) if extra else pd.DataFrame(index=range(n))
+    return Table(schema, frame, file, sheet, True, header_row, headers, letters, extras)
+
+
+def ledger_of(path: Path, kind: str, tables: dict[str, Table]) -> Ledger:
+    file = path.name
+    full = {s.name: empty_table(s, file) for s in SHEETS}
+    full.update(tables)
+    return Ledger(path, kind, "0" * 64, full)
+
+
+def user_workbook(path: Path) -> Path:
+    """A workbook a user keeps: notes sheet, title row, extra column, a table, a name."""
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    for i in (1, 2, 3):
+        notes[f"A{i}"] = i
+    notes["A4"] = "=SUM(A1:A3)"
+    notes["B1"] = "Bold"
+    notes["B1"].font = Font(bold=True)
+    notes.column_dimensions["B"].width = 33
+    notes.merge_cells("C1:D2")
+    dv = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
+    dv.add("E1:E10")
+    notes.add_data_validation(dv)
+
+    partners = wb.create_sheet("Partners")
+    partners.append(["partner", "name", "provider"])
+    partners.append(["P1", "Acme", "WatchGuard"])
+    products = wb.create_sheet("Products")
+    products.append(["product", "name", "family"])
+    products.append(["AD360", "Adaptive Defense 360", "EPP"])
+
+    clients = wb.create_sheet("Clients")
+    clients["A1"] = "Contracts of Acme"
+    clients.append(["Client", "Client Name", "Product", "Term", "Licences", "Start", "Sales rep"])
+    clients.append(["C1", "First", "AD360", "1", 10, dt.datetime(2025, 1, 1), "Ann"])
+    clients["F3"].number_format = "dd/mm/yyyy"
+    clients.column_dimensions["B"].width = 25
+    clients.auto_filter.ref = "A2:G3"
+
+    pool = wb.create_sheet("Pool")
+    pool.append(["Date", "Product", "Term", "Quantity"])
+    pool.append([dt.datetime(2025, 1, 1), "AD360", "1", 100])
+    pool.add_table(XlTable(displayName="PoolTable", ref="A1:D2"))
+
+    wb.defined_names["MyName"] = DefinedName("MyName", attr_text="Notes!$A$1:$A$3")
+    wb.save(path)
+    return path
+
+
+def user_ledger(path: Path) -> Ledger:
+    f = path.name
+    return ledger_of(
+        path,
+        "xlsx",
+        {
+            "Partners": make_table(
+                "Partners",
+                "Partners",
+                f,
+                1,
+                {c: c for c in ("partner", "name", "provider")},
+                {"partner": "A", "name": "B", "provider": "C"},
+                {"partner": ["P1"], "name": ["Acme"], "provider": ["WatchGuard"]},
+            ),
+            "Clients": make_table(
+                "Clients",
+                "Clients",
+                f,
+                2,
+                {
+                    "client": "Client",
+                    "client_name": "Client Name",
+                    "product": "Product",
+                    "term": "Term",
+                    "licences": "Licences",
+                    "start": "Start",
+                },
+                dict(
+                    zip(
+                        ["client", "client_name", "product", "term", "licences", "start"],
+                        "ABCDEF",
+                        strict=True,
+                    )
+                ),
+                {
+                    "client": ["C1"],
+                    "client_name": ["First"],
+                    "licences": [10],
+                    "start": ["2025-01-01"],
+                },
+                {"Sales rep": ["Ann"]},
+            ),
+            "Pool": make_table(
+                "Pool",
+                "Pool",
+                f,
+                1,
+                {"date": "Date", "product": "Product", "term": "Term", "quantity": "Quantity"},
+                {"date": "A", "product": "B", "term": "C", "quantity": "D"},
+                {"date": ["2025-01-01"], "product": ["AD360"], "term": ["1"], "quantity": [100]},
+            ),
+        },
+    )
+
+
+def new_clients() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "partner": pd.Series(["P1", "P1"], dtype="string"),
+            "client": pd.Series(["C2", "C3"], dtype="string"),
+            "client_name": pd.Series([HYPERLINK, "<script>"], dtype="string"),
+            "product": pd.Series(["AD360", "AD360"], dtype="string"),
+            "term": pd.Series(["1", "monthly"], dtype="string"),
+            "licences": pd.Series([5, 7], dtype="Int64"),
+            "start": pd.Series(pd.to_datetime(["2026-01-01", "2026-02-01"])),
+            "auto_renew": pd.Series([True, pd.NA], dtype="boolean"),
+            "ref": pd.Series(["R1", pd.NA], dtype="string"),
+        }
+    )
+
+
+def new_pool() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.Series(pd.to_datetime(["2026-02-01"])),
+            "product": pd.Series(["AD360"], dtype="string"),
+            "term": pd.Series(["1"], dtype="string"),
+            "quantity": pd.Series([4], dtype="Int64"),
+            "unit_price": pd.Series([Decimal("12.50")], dtype=object),
+            "type": pd.Series(["recovery"], dtype="string"),
+        }
+    )
+
+
+def new_renewals(run: str = "2026-02-r1") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run": pd.Series([run], dtype="string"),
+            "month": pd.Series(["2026-02"], dtype="string"),
+            "client": pd.Series(["C1"], dtype="string"),
+            "renewed": pd.Series([3], dtype="Int64"),
+        }
+    )
+
+
+def computed(available: tuple[int, int] = (5, 3)) -> list[ComputedSheet]:
+    status = pd.DataFrame(
+        {
+            "product": ["AD360", "EDR"],
+            "available": pd.Series(available, dtype="Int64"),
+            "price": [Decimal("1234.5"), Decimal("3")],
+            "as_of": pd.to_datetime(["2026-02-01", "2026-02-01"]),
+            "share": [7.5, 50.0],
+            "client_name": [HYPERLINK, "ok"],
+        }
+    )
+    contracts = pd.DataFrame(
+        {
+            "client": ["C1"],
+            "end": pd.to_datetime(["2026-01-01"]),
+            "days_left": pd.Series([12], dtype="Int64"),
+        }
+    )
+    return [
+        ComputedSheet(
+            "Status",
+            status,
+            {"share": "percent"},
+            ChartSpec("Available licences", "product", ("available",)),
+        ),
+        ComputedSheet("Contracts", contracts),
+        ComputedSheet("Checks", pd.DataFrame({"check": ["bought = used"], "ok": [True]})),
+    ]
+
+
+@pytest.fixture
+def first_run(tmp_path: Path) -> tuple[Ledger, Path]:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    ledger = user_ledger(source)
+    out = tmp_path / "out.xlsx"
+    appended = {"Clients": new_clients(), "Pool": new_pool(), "Renewals": new_renewals()}
+    write_workbook(ledger, out, appended=appended, computed=computed())
+    return ledger, out
+
+
+def sheet_xml(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as z:
+        return {
+            n: z.read(n).decode("utf-8")
+            for n in z.namelist()
+            if n.startswith("xl/worksheets/sheet")
+        }
+
+
+def formulas(path: Path) -> list[str]:
+    return [f for xml in sheet_xml(path).values() for f in re.findall(r"<f[ >][^<]*", xml)]
+
+
+# ---------------------------------------------------------------- xlsx input
+
+
+def test_user_sheets_are_preserved(first_run: tuple[Ledger, Path]) -> None:
+    ledger, out = first_run
+    wb = load_workbook(out)
+    assert wb.sheetnames == [
+        "Notes", "Partners", "Products", "Clients", "Pool", "Renewals", "Status", "Contracts",
+        "Checks",
+    ]  # fmt: skip
+    notes = wb["Notes"]
+    assert [notes[f"A{i}"].value for i in (1, 2, 3)] == [1, 2, 3]
+    assert notes["A4"].value == "=SUM(A1:A3)"
+    assert notes["B1"].font.b is True
+    assert notes.column_dimensions["B"].width == 33
+    assert [str(r) for r in notes.merged_cells.ranges] == ["C1:D2"]
+    assert [str(r.sqref) for r in notes.data_validations.dataValidation] == ["E1:E10"]
+    assert wb.defined_names["MyName"].attr_text == "Notes!$A$1:$A$3"
+    assert wb["Clients"].column_dimensions["B"].width == 25
+    # Parts the run does not touch are copied byte for byte.
+    with zipfile.ZipFile(ledger.path) as a, zipfile.ZipFile(out) as b:
+        for name in ("xl/worksheets/sheet1.xml", "xl/theme/theme1.xml", "docProps/core.xml"):
+            assert a.read(name) == b.read(name)
+            assert a.getinfo(name).CRC == b.getinfo(name).CRC
+
+
+def test_rows_appended_under_the_users_columns(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    ws = load_workbook(out)["Clients"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    assert rows[0][0] == "Contracts of Acme"
+    # New columns at the right end of the header row; no partner column (one partner).
+    assert rows[1] == [
+        "Client", "Client Name", "Product", "Term", "Licences", "Start", "Sales rep",
+        "auto_renew", "ref",
+    ]  # fmt: skip
+    assert rows[2][:7] == ["C1", "First", "AD360", "1", 10, dt.datetime(2025, 1, 1), "Ann"]
+    assert rows[3] == [
+        "C2", HYPERLINK, "AD360", "1", 5, dt.datetime(2026, 1, 1), None, "yes", "R1",
+    ]  # fmt: skip
+    assert rows[4] == [
+        "C3", "<script>", "AD360", "monthly", 7, dt.datetime(2026, 2, 1), None, None, None,
+    ]  # fmt: skip
+    assert ws["B4"].data_type == "s"
+    assert ws["F4"].is_date and ws["F4"].number_format == "dd/mm/yyyy"  # the column's own style
+    assert ws["H2"].value == "auto_renew"
+    assert ws.max_row == 5
+
+
+def test_text_from_input_is_never_a_formula(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    found = formulas(out)
+    assert found == ["<f>SUM(A1:A3)"]
+    assert not any("HYPERLINK" in f for f in found)
+    status = load_workbook(out)["Status"]
+    assert status["F2"].value == HYPERLINK and status["F2"].data_type == "s"
+
+
+def test_sheet_autofilter_grows_with_new_rows_and_columns(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    wb = load_workbook(out)
+    assert wb["Clients"].auto_filter.ref == "A2:I5"
+    with zipfile.ZipFile(out) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+    assert re.search(r"_xlnm._FilterDatabase[^>]*>'Clients'!\$A\$2:\$I\$5<", workbook)
+
+
+def test_excel_table_grows_with_new_rows_and_columns(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    ws = load_workbook(out)["Pool"]
+    table = ws.tables["PoolTable"]
+    assert table.ref == "A1:F3"
+    assert [c.name for c in table.tableColumns] == [
+        "Date", "Product", "Term", "Quantity", "unit_price", "type",
+    ]  # fmt: skip
+    assert [c.value for c in ws[3]] == [
+        dt.datetime(2026, 2, 1), "AD360", "1", 4, 12.5, "recovery",
+    ]  # fmt: skip
+    assert ws["A3"].is_date
+
+
+def test_missing_ledger_sheet_is_created_with_canonical_headers(
+    first_run: tuple[Ledger, Path],
+) -> None:
+    _, out = first_run
+    ws = load_workbook(out)["Renewals"]
+    assert [c.value for c in ws[1]] == BY_NAME["Renewals"].names
+    assert ws["A1"].font.b is True
+    assert [c.value for c in ws[2]][:4] == ["2026-02-r1", "2026-02", None, "C1"]
+
+
+def test_computed_sheets_are_formatted(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    wb = load_workbook(out)
+    ws = wb["Status"]
+    assert [c.value for c in ws[1]] == [
+        "product", "available", "price", "as_of", "share", "client_name",
+    ]  # fmt: skip
+    assert all(c.font.b for c in ws[1])
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:F3"
+    assert [c.value for c in ws[2]][:5] == ["AD360", 5, 1234.5, dt.datetime(2026, 2, 1), 0.075]
+    assert [c.number_format for c in ws[2]][:5] == [
+        "General", "#,##0", "#,##0.00", "yyyy-mm-dd", "0.00%",
+    ]  # fmt: skip
+    assert ws.column_dimensions["A"].width < ws.column_dimensions["F"].width <= 60
+    assert len(ws._charts) == 1
+    chart = ws._charts[0]
+    assert chart.barDir == "col" and chart.grouping == "clustered"
+    series = chart.series[0]
+    assert series.val.numRef.f == "'Status'!$B$2:$B$3"
+    assert series.cat.strRef.f == "'Status'!$A$2:$A$3"
+    assert wb["Contracts"]["B2"].number_format == "yyyy-mm-dd"
+    assert wb["Contracts"]["C2"].number_format == "#,##0"
+    assert wb["Checks"]["B2"].value == "yes"
+
+
+def test_second_run_replaces_computed_sheets(
+    first_run: tuple[Ledger, Path], tmp_path: Path
+) -> None:
+    _, first = first_run
+    ledger = user_ledger(first)
+    clients = ledger.tables["Clients"]
+    clients.letters |= {"auto_renew": "H", "ref": "I"}
+    clients.headers |= {"auto_renew": "auto_renew", "ref": "ref"}
+    renewals = BY_NAME["Renewals"].names
+    ledger.tables["Renewals"] = make_table(
+        "Renewals",
+        "Renewals",
+        first.name,
+        1,
+        {c: c for c in renewals},
+        {c: chr(65 + i) for i, c in enumerate(renewals)},
+        {"run": ["2026-02-r1"]},
+    )
+    out = tmp_path / "second.xlsx"
+    write_workbook(
+        ledger,
+        out,
+        appended={"Clients": new_clients().iloc[:1], "Renewals": new_renewals("2026-03-r1")},
+        computed=computed(available=(9, 8)),
+    )
+    wb = load_workbook(out)
+    assert wb.sheetnames == load_workbook(first).sheetnames
+    assert wb["Status"]["B2"].value == 9
+    assert len(wb["Status"]._charts) == 1
+    assert [c.value for c in wb["Clients"][6]][:2] == ["C2", HYPERLINK]
+    assert wb["Clients"]["H6"].value == "yes"
+    assert [wb["Renewals"][f"A{r}"].value for r in (2, 3)] == ["2026-02-r1", "2026-03-r1"]
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert len([n for n in names if n.startswith("xl/charts/")]) == 1
+        assert len([n for n in names if re.match(r"xl/drawings/drawing\d+\.xml$", n)]) == 1
+        assert len(names) == len(set(names))
+        assert z.testzip() is None
+    assert formulas(out) == ["<f>SUM(A1:A3)"]
+
+
+def test_every_reader_opens_the_output(first_run: tuple[Ledger, Path]) -> None:
+    _, out = first_run
+    book = CalamineWorkbook.from_path(str(out))
+    assert "Status" in book.sheet_names
+    rows = book.get_sheet_by_name("Clients").to_python()
+    assert rows[3][1] == HYPERLINK
+    frame = pd.read_excel(out, sheet_name="Clients", header=1, engine="calamine")
+    assert frame["Client Name"].tolist() == ["First", HYPERLINK, "<script>"]
+
+
+def test_input_is_left_as_it_was(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    before = source.read_bytes()
+    write_workbook(
+        user_ledger(source),
+        tmp_path / "out.xlsx",
+        appended={"Clients": new_clients()},
+        computed=computed(),
+    )
+    assert source.read_bytes() == before
+
+
+def test_formatted_empty_rows_below_the_table_take_the_new_cells(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    wb = load_workbook(source)
+    for r in range(4, 8):  # a template formatted a few rows ahead
+        wb["Clients"][f"A{r}"].font = Font(italic=True)
+    wb.save(source)
+    out = tmp_path / "out.xlsx"
+    write_workbook(user_ledger(source), out, appended={"Clients": new_clients()}, computed=[])
+    ws = load_workbook(out)["Clients"]
+    assert [ws[f"A{r}"].value for r in range(3, 8)] == ["C1", "C2", "C3", None, None]
+    assert ws["A6"].font.i is True  # the formatted rows beyond the new ones are kept
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.text(
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+        min_size=1,
+        max_size=30,
+    ).filter(lambda s: s.strip() == s and s != "")
+)
+def test_any_text_round_trips_as_text(tmp_path: Path, name: str) -> None:
+    source = tmp_path / "ledger.xlsx"
+    if not source.exists():
+        user_workbook(source)
+    frame = new_clients().iloc[:1].copy()
+    frame["client_name"] = pd.Series([name], dtype="string")
+    out = tmp_path / "out.xlsx"
+    out.unlink(missing_ok=True)
+    write_workbook(user_ledger(source), out, appended={"Clients": frame}, computed=[])
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Clients").to_python()
+    assert rows[3][1] == name
+    assert formulas(out) == ["<f>SUM(A1:A3)"]
+
+
+def test_empty_ledger_sheet_gets_headers_and_rows(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    wb = load_workbook(source)
+    wb.create_sheet("Renewals")
+    wb.save(source)
+    ledger = user_ledger(source)
+    renewals = empty_table(BY_NAME["Renewals"], source.name)
+    renewals.present, renewals.sheet = True, "Renewals"
+    ledger.tables["Renewals"] = renewals
+    out = tmp_path / "out.xlsx"
+    write_workbook(ledger, out, appended={"Renewals": new_renewals()}, computed=[])
+    ws = load_workbook(out)["Renewals"]
+    assert [c.value for c in ws[1]] == BY_NAME["Renewals"].names
+    assert ws["A1"].font.b is True
+    assert [c.value for c in ws[2]][:4] == ["2026-02-r1", "2026-02", None, "C1"]
+
+
+def prefixed_without_addresses(xml: str) -> str:
+    """The same sheet as some generators write it: ``x:`` prefix, no ``r`` on rows/cells."""
+    xml = re.sub(r"<(/?)(?!\?)([A-Za-z]\w*)", r"<\1x:\2", xml)
+    xml = xml.replace(
+        'xmlns="http://schemas.openxmlformats.org', 'xmlns:x="http://schemas.openxmlformats.org', 1
+    )
+    return re.sub(r'(<x:(?:row|c)\b[^>]*?) r="[A-Z]*\d+"', r"\1", xml)
+
+
+def test_prefixed_sheet_without_cell_addresses(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    rewritten = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(rewritten, "w") as b:
+        for info in a.infolist():
+            data = a.read(info)
+            if info.filename == "xl/worksheets/sheet4.xml":  # Clients
+                data = prefixed_without_addresses(data.decode()).encode()
+                assert b"<x:row>" in data
+            b.writestr(info, data)
+    out = tmp_path / "out.xlsx"
+    write_workbook(user_ledger(rewritten), out, appended={"Clients": new_clients()}, computed=[])
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Clients").to_python()
+    assert rows[1][7:] == ["auto_renew", "ref"]
+    assert rows[2][:2] == ["C1", "First"]
+    assert rows[3][:2] == ["C2", HYPERLINK]
+    ws = load_workbook(out)["Clients"]
+    assert ws["B4"].value == HYPERLINK and ws["F4"].is_date
+    xml = sheet_xml(out)["xl/worksheets/sheet4.xml"]
+    assert '<x:c r="B4" t="inlineStr"><x:is><x:t xml:space="preserve">=HYPERLINK' in xml
+
+
+def test_control_characters_are_escaped_the_excel_way(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    name = "a\rb\x01c_x0041_d\te\nf  "
+    frame = new_clients().iloc[:1].copy()
+    frame["client_name"] = pd.Series([name], dtype="string")
+    out = tmp_path / "out.xlsx"
+    write_workbook(user_ledger(source), out, appended={"Clients": frame}, computed=[])
+    assert "a_x000D_b_x0001_c_x005F_x0041_d" in sheet_xml(out)["xl/worksheets/sheet4.xml"]
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Clients").to_python()
+    assert rows[3][1] == name  # a reader that decodes _xHHHH_ (as Excel does) gets it back
+
+
+class _Unseekable(io.RawIOBase):
+    """A stream zipfile cannot seek back in: it writes data descriptors."""
+
+    def __init__(self, raw: io.BufferedWriter) -> None:
+        self.raw = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        return self.raw.write(data)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("layout", ["stored", "data-descriptor"])
+def test_zip_layouts_are_copied_faithfully(tmp_path: Path, layout: str) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    rezipped = tmp_path / "rezipped.xlsx"
+    with zipfile.ZipFile(source) as a, open(rezipped, "wb") as raw:
+        stream = raw if layout == "stored" else _Unseekable(raw)
+        method = zipfile.ZIP_STORED if layout == "stored" else zipfile.ZIP_DEFLATED
+        with zipfile.ZipFile(stream, "w", method) as b:
+            for info in a.infolist():
+                with b.open(info.filename, "w") as w:
+                    w.write(a.read(info))
+    out = tmp_path / "out.xlsx"
+    write_workbook(user_ledger(rezipped), out, appended={"Clients": new_clients()}, computed=[])
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+    wb = load_workbook(out)
+    assert wb["Notes"]["A4"].value == "=SUM(A1:A3)"
+    assert wb["Clients"]["B4"].value == HYPERLINK
+
+
+# ---------------------------------------------------------------- CSV input
+
+
+def csv_ledger(folder: Path) -> Ledger:
+    return ledger_of(
+        folder,
+        "csv",
+        {
+            "Partners": make_table(
+                "Partners",
+                "partners",
+                "partners.csv",
+                1,
+                {c: c for c in ("partner", "name", "provider")},
+                {"partner": "A", "name": "B", "provider": "C"},
+                {"partner": ["P1"], "name": ["Café €"], "provider": ["WatchGuard"]},
+            ),
+            "Clients": make_table(
+                "Clients",
+                "clients",
+                "clients.csv",
+                1,
+                {
+                    "client": "Client",
+                    "client_name": "Client Name",
+                    "licences": "Licences",
+                    "start": "Start",
+                },
+                {"client": "A", "client_name": "B", "licences": "D", "start": "E"},
+                {
+                    "client": ["C1"],
+                    "client_name": ["Crème"],
+                    "licences": [10],
+                    "start": ["2025-01-01"],
+                },
+                {"Sales rep": ["Zoë"]},
+            ),
+        },
+    )
+
+
+def csv_folder(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "partners.csv").write_bytes(
+        "partner;name;provider\r\nP1;Café €;WatchGuard\r\n".encode("cp1252")
+    )
+    (folder / "clients.csv").write_bytes(
+        "Client;Client Name;Sales rep;Licences;Start\r\nC1;Crème;Zoë;10;2025-01-01\r\n".encode(
+            "cp1252"
+        )
+    )
+    (folder / "README.txt").write_bytes(b"notes\n")
+    return folder
+
+
+def test_csv_ledger_becomes_a_workbook(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "ledger")
+    out = tmp_path / "out.xlsx"
+    new = new_clients().drop(columns=["product", "term"])
+    write_workbook(
+        csv_ledger(folder),
+        out,
+        appended={"Clients": new, "Renewals": new_renewals()},
+        computed=computed(),
+    )
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Partners", "Clients", "Renewals", "Status", "Contracts", "Checks"]
+    rows = [[c.value for c in r] for r in wb["Clients"].iter_rows()]
+    assert rows[0] == [
+        "Client", "Client Name", "Sales rep", "Licences", "Start", "auto_renew", "ref",
+    ]  # fmt: skip
+    assert rows[1] == ["C1", "Crème", "Zoë", 10, dt.datetime(2025, 1, 1), None, None]
+    assert rows[2] == ["C2", HYPERLINK, None, 5, dt.datetime(2026, 1, 1), "yes", "R1"]
+    assert wb["Clients"]["E2"].number_format == "yyyy-mm-dd"
+    assert wb["Partners"]["B2"].value == "Café €"
+    assert len(wb["Status"]._charts) == 1
+    assert not any("HYPERLINK" in f for f in formulas(out))
+
+
+def test_csv_folder_appends_in_the_files_dialect(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "ledger")
+    target = tmp_path / "out"
+    new = new_clients().drop(columns=["product", "term", "auto_renew", "ref"])
+    new.loc[1, "client_name"] = "-5 devices"
+    write_csv_folder(
+        csv_ledger(folder), target, appended={"Clients": new, "Renewals": new_renewals()}
+    )
+    original = (folder / "clients.csv").read_bytes()
+    written = (target / "clients.csv").read_bytes()
+    assert written.startswith(original)
+    added = written[len(original) :].decode("cp1252")
+    assert added.split("\r\n") == [
+        'C2;"\'=HYPERLINK(""http://x"",""y"")";;5;2026-01-01',
+        "C3;'-5 devices;;7;2026-02-01",
+        "",
+    ]
+    assert (target / "partners.csv").read_bytes() == (folder / "partners.csv").read_bytes()
+    assert (target / "README.txt").read_bytes() == b"notes\n"
+    renewals = (target / "renewals.csv").read_bytes().decode("cp1252").split("\r\n")
+    assert renewals[0] == ";".join(BY_NAME["Renewals"].names)
+    assert renewals[1].startswith("2026-02-r1;2026-02;;C1;")
+    assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "clients.csv", "partners.csv"]
+
+
+def test_csv_folder_adds_a_missing_column(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "ledger")
+    target = tmp_path / "out"
+    new = new_clients().drop(columns=["product", "term", "auto_renew"]).iloc[:1]
+    write_csv_folder(csv_ledger(folder), target, appended={"Clients": new})
+    lines = (target / "clients.csv").read_bytes().decode("cp1252").split("\r\n")
+    assert lines[0] == "Client;Client Name;Sales rep;Licences;Start;ref"
+    assert lines[1] == "C1;Crème;Zoë;10;2025-01-01;"
+    assert lines[2].endswith(";;5;2026-01-01;R1")
+
+
+def test_csv_folder_keeps_bom_and_line_endings(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "ledger")
+    clients = "\ufeffClient,Client Name,Sales rep,Licences,Start\nC1,Crème,Zoë,10,2025-01-01"
+    (folder / "clients.csv").write_bytes(clients.encode("utf-8"))  # BOM, LF, no final newline
+    target = tmp_path / "out"
+    new = new_clients().drop(columns=["product", "term", "auto_renew", "ref"]).iloc[1:]
+    write_csv_folder(csv_ledger(folder), target, appended={"Clients": new})
+    written = (target / "clients.csv").read_bytes()
+    assert written == (clients + "\nC3,<script>,,7,2026-02-01\n").encode("utf-8")
