@@ -18,7 +18,7 @@ from licreport import __version__
 from licreport.errors import ConservationError, DataError, DataErrors, UsageError
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger
-from licreport.ledger.schema import MONTHLY, SHEETS
+from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
 from licreport.outputs.report import render_report
 from licreport.outputs.staging import Staging
@@ -224,18 +224,38 @@ def _stage_ledger(
     month: str,
     appended: dict[str, pd.DataFrame],
     computed: list[sheets.ComputedSheet],
+    removed: dict[str, list[int]] | None = None,
 ) -> list[Path]:
-    """Stage the updated workbook (and, for a CSV ledger, the updated CSV folder)."""
+    """Stage the updated workbook (and, for a CSV ledger, the updated CSV folder).
+
+    The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
+    refuses a macro workbook named .xlsx.
+    """
     ledger = loaded.ledger
-    stem = ledger.path.stem if ledger.kind == "xlsx" else ledger.path.name
-    book_path = out_dir / f"{stem}-{month}.xlsx"
-    write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed)
+    if ledger.kind == "xlsx":
+        book_path = out_dir / f"{ledger.path.stem}-{month}{ledger.path.suffix.lower()}"
+    else:
+        book_path = out_dir / f"{ledger.path.name}-{month}.xlsx"
     finals = [book_path]
     if ledger.kind == "csv":
-        folder = out_dir / f"{stem}-{month}"
-        write_csv_folder(ledger, stage.path(folder), appended=appended)
-        finals.append(folder)
+        finals.append(out_dir / f"{ledger.path.name}-{month}")
+    _never_the_input(ledger.path, finals)
+    extra = {"removed": removed} if removed else {}
+    write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
+    if ledger.kind == "csv":
+        write_csv_folder(ledger, stage.path(finals[1]), appended=appended, **extra)
     return finals
+
+
+def _never_the_input(source: Path, finals: list[Path]) -> None:
+    """An output that would land on the input (even with --force) is refused."""
+    src = source.resolve()
+    for final in finals:
+        target = final.resolve()
+        if target == src or src in target.parents or target in src.parents:
+            raise UsageError(
+                f"the output {final} would overwrite the input {source}; choose another --out"
+            )
 
 
 def _lock_warning(path: Path) -> list[str]:
@@ -319,47 +339,72 @@ def _recorded(book: Book, month: str) -> pd.DataFrame:
     return lines[(lines["month"] == month).fillna(False)]
 
 
-def _renew_steps(
-    loaded: Loaded, run: RunOptions, progress: Progress
-) -> tuple[Book, RenewalPlan | None, pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Idempotency check, then plan the month; returns the book the plan was made on."""
+@dataclass
+class MonthRun:
+    """One month's renewal, planned and checked; `plan` is None when already applied."""
+
+    document: dict
+    plan: RenewalPlan | None = None
+    book: Book | None = None  # the ledger after the run's rows
+    appended: dict[str, pd.DataFrame] = field(default_factory=dict)
+    removed: dict[str, list[int]] = field(default_factory=dict)
+    checks: pd.DataFrame | None = None
+
+
+def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
+    """Idempotency check (or --redo), plan R2 + R3 on the 1st, replay the result, check R8."""
     if run.policy not in POLICIES:
         raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
     first = _check_month(run.month)
     book = loaded.book
     recorded = _recorded(book, run.month)
+    removed: dict[str, list[int]] = {}
     if len(recorded) and not run.redo:
-        return book, None, recorded, {}
+        return MonthRun(_already_applied(loaded, run.month, recorded))
     if len(recorded):
-        runs = set(recorded["run"].dropna())
+        runs = recorded["run"].dropna()
+        bought = book.ledger["Exchanges"]["run"].isin(runs).fillna(False)
+        removed = {
+            "Renewals": [int(r) for r in recorded[ROW]],
+            "Exchanges": [int(r) for r in book.ledger["Exchanges"].loc[bought, ROW]],
+        }
         ledger = book.ledger.without("Renewals", book.ledger["Renewals"]["month"] == run.month)
-        ledger = ledger.without("Exchanges", ledger["Exchanges"]["run"].isin(runs))
-        book = replay_ledger(ledger)
+        book = replay_ledger(ledger.without("Exchanges", bought))
         _assert_clean(book)
     progress("renew")
+    before = book.balances(first)
     plan = plan_renewals(
         book.contracts_at(first),
-        book.balances(first),
+        before,
         month=run.month,
         run=run_id(run.month, loaded.ledger.sha256),
         policy=run.policy,
         exchange=run.exchange,
     )
-    renewals = plan.lines.assign(run=plan.run, month=plan.month)
-    appended = {"Renewals": renewals, "Exchanges": plan.exchanges}
-    return book, plan, recorded, appended
+    appended = {
+        "Renewals": plan.lines.assign(run=plan.run, month=plan.month),
+        "Exchanges": plan.exchanges,
+    }
+    after_book = replay_ledger(book.ledger.with_rows(appended))
+    _assert_clean(after_book)
+    checks = _check_conservation(after_book)
+    after = balances_after(before, plan)
+    doc = jsonout.renew_json(
+        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
+        after.annual, loaded.partners,
+    )
+    return MonthRun(doc, plan, after_book, appended, removed, checks)
 
 
 def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
+    """The recorded lines of a month already applied, and the balances as they stand."""
     book = loaded.book
     first = pd.Timestamp(f"{month}-01")
     run = str(recorded["run"].dropna().iloc[0]) if recorded["run"].notna().any() else ""
     ex = book.exchanges
     spent = ex[(ex["run"] == run).fillna(False)].groupby("partner")["points"].sum()
     after = book.balances(first)
-    lines = recorded.assign(
-        points=recorded["points"], licences=recorded["licences"].fillna(recorded["renewed"])
-    )
+    lines = recorded.assign(licences=recorded["licences"].fillna(recorded["renewed"]))
     return jsonout.renew_json(
         month, run, True, lines, spent, after.monthly, after.annual, loaded.partners
     )
@@ -378,6 +423,11 @@ def _summary(plan: RenewalPlan) -> list[str]:
     ]
 
 
+def _applied_result(month: MonthRun) -> RunResult:
+    doc = month.document
+    return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
+
+
 def renew(
     path: Path, run: RunOptions, outputs: Outputs, options: Options = Options(),
     progress: Progress = _quiet,
@@ -385,28 +435,21 @@ def renew(
     """R2 + R3 for one month; writes the updated workbook unless `dry_run`."""
     progress("load")
     loaded = load_clean(path, options)
-    book, plan, recorded, appended = _renew_steps(loaded, run, progress)
-    if plan is None:
-        doc = _already_applied(loaded, run.month, recorded)
-        return RunResult(doc, [], [f"{run.month} was already applied by run {doc['run']}"])
-    after_book = replay_ledger(book.ledger.with_rows(appended))
-    _assert_clean(after_book)
-    checks = _check_conservation(after_book)
-    after = balances_after(book.balances(pd.Timestamp(f"{run.month}-01")), plan)
-    doc = jsonout.renew_json(
-        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
-        after.annual, loaded.partners,
-    )
+    month = _month_run(loaded, run, progress)
+    if month.plan is None:
+        return _applied_result(month)
+    assert month.book is not None and month.checks is not None
     written: list[Path] = []
     if not run.dry_run:
         progress("workbook")
-        first = pd.Timestamp(f"{run.month}-01")
-        computed = sheets.computed_sheets(_view(after_book, first), checks)
+        view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
+        computed = sheets.computed_sheets(view, month.checks)
         with Staging(outputs.out_dir, force=outputs.force) as stage:
             written = _stage_ledger(
-                stage, outputs.out_dir, loaded, run.month, appended, computed
+                stage, outputs.out_dir, loaded, run.month, month.appended, computed,
+                month.removed,
             )
-    return RunResult(doc, written, _summary(plan))
+    return RunResult(month.document, written, _summary(month.plan))
 
 
 RECONCILE_STEPS = ("load", "renew", "recovery", "status", "workbook", "report")
@@ -420,41 +463,33 @@ def reconcile(
     progress("load")
     loaded = load_clean(path, options)
     loaded.warnings += _lock_warning(path)
-    first = _check_month(run.month)
-    book, plan, recorded, appended = _renew_steps(loaded, run, progress)
-    if plan is None:
-        doc = _already_applied(loaded, run.month, recorded)
-        return RunResult(doc, [], [f"{run.month} was already applied by run {doc['run']}"])
-    after_book = replay_ledger(book.ledger.with_rows(appended))
-    _assert_clean(after_book)
-    checks = _check_conservation(after_book)
-    after = balances_after(book.balances(first), plan)
-    doc = jsonout.renew_json(
-        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
-        after.annual, loaded.partners,
-    )
+    month = _month_run(loaded, run, progress)
+    if month.plan is None:
+        return _applied_result(month)
+    assert month.book is not None and month.checks is not None
     progress("recovery")
-    view = _view(after_book, first)
+    view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
     progress("status")
     status_doc = jsonout.status_json(view, loaded.partners)
     written: list[Path] = []
     if not run.dry_run:
         progress("workbook")
-        computed = sheets.computed_sheets(view, checks)
+        computed = sheets.computed_sheets(view, month.checks)
         with Staging(outputs.out_dir, force=outputs.force) as stage:
             written = _stage_ledger(
-                stage, outputs.out_dir, loaded, run.month, appended, computed
+                stage, outputs.out_dir, loaded, run.month, month.appended, computed,
+                month.removed,
             )
             progress("report")
-            html = _report_html(loaded, view, doc, status_doc, run.policy)
+            html = _report_html(loaded, view, month.document, status_doc, run.policy)
             final = outputs.out_dir / f"report-{run.month}.html"
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)
-    summary = _summary(plan) + [
+    summary = _summary(month.plan) + [
         f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
         f"in {len(view.recoverable)} contracts",
     ]
-    return RunResult(doc, written, summary)
+    return RunResult(month.document, written, summary)
 
 
 def init(directory: Path, *, sample: bool, force: bool) -> Path:

@@ -339,9 +339,10 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
         click.secho(f"{p['partner']}: {len(p['lines'])} renewal lines", bold=True)
-        for line in _table(dropped, ["client", "product", "term", "requested", "renewed",
-                                     "dropped"]):  # fmt: skip
-            click.echo(f"  {line}")
+        if dropped:
+            cols = ["client", "product", "term", "requested", "renewed", "dropped"]
+            for line in _table(dropped, cols):
+                click.echo(f"  {line}")
     for line in result.summary:
         click.echo(line)
     for path in result.written:

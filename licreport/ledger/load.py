@@ -67,6 +67,7 @@ def load_ledger(
         else:
             built[schema.name] = _build(raw, schema, matches[schema.name], options)
     _fill_partners(built)
+    _normalise_months(built["Renewals"])
     tables = {name: b.table for name, b in built.items()}
     order = {name: k for k, name in enumerate(tables)}
     errors = sorted(
@@ -242,7 +243,7 @@ def _fill_partners(built: dict[str, _Built]) -> None:
             continue
         mask = pd.Series(b.partner_blank, index=frame.index)
         if single is not None:
-            frame["partner"] = frame["partner"].mask(mask, single).astype("string")
+            frame["partner"] = frame["partner"].mask(mask, single).astype("str")
             continue
         why = _partner_count(len(partners))
         if len(partners) == 1:  # its partner cell is blank: already an error in Partners
@@ -264,6 +265,15 @@ def _fill_partners(built: dict[str, _Built]) -> None:
         b.errors += table.errors_at(mask, "partner", f"required value is blank ({why})")
     if problems:
         _raise_sheet_error(problems)
+
+
+def _normalise_months(b: _Built) -> None:
+    """Renewals.month as YYYY-MM: Excel turns a typed "2026-02" into a date cell."""
+    month = b.table.frame["month"]
+    text = month.str.extract(r"^\s*(\d{4}-\d{2})(?:-01(?:[ T]00:00:00)?)?\s*$")[0]
+    bad = month.notna() & text.isna()
+    b.errors += b.table.errors_at(bad, "month", "is not a month (YYYY-MM)")
+    b.table.frame["month"] = text.astype("str")
 
 
 def _partner_count(n: int) -> str:

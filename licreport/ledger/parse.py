@@ -245,7 +245,7 @@ def to_text(cells: Cells) -> pd.Series:
             shown[is_float] = as_text
         shown[~is_float] = [cell_text(v) for v in values[~is_float]]
         text_u[todo] = shown
-    return pd.Series(pd.array(text_u[cells.codes], dtype="string"))
+    return pd.Series(pd.array(text_u[cells.codes], dtype="str"))
 
 
 def to_choice(cells: Cells, choices: tuple[str, ...]) -> tuple[pd.Series, Problems]:
@@ -259,7 +259,7 @@ def to_choice(cells: Cells, choices: tuple[str, ...]) -> tuple[pd.Series, Proble
         return canonical.get(key) or Bad(f'"{text}" is not one of: {listed}')
 
     results, problems = cells.read(read_choice)
-    return pd.Series(pd.array(_object(results)[cells.codes], dtype="string")), problems
+    return pd.Series(pd.array(_object(results)[cells.codes], dtype="str")), problems
 
 
 def _choice_key(value: str) -> str:

@@ -3,8 +3,8 @@
 Readers produce exactly these columns, in this order, with these dtypes, so
 rules never guess.  Column kinds and the pandas dtype they become:
 
-- ``text``    -> ``string`` (stripped; blank -> <NA>)
-- ``choice``  -> ``string`` holding the canonical spelling from ``choices``
+- ``text``    -> ``str`` (stripped; blank -> NaN: comparisons with a blank are False)
+- ``choice``  -> ``str`` holding the canonical spelling from ``choices``
 - ``int``     -> ``Int64``  (whole numbers only)
 - ``decimal`` -> ``object`` holding ``decimal.Decimal`` or ``None`` (money, percent)
 - ``date``    -> ``datetime64[ns]`` at midnight (blank -> NaT)
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 TEXT, CHOICE, INT, DECIMAL, DATE, BOOL = "text", "choice", "int", "decimal", "date", "bool"
 
 DTYPES = {
-    TEXT: "string",
-    CHOICE: "string",
+    TEXT: "str",
+    CHOICE: "str",
     INT: "Int64",
     DECIMAL: "object",
     DATE: "datetime64[ns]",

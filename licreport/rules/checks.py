@@ -100,7 +100,7 @@ def _client_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
     errors = t.errors_at(f["licences"] <= 0, "licences", "licences must be at least 1")
     errors += t.errors_at(f["devices_used"] < 0, "devices_used", "cannot be negative")
     errors += t.errors_at(
-        f["devices_used"] > f["licences"], "devices_used",
+        assign & (f["devices_used"] > f["licences"]), "devices_used",
         "devices_used is more than the licences assigned",
     )
     errors += t.errors_at(f["end"] <= f["start"], "end", "end is not after start")

@@ -115,9 +115,9 @@ def plan_renewals(
     exchanges = pd.DataFrame(
         {
             "date": pd.Series(first, index=bought.index, dtype="datetime64[ns]"),
-            "partner": bought["partner"].astype("string"),
+            "partner": bought["partner"].astype("str"),
             "type": EXCHANGE,
-            "product": bought["product"].astype("string"),
+            "product": bought["product"].astype("str"),
             "points": bought["points"].astype("Int64"),
             "licences": bought["licences"].astype("Int64"),
             "run": run,
@@ -129,7 +129,7 @@ def plan_renewals(
 
 def _no_purchase() -> pd.DataFrame:
     return pd.DataFrame(
-        {"partner": pd.Series(dtype="string"), "product": pd.Series(dtype="string"),
+        {"partner": pd.Series(dtype="str"), "product": pd.Series(dtype="str"),
          "licences": pd.Series(dtype="int64"), "points": pd.Series(dtype="int64")}
     )
 

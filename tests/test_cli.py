@@ -1,0 +1,359 @@
+"""Every command through CliRunner on sample_data/, the broken fixtures, and the run contract.
+
+The expected numbers are the sample's design (sample_data/make_sample.py) worked
+by hand: e.g. IBX's AD360 1-year pool holds 30 on 1 December 2026 while
+C-IBX-004 (20, priority 1) and C-IBX-003 (30, no priority) are due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from licreport.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
+SAMPLE_CSV = ROOT / "sample_data" / "ledger"
+BROKEN = ROOT / "sample_data" / "broken"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def digest(path: Path) -> str:
+    if path.is_dir():
+        return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(path.iterdir()))).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out"
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ledger", [SAMPLE, SAMPLE_CSV])
+def test_validate_sample_is_clean(ledger: Path) -> None:
+    code, stdout, _ = run("validate", ledger)
+    assert code == 0
+    assert "no data errors" in stdout
+    code, stdout, _ = run("validate", ledger, "--json")
+    assert json.loads(stdout) == {"errors": []}
+
+
+def test_validate_bad_values_lists_every_error_and_exits_1() -> None:
+    code, stdout, _ = run("validate", BROKEN / "bad-values.xlsx")
+    assert code == 1
+    lines = stdout.splitlines()
+    assert (
+        'bad-values.xlsx:Partners:C3: provider: "Panda" is not one of: Panda Security, WatchGuard'
+        in lines
+    )
+    assert 'bad-values.xlsx:Clients:F3: licences: "ten" is not a whole number' in lines
+    assert len(lines) >= 7
+    code, stdout, _ = run("validate", BROKEN / "bad-values.xlsx", "--json")
+    errors = json.loads(stdout)["errors"]
+    assert code == 1
+    first = next(e for e in errors if e["cell"] == "F3")
+    assert first == {
+        "file": "bad-values.xlsx",
+        "sheet": "Clients",
+        "row": 3,
+        "column": "licences",
+        "cell": "F3",
+        "message": '"ten" is not a whole number',
+    }
+
+
+BAD_FILES = [
+    ("missing-sheet.xlsx", 'required sheet "Products" is missing (sheets present: '),
+    ("missing-column.xlsx", 'required column "licences" is missing'),
+    ("duplicate-headers.xlsx", 'duplicate header "Licenses"'),
+    ("legacy.xls", "is an Excel 97-2003 .xls file; save it as .xlsx"),
+    ("encrypted.xlsx", "is password-protected; remove the password in Excel and save again"),
+    ("truncated.xlsx", "is damaged or truncated"),
+    ("empty.xlsx", "the file is empty (0 bytes)"),
+    ("not-a-workbook.xlsx", "is not an Excel workbook"),
+    ("far-cell.xlsx", "a cell at XFD1048576 makes the sheet 1048576 rows × 16384 columns"),
+    ("formula-no-cache.xlsx", "Clients:F7: formula has no saved value; open the file in Excel"),
+    ("entity-bomb.xlsx", "declares XML entities (a possible entity-expansion bomb)"),
+    ("external-entity.xlsx", "declares an external XML entity"),
+    ("zip-bomb.xlsx", "refusing a possible zip bomb"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), BAD_FILES)
+@pytest.mark.parametrize("command", ["validate", "reconcile"])
+def test_unreadable_or_unsafe_files_exit_2_and_write_nothing(
+    name: str, message: str, command: str, out: Path
+) -> None:
+    args = [command, BROKEN / name]
+    if command == "reconcile":
+        args += ["--month", "2026-12", "--out", out]
+    code, stdout, stderr = run(*args)
+    assert code == 2
+    assert message in stderr
+    assert "Traceback" not in stderr + stdout
+    assert not out.exists()
+
+
+def test_data_errors_stop_reconcile_before_anything_is_written(out: Path) -> None:
+    code, _, stderr = run("reconcile", BROKEN / "bad-values.xlsx", "--month", "2026-12",
+                          "--out", out)  # fmt: skip
+    assert code == 1
+    assert '"ten" is not a whole number' in stderr
+    assert not out.exists()
+
+
+def test_panda_partner_exchange_is_refused_with_its_row(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    with (ledger / "exchanges.csv").open("a", encoding="utf-8") as f:
+        f.write("2026-03-02,IBX,credit,,,100,,,\n")
+    code, stdout, _ = run("validate", ledger)
+    assert code == 1
+    assert stdout.splitlines() == [
+        "exchanges.csv:exchanges:C22: type: MSSP Points are for WatchGuard partners only"
+    ]
+
+
+# --- quote ---------------------------------------------------------------------------------
+
+
+def test_quote_seed_example() -> None:
+    code, stdout, _ = run("quote", "--product", "AD360", "--devices", "30", "--date",
+                          "2026-01-23", "--points-per-licence", "3", "--json")  # fmt: skip
+    assert code == 0
+    assert json.loads(stdout) == {
+        "product": "AD360", "devices": 30, "date": "2026-01-23", "days": 9,
+        "device_days": 270, "licences": 9, "points": 27, "points_per_licence": 3,
+    }  # fmt: skip
+    code, stdout, _ = run("quote", "--product", "ad360", "--devices", "30", "--date",
+                          "2026-02-01", "--ledger", SAMPLE)  # fmt: skip
+    assert code == 0
+    assert "30 licences × 3 points = 90 points" in stdout
+
+
+def test_quote_needs_exactly_one_price_source() -> None:
+    code, _, stderr = run("quote", "--product", "AD360", "--devices", "3")
+    assert code == 2
+    assert "exactly one of --ledger or --points-per-licence" in stderr
+    code, _, stderr = run("quote", "--product", "NOPE", "--devices", "3", "--ledger", SAMPLE)
+    assert code == 2 and "is not in the ledger's Products" in stderr
+
+
+# --- status / recover ----------------------------------------------------------------------
+
+STATUS_KEYS = {
+    "partner", "provider", "pool", "monthly_pool", "points_balance", "trials", "expiring",
+    "recoverable", "forecast",
+}  # fmt: skip
+# R4 on 1 December 2026, worked by hand from the sample's contracts:
+RECOVERABLE = {
+    "C-IBX-001": 1, "C-IBX-002": 6, "C-NRD-005": 5, "C-NRD-104": 1, "C-NRD-108": 2,
+    "C-ATL-006": 8,
+}  # fmt: skip
+
+
+def test_status_json_shape_and_numbers() -> None:
+    code, stdout, _ = run("status", SAMPLE, "--as-of", "2026-12-01", "--json")
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["as_of"] == "2026-12-01"
+    assert [p["partner"] for p in doc["partners"]] == ["ATL", "CBT", "IBX", "NRD"]
+    for p in doc["partners"]:
+        assert STATUS_KEYS <= set(p)
+        assert all(set(e) == {"client", "product", "term", "licences", "end", "days_left"}
+                   for e in p["expiring"])  # fmt: skip
+        assert all(0 <= e["days_left"] <= 90 and e["term"] != "monthly" for e in p["expiring"])
+        assert all(isinstance(t["available"], bool) for t in p["trials"])
+    got = {r["client"]: r["recoverable"] for p in doc["partners"] for r in p["recoverable"]}
+    assert got == RECOVERABLE
+    ibx = next(p for p in doc["partners"] if p["partner"] == "IBX")
+    pool = {(r["product"], r["term"]): r["available"] for r in ibx["pool"]}
+    assert pool[("AD360", 1)] == 30  # before December's renewals
+    atl = next(p for p in doc["partners"] if p["partner"] == "ATL")
+    assert atl["points_balance"] == 59
+    assert {(f["product"], f["devices_due"]) for f in atl["forecast"]} >= {("AD360", 67)}
+
+
+def test_status_partner_filter_and_terminal_view() -> None:
+    code, stdout, _ = run("status", SAMPLE, "--as-of", "2026-12-01", "--partner", "ATL")
+    assert code == 0
+    assert "ATL" in stdout and "IBX" not in stdout
+    assert "MSSP Points balance: 59" in stdout
+    code, _, stderr = run("status", SAMPLE, "--partner", "ZZZ")
+    assert code == 2 and "partner 'ZZZ' is not in Partners" in stderr
+
+
+def test_recover_apply_records_once(out: Path) -> None:
+    before = digest(SAMPLE)
+    code, stdout, _ = run("recover", SAMPLE, "--as-of", "2026-12-01", "--apply", "--json",
+                          "--out", out)  # fmt: skip
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["applied"] is True
+    assert sum(r["recoverable"] for p in doc["partners"] for r in p["recoverable"]) == 23
+    written = out / "ledger-2026-12.xlsx"
+    assert written.exists() and digest(SAMPLE) == before
+    wb = openpyxl.load_workbook(written, read_only=True)
+    pool_rows = [r for r in wb["Pool"].iter_rows(values_only=True) if "recovery" in r]
+    assert sum(1 for r in pool_rows if r[2] and str(r[2]).startswith("REC-20261201")) == 6
+    code, stdout, _ = run("recover", written, "--as-of", "2026-12-01", "--json")
+    assert json.loads(stdout)["partners"] == []  # a second apply finds nothing
+
+
+# --- renew / reconcile ---------------------------------------------------------------------
+
+
+def _lines(doc: dict, partner: str) -> dict[tuple[str, str], int]:
+    p = next(p for p in doc["partners"] if p["partner"] == partner)
+    return {(ln["client"], ln["product"]): ln["renewed"] for ln in p["lines"]}
+
+
+@pytest.mark.parametrize(
+    ("policy", "ibx", "atl"),
+    [
+        # IBX AD360 1-year: 30 in the pool for C-IBX-004 (20, priority 1) and C-IBX-003 (30)
+        # ATL AD360 monthly: 40 for C-ATL-005 (25, p1), C-ATL-001 (30, p2), C-ATL-003 (12)
+        ("priority", (20, 10), (25, 15, 0)),
+        ("smallest-first", (20, 10), (25, 3, 12)),
+        # IBX shares: 30*20/50 = 12, 30*30/50 = 18; ATL: 40*25/67 = 14.93, 17.91, 7.16
+        # -> 14/17/7, leftovers 2 by largest remainder: .93 (C-ATL-005), .91 (C-ATL-001)
+        ("proportional", (12, 18), (15, 18, 7)),
+    ],
+)
+def test_renew_dry_run_policies(policy: str, ibx: tuple, atl: tuple, out: Path) -> None:
+    code, stdout, _ = run("renew", SAMPLE, "--month", "2026-12", "--policy", policy,
+                          "--dry-run", "--json", "--out", out)  # fmt: skip
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["month"] == "2026-12" and doc["already_applied"] is False
+    got = _lines(doc, "IBX")
+    assert (got[("C-IBX-004", "AD360")], got[("C-IBX-003", "AD360")]) == ibx
+    got = _lines(doc, "ATL")
+    assert (
+        got[("C-ATL-005", "AD360")], got[("C-ATL-001", "AD360")], got[("C-ATL-003", "AD360")]
+    ) == atl
+    assert not out.exists()
+
+
+def test_renew_with_exchange_spends_points_then_second_run_is_already_applied(
+    out: Path,
+) -> None:
+    code, stdout, _ = run("renew", SAMPLE, "--month", "2026-12", "--exchange", "--json",
+                          "--out", out)  # fmt: skip
+    assert code == 0
+    doc = json.loads(stdout)
+    atl = next(p for p in doc["partners"] if p["partner"] == "ATL")
+    # 59 points: AD360 first (27 missing x 3 = 81 > 59 -> 19 licences = 57), EPP: 2 left -> 1
+    assert atl["exchanged_points"] == 59
+    lines = {ln["product"]: 0 for ln in atl["lines"]}
+    for ln in atl["lines"]:
+        lines[ln["product"]] += ln["renewed"]
+    assert lines == {"AD360": 40 + 19, "EPP": 1}
+    written = out / "ledger-2026-12.xlsx"
+    code, stdout, _ = run("renew", written, "--month", "2026-12", "--json", "--out", out)
+    again = json.loads(stdout)
+    assert code == 0 and again["already_applied"] is True
+    assert again["run"] == doc["run"]
+    assert _lines(again, "ATL") == _lines(doc, "ATL")
+
+
+def test_existing_output_needs_force(out: Path) -> None:
+    args = ["reconcile", SAMPLE, "--month", "2026-12", "--out", out]
+    assert run(*args)[0] == 0
+    code, _, stderr = run(*args)
+    assert code == 2 and "--force" in stderr
+    assert run(*args, "--force")[0] == 0
+
+
+def test_reconcile_writes_workbook_and_report_and_leaves_input(out: Path) -> None:
+    before = digest(SAMPLE)
+    code, stdout, _ = run("reconcile", SAMPLE, "--month", "2026-12", "--out", out)
+    assert code == 0, stdout
+    assert digest(SAMPLE) == before
+    wb = openpyxl.load_workbook(out / "ledger-2026-12.xlsx")
+    for name in ("Status", "Contracts", "Forecast", "Checks", "Partners", "Read me"):
+        assert name in wb.sheetnames
+    renewals = list(wb["Renewals"].iter_rows(values_only=True))
+    assert len(renewals) > 10 and all(r[1] == "2026-12" for r in renewals[1:])
+    checks = list(wb["Checks"].iter_rows(values_only=True))
+    diff = checks[0].index("difference")
+    assert all(r[diff] == 0 for r in checks[1:])
+    html = (out / "report-2026-12.html").read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_reconcile_csv_folder_writes_workbook_and_csv_folder(out: Path) -> None:
+    before = digest(SAMPLE_CSV)
+    code, _, _ = run("reconcile", SAMPLE_CSV, "--month", "2026-12", "--out", out)
+    assert code == 0
+    assert digest(SAMPLE_CSV) == before
+    assert (out / "ledger-2026-12.xlsx").exists()
+    folder = out / "ledger-2026-12"
+    assert (folder / "renewals.csv").exists()
+    code, stdout, _ = run("validate", folder)
+    assert code == 0, stdout
+
+
+def test_reconcile_is_deterministic(tmp_path: Path) -> None:
+    docs = []
+    for n in (1, 2):
+        code, stdout, _ = run("reconcile", SAMPLE, "--month", "2026-12", "--exchange", "--json",
+                              "--out", tmp_path / str(n))  # fmt: skip
+        assert code == 0
+        docs.append(json.loads(stdout))
+    assert docs[0] == docs[1]
+    a = (tmp_path / "1" / "report-2026-12.html").read_bytes()
+    b = (tmp_path / "2" / "report-2026-12.html").read_bytes()
+    assert a == b
+
+
+def test_report_escapes_client_names(out: Path) -> None:
+    # C-NRD-006 "Webbyrån <script>alert(1)</script> AB" ends 2027-09-14: listed 75 days before
+    code, _, _ = run("report", SAMPLE, "--as-of", "2027-07-01", "--out", out)
+    assert code == 0
+    html = (out / "report-2027-07.html").read_text(encoding="utf-8")
+    assert "Webbyrån &lt;script&gt;alert(1)&lt;/script&gt; AB" in html
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_report_command(out: Path) -> None:
+    code, stdout, _ = run("report", SAMPLE, "--as-of", "2026-11-27", "--out", out)
+    assert code == 0
+    assert (out / "report-2026-11.html").exists()
+    assert list(out.iterdir()) == [out / "report-2026-11.html"]
+
+
+def test_bad_month_is_a_usage_error(out: Path) -> None:
+    code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-13", "--out", out)
+    assert code == 2 and "is not YYYY-MM" in stderr
+
+
+# --- init ----------------------------------------------------------------------------------
+
+
+def test_init_template_and_sample(tmp_path: Path) -> None:
+    code, stdout, _ = run("init", tmp_path / "empty")
+    assert code == 0
+    assert run("validate", tmp_path / "empty" / "ledger.xlsx")[0] == 0
+    code, _, stderr = run("init", tmp_path / "empty")
+    assert code == 2 and "--force" in stderr
+    assert run("init", tmp_path / "s", "--sample")[0] == 0
+    code, stdout, _ = run("validate", tmp_path / "s" / "ledger.xlsx")
+    assert code == 0, stdout
