@@ -45,6 +45,7 @@ class Options:
     dayfirst: bool = False
     monthfirst: bool = False
     partner: str | None = None
+    warn: Callable[[str], None] = _quiet  # told about encoding fallbacks, open-in-Excel locks
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
             raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
         scoped = ledger.only_partner(options.partner)
     book = replay_ledger(scoped)
-    return Loaded(ledger, book, list(ledger.warnings)), _sorted(errors + book.errors)
+    warnings = list(ledger.warnings) + _lock_warning(path)
+    for line in warnings:
+        options.warn(line)
+    return Loaded(ledger, book, warnings), _sorted(errors + book.errors)
 
 
 def load_clean(path: Path, options: Options) -> Loaded:
@@ -462,7 +466,6 @@ def reconcile(
     """The monthly run: validate → renew → recovery candidates → status → workbook + report."""
     progress("load")
     loaded = load_clean(path, options)
-    loaded.warnings += _lock_warning(path)
     month = _month_run(loaded, run, progress)
     if month.plan is None:
         return _applied_result(month)

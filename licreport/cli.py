@@ -72,8 +72,12 @@ def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _warn(message: str) -> None:
+    click.echo(f"licreport: warning: {message}", err=True)
+
+
 def _options(dayfirst: bool, monthfirst: bool, partner: str | None) -> api.Options:
-    return api.Options(dayfirst=dayfirst, monthfirst=monthfirst, partner=partner)
+    return api.Options(dayfirst=dayfirst, monthfirst=monthfirst, partner=partner, warn=_warn)
 
 
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:

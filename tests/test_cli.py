@@ -130,6 +130,15 @@ def test_panda_partner_exchange_is_refused_with_its_row(tmp_path: Path) -> None:
     ]
 
 
+def test_ledger_open_in_excel_gets_a_warning(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.xlsx"
+    shutil.copy(SAMPLE, ledger)
+    (tmp_path / "~$ledger.xlsx").write_bytes(b"lock")
+    code, _, stderr = run("validate", ledger)
+    assert code == 0
+    assert "warning: ledger.xlsx looks open in Excel (~$ledger.xlsx exists)" in stderr
+
+
 # --- quote ---------------------------------------------------------------------------------
 
 
