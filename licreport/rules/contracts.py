@@ -175,5 +175,6 @@ def _key(key: tuple[str, str, str, str]) -> str:
 
 
 def active_mask(contracts: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    """start <= as_of < end."""
-    return (contracts["start"] <= as_of) & (as_of < contracts["end"])
+    """start <= as_of < end; a monthly contract with no end runs until cancelled."""
+    open_ended = contracts["end"].isna() & (contracts["kind"] == MONTHLY)
+    return (contracts["start"] <= as_of) & ((as_of < contracts["end"]) | open_ended)
