@@ -203,7 +203,10 @@ def _report_html(
 
 
 def report(
-    path: Path, as_of: date, outputs: Outputs, options: Options = Options(),
+    path: Path,
+    as_of: date,
+    outputs: Outputs,
+    options: Options = Options(),
     policy: str = "priority",
 ) -> Path:
     """Only the HTML status report as of `as_of`."""
@@ -394,8 +397,14 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
     checks = _check_conservation(after_book)
     after = balances_after(before, plan)
     doc = jsonout.renew_json(
-        run.month, plan.run, False, plan.lines, plan.exchanged_points, after.monthly,
-        after.annual, loaded.partners,
+        run.month,
+        plan.run,
+        False,
+        plan.lines,
+        plan.exchanged_points,
+        after.monthly,
+        after.annual,
+        loaded.partners,
     )
     return MonthRun(doc, plan, after_book, appended, removed, checks)
 
@@ -433,7 +442,10 @@ def _applied_result(month: MonthRun) -> RunResult:
 
 
 def renew(
-    path: Path, run: RunOptions, outputs: Outputs, options: Options = Options(),
+    path: Path,
+    run: RunOptions,
+    outputs: Outputs,
+    options: Options = Options(),
     progress: Progress = _quiet,
 ) -> RunResult:
     """R2 + R3 for one month; writes the updated workbook unless `dry_run`."""
@@ -450,7 +462,12 @@ def renew(
         computed = sheets.computed_sheets(view, month.checks)
         with Staging(outputs.out_dir, force=outputs.force) as stage:
             written = _stage_ledger(
-                stage, outputs.out_dir, loaded, run.month, month.appended, computed,
+                stage,
+                outputs.out_dir,
+                loaded,
+                run.month,
+                month.appended,
+                computed,
                 month.removed,
             )
     return RunResult(month.document, written, _summary(month.plan))
@@ -460,7 +477,10 @@ RECONCILE_STEPS = ("load", "renew", "recovery", "status", "workbook", "report")
 
 
 def reconcile(
-    path: Path, run: RunOptions, outputs: Outputs, options: Options = Options(),
+    path: Path,
+    run: RunOptions,
+    outputs: Outputs,
+    options: Options = Options(),
     progress: Progress = _quiet,
 ) -> RunResult:
     """The monthly run: validate → renew → recovery candidates → status → workbook + report."""
@@ -480,7 +500,12 @@ def reconcile(
         computed = sheets.computed_sheets(view, month.checks)
         with Staging(outputs.out_dir, force=outputs.force) as stage:
             written = _stage_ledger(
-                stage, outputs.out_dir, loaded, run.month, month.appended, computed,
+                stage,
+                outputs.out_dir,
+                loaded,
+                run.month,
+                month.appended,
+                computed,
                 month.removed,
             )
             progress("report")
@@ -488,7 +513,8 @@ def reconcile(
             final = outputs.out_dir / f"report-{run.month}.html"
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)
-    summary = _summary(month.plan) + [
+    summary = [
+        *_summary(month.plan),
         f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
         f"in {len(view.recoverable)} contracts",
     ]
@@ -506,5 +532,3 @@ def init(directory: Path, *, sample: bool, force: bool) -> Path:
         raise OutputExists(f"{target} exists; pass --force to overwrite it")
     directory.mkdir(parents=True, exist_ok=True)
     return write_template(target, sample=sample)
-
-

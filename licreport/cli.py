@@ -251,7 +251,11 @@ def _print_status(doc: dict[str, Any]) -> None:
 @json_option
 @handle_errors
 def status(
-    ledger: Path, as_of: Any, dayfirst: bool, monthfirst: bool, partner: str | None,
+    ledger: Path,
+    as_of: Any,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
     as_json: bool,
 ) -> None:
     """The "My available licenses" view per partner: pools, trials, monthly pool,
@@ -276,8 +280,15 @@ def status(
 @json_option
 @handle_errors
 def recover(
-    ledger: Path, as_of: Any, apply: bool, out_dir: Path, force: bool, dayfirst: bool,
-    monthfirst: bool, partner: str | None, as_json: bool,
+    ledger: Path,
+    as_of: Any,
+    apply: bool,
+    out_dir: Path,
+    force: bool,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
+    as_json: bool,
 ) -> None:
     """List licences recoverable from clients that do not use them (R4); --apply
     records them (Pool and Clients rows) in DIR/<ledger>-<month>.xlsx.
@@ -286,7 +297,10 @@ def recover(
     """
     day = as_of.date() if as_of else _today()
     doc, written = api.recover(
-        ledger, day, apply=apply, outputs=api.Outputs(out_dir, force),
+        ledger,
+        day,
+        apply=apply,
+        outputs=api.Outputs(out_dir, force),
         options=_options(dayfirst, monthfirst, partner),
     )
     if as_json:
@@ -310,7 +324,10 @@ def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--exchange", is_flag=True, help="First buy missing monthly licences with MSSP Points."
     )(f)
     f = click.option(
-        "--policy", type=click.Choice(POLICIES), default="priority", show_default=True,
+        "--policy",
+        type=click.Choice(POLICIES),
+        default="priority",
+        show_default=True,
         help="Who is renewed when licences are short.",
     )(f)
     f = click.option("--month", required=True, help="Month to run, YYYY-MM.")(f)
@@ -362,8 +379,17 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
 @json_option
 @handle_errors
 def renew(
-    ledger: Path, month: str, policy: str, exchange: bool, redo: bool, dry_run: bool,
-    out_dir: Path, force: bool, dayfirst: bool, monthfirst: bool, partner: str | None,
+    ledger: Path,
+    month: str,
+    policy: str,
+    exchange: bool,
+    redo: bool,
+    dry_run: bool,
+    out_dir: Path,
+    force: bool,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
     as_json: bool,
 ) -> None:
     """Renew monthly (R2) and annual (R3) contracts for --month, settled on its 1st.
@@ -380,14 +406,25 @@ def renew(
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @as_of_option
-@click.option("--policy", type=click.Choice(POLICIES), default="priority", show_default=True,
-              help="Named in the report's footer.")
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default="priority",
+    show_default=True,
+    help="Named in the report's footer.",
+)
 @output_options
 @reading_options
 @handle_errors
 def report(
-    ledger: Path, as_of: Any, policy: str, out_dir: Path, force: bool, dayfirst: bool,
-    monthfirst: bool, partner: str | None,
+    ledger: Path,
+    as_of: Any,
+    policy: str,
+    out_dir: Path,
+    force: bool,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
 ) -> None:
     """Write only the HTML status report, DIR/report-<month>.html.
 
@@ -408,8 +445,17 @@ def report(
 @json_option
 @handle_errors
 def reconcile(
-    ledger: Path, month: str, policy: str, exchange: bool, redo: bool, out_dir: Path,
-    force: bool, dayfirst: bool, monthfirst: bool, partner: str | None, as_json: bool,
+    ledger: Path,
+    month: str,
+    policy: str,
+    exchange: bool,
+    redo: bool,
+    out_dir: Path,
+    force: bool,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
+    as_json: bool,
 ) -> None:
     """The monthly run: validate, renew, list recoveries, status; writes
     DIR/<ledger>-<month>.xlsx and DIR/report-<month>.html.
@@ -420,7 +466,10 @@ def reconcile(
     interactive = sys.stderr.isatty() and not as_json
     with _progress(api.RECONCILE_STEPS, interactive) as progress:
         result = api.reconcile(
-            ledger, run, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner),
+            ledger,
+            run,
+            api.Outputs(out_dir, force),
+            _options(dayfirst, monthfirst, partner),
             progress,
         )
     _print_run(result, as_json)

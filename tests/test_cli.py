@@ -184,7 +184,7 @@ def test_status_json_shape_and_numbers() -> None:
     assert doc["as_of"] == "2026-12-01"
     assert [p["partner"] for p in doc["partners"]] == ["ATL", "CBT", "IBX", "NRD"]
     for p in doc["partners"]:
-        assert STATUS_KEYS <= set(p)
+        assert set(p) >= STATUS_KEYS
         assert all(set(e) == {"client", "product", "term", "licences", "end", "days_left"}
                    for e in p["expiring"])  # fmt: skip
         assert all(0 <= e["days_left"] <= 90 and e["term"] != "monthly" for e in p["expiring"])
@@ -255,7 +255,9 @@ def test_renew_dry_run_policies(policy: str, ibx: tuple, atl: tuple, out: Path) 
     assert (got[("C-IBX-004", "AD360")], got[("C-IBX-003", "AD360")]) == ibx
     got = _lines(doc, "ATL")
     assert (
-        got[("C-ATL-005", "AD360")], got[("C-ATL-001", "AD360")], got[("C-ATL-003", "AD360")]
+        got[("C-ATL-005", "AD360")],
+        got[("C-ATL-001", "AD360")],
+        got[("C-ATL-003", "AD360")],
     ) == atl
     assert not out.exists()
 
@@ -343,7 +345,7 @@ def test_report_escapes_client_names(out: Path) -> None:
 
 
 def test_report_command(out: Path) -> None:
-    code, stdout, _ = run("report", SAMPLE, "--as-of", "2026-11-27", "--out", out)
+    code, _stdout, _ = run("report", SAMPLE, "--as-of", "2026-11-27", "--out", out)
     assert code == 0
     assert (out / "report-2026-11.html").exists()
     assert list(out.iterdir()) == [out / "report-2026-11.html"]

@@ -17,7 +17,14 @@ COMMANDS = sorted(main.commands)
 
 def test_every_command_is_documented() -> None:
     assert set(COMMANDS) == {
-        "init", "validate", "quote", "status", "renew", "recover", "report", "reconcile",
+        "init",
+        "validate",
+        "quote",
+        "status",
+        "renew",
+        "recover",
+        "report",
+        "reconcile",
     }
 
 

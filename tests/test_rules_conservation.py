@@ -21,9 +21,13 @@ def ledgers(draw):
     pool = draw(
         st.lists(
             st.fixed_dictionaries(
-                {"date": DATES, "product": products, "term": st.sampled_from(["1", "3"]),
-                 "quantity": st.integers(1, 40),
-                 "type": st.sampled_from(["purchase", "recovery"])}
+                {
+                    "date": DATES,
+                    "product": products,
+                    "term": st.sampled_from(["1", "3"]),
+                    "quantity": st.integers(1, 40),
+                    "type": st.sampled_from(["purchase", "recovery"]),
+                }
             ),
             max_size=6,
         )
@@ -31,10 +35,15 @@ def ledgers(draw):
     clients = draw(
         st.lists(
             st.fixed_dictionaries(
-                {"client": st.sampled_from(["A", "B", "C", "D"]), "product": products,
-                 "term": st.sampled_from(["1", "3", "monthly"]), "licences": st.integers(1, 30),
-                 "start": DATES, "auto_renew": st.booleans(),
-                 "priority": st.one_of(st.none(), st.integers(1, 3))}
+                {
+                    "client": st.sampled_from(["A", "B", "C", "D"]),
+                    "product": products,
+                    "term": st.sampled_from(["1", "3", "monthly"]),
+                    "licences": st.integers(1, 30),
+                    "start": DATES,
+                    "auto_renew": st.booleans(),
+                    "priority": st.one_of(st.none(), st.integers(1, 3)),
+                }
             ),
             max_size=8,
         )
@@ -46,8 +55,12 @@ def ledgers(draw):
                     {"date": DATES, "type": st.just("credit"), "points": st.integers(1, 200)}
                 ),
                 st.fixed_dictionaries(
-                    {"date": DATES, "type": st.just("exchange"), "product": products,
-                     "devices": st.integers(0, 40)}
+                    {
+                        "date": DATES,
+                        "type": st.just("exchange"),
+                        "product": products,
+                        "devices": st.integers(0, 40),
+                    }
                 ),
             ),
             max_size=6,
@@ -67,13 +80,20 @@ def test_conservation_holds_for_random_ledgers(ledger) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(ledger=ledgers(), policy=st.sampled_from(["priority", "smallest-first", "proportional"]),
-       exchange=st.booleans())
+@given(
+    ledger=ledgers(),
+    policy=st.sampled_from(["priority", "smallest-first", "proportional"]),
+    exchange=st.booleans(),
+)
 def test_renewal_never_takes_more_than_the_pool_holds(ledger, policy, exchange) -> None:
     book = replay_ledger(ledger)
     before = book.balances(FIRST)
     plan = plan_renewals(
-        book.contracts_at(FIRST), before, month="2026-12", run="r", policy=policy,
+        book.contracts_at(FIRST),
+        before,
+        month="2026-12",
+        run="r",
+        policy=policy,
         exchange=exchange,
     )
     lines = plan.lines

@@ -34,10 +34,21 @@ def test_end_is_start_plus_term_unless_given() -> None:
     c = _contracts(
         [
             {"client": "A", "product": "EPP", "term": "1", "licences": 5, "start": "2026-01-10"},
-            {"client": "B", "product": "EPP", "term": "3", "licences": 5, "start": "2026-01-10",
-             "end": "2027-06-30"},
-            {"client": "C", "product": "AD360", "term": "trial", "licences": 5,
-             "start": "2026-01-10"},
+            {
+                "client": "B",
+                "product": "EPP",
+                "term": "3",
+                "licences": 5,
+                "start": "2026-01-10",
+                "end": "2027-06-30",
+            },
+            {
+                "client": "C",
+                "product": "AD360",
+                "term": "trial",
+                "licences": 5,
+                "start": "2026-01-10",
+            },
         ]
     )
     assert list(c["end"]) == [
@@ -72,14 +83,36 @@ def test_renewal_line_moves_end_and_sets_licences_recovery_takes_off() -> None:
         Partners=[PANDA],
         Products=PRODUCTS,
         Clients=[
-            {"client": "A", "product": "EPP", "term": "1", "licences": 10, "start": "2025-12-10",
-             "auto_renew": True},
-            {"client": "A", "product": "EPP", "term": "1", "licences": 4, "start": "2026-03-01",
-             "type": "recovery", "devices_used": 6},
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": "1",
+                "licences": 10,
+                "start": "2025-12-10",
+                "auto_renew": True,
+            },
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": "1",
+                "licences": 4,
+                "start": "2026-03-01",
+                "type": "recovery",
+                "devices_used": 6,
+            },
         ],
         Renewals=[
-            {"run": "r", "month": "2026-12", "client": "A", "product": "EPP", "term": "1",
-             "requested": 6, "renewed": 5, "dropped": 1, "licences": 5},
+            {
+                "run": "r",
+                "month": "2026-12",
+                "client": "A",
+                "product": "EPP",
+                "term": "1",
+                "requested": 6,
+                "renewed": 5,
+                "dropped": 1,
+                "licences": 5,
+            },
         ],
     )
     base = build_contracts(ledger["Clients"], ledger["Products"])
@@ -101,8 +134,14 @@ def test_recovery_that_matches_nothing_is_an_error() -> None:
         Products=PRODUCTS,
         Clients=[
             {"client": "A", "product": "EPP", "term": "1", "licences": 3, "start": "2026-01-01"},
-            {"client": "A", "product": "EPP", "term": "1", "licences": 4, "start": "2026-03-01",
-             "type": "recovery"},
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": "1",
+                "licences": 4,
+                "start": "2026-03-01",
+                "type": "recovery",
+            },
         ],
     )
     base = build_contracts(ledger["Clients"], ledger["Products"])

@@ -18,8 +18,15 @@ def _ledger(licences: int, used: int | None, start: str, term: str = "1", end=No
         Products=PRODUCTS,
         Pool=[{"date": "2020-01-01", "product": "EPP", "term": term, "quantity": 1000}],
         Clients=[
-            {"client": "A", "product": "EPP", "term": term, "licences": licences,
-             "devices_used": used, "start": start, "end": end},
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": term,
+                "licences": licences,
+                "devices_used": used,
+                "start": start,
+                "end": end,
+            },
         ],
     )
 
@@ -57,10 +64,22 @@ def test_unknown_use_expired_trial_and_monthly_are_never_recovered() -> None:
         Pool=[{"date": "2020-01-01", "product": "EPP", "term": "1", "quantity": 1000}],
         Clients=[
             {"client": "A", "product": "EPP", "term": "1", "licences": 5, "start": "2026-01-01"},
-            {"client": "B", "product": "EPP", "term": "1", "licences": 5, "devices_used": 0,
-             "start": "2024-01-01"},
-            {"client": "C", "product": "AD360", "term": "trial", "licences": 5,
-             "devices_used": 0, "start": "2026-06-01"},
+            {
+                "client": "B",
+                "product": "EPP",
+                "term": "1",
+                "licences": 5,
+                "devices_used": 0,
+                "start": "2024-01-01",
+            },
+            {
+                "client": "C",
+                "product": "AD360",
+                "term": "trial",
+                "licences": 5,
+                "devices_used": 0,
+                "start": "2026-06-01",
+            },
         ],
     )
     book = replay_ledger(ledger)
@@ -77,12 +96,14 @@ def _apply(ledger, ts):
 
 def test_apply_records_pool_and_client_rows_and_second_apply_finds_nothing() -> None:
     ts = pd.Timestamp("2026-07-02")
-    once, cands = _apply(_ledger(10, 4, "2026-01-01"), ts)
+    once, _cands = _apply(_ledger(10, 4, "2026-01-01"), ts)
     pool = once["Pool"].iloc[-1]
     client = once["Clients"].iloc[-1]
     assert (pool["type"], pool["quantity"], pool["order"]) == ("recovery", 3, "REC-20260702-0001")
     assert (client["type"], client["licences"], client["ref"]) == (
-        "recovery", 6, "REC-20260702-0001",
+        "recovery",
+        6,
+        "REC-20260702-0001",
     )
     book = replay_ledger(once)
     assert book.errors == []

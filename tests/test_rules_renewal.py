@@ -17,8 +17,12 @@ def _plan(ledger, policy="priority", exchange=False):
     assert book.errors == []
     before = book.balances(FIRST)
     plan = plan_renewals(
-        book.contracts_at(FIRST), before, month="2026-12", run="2026-12-test",
-        policy=policy, exchange=exchange,
+        book.contracts_at(FIRST),
+        before,
+        month="2026-12",
+        run="2026-12-test",
+        policy=policy,
+        exchange=exchange,
     )
     return plan, before
 
@@ -35,12 +39,29 @@ def _monthly_ledger(points: int = 0) -> object:
             {"date": "2026-12-01", "type": "exchange", "product": "AD360", "licences": 12},
         ],
         Clients=[
-            {"client": "A", "product": "AD360", "term": "monthly", "licences": 10,
-             "start": "2026-11-01", "priority": 2},
-            {"client": "B", "product": "AD360", "term": "monthly", "licences": 5,
-             "start": "2026-11-01", "priority": 1},
-            {"client": "C", "product": "AD360", "term": "monthly", "licences": 8,
-             "start": "2026-11-01"},
+            {
+                "client": "A",
+                "product": "AD360",
+                "term": "monthly",
+                "licences": 10,
+                "start": "2026-11-01",
+                "priority": 2,
+            },
+            {
+                "client": "B",
+                "product": "AD360",
+                "term": "monthly",
+                "licences": 5,
+                "start": "2026-11-01",
+                "priority": 1,
+            },
+            {
+                "client": "C",
+                "product": "AD360",
+                "term": "monthly",
+                "licences": 8,
+                "start": "2026-11-01",
+            },
         ],
     )
 
@@ -94,19 +115,47 @@ def test_monthly_due_rules() -> None:
             {"date": "2026-11-01", "type": "exchange", "product": "EPP", "licences": 100},
         ],
         Clients=[
-            {"client": "A", "product": "EPP", "term": "monthly", "licences": 1,
-             "start": "2026-11-15"},
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-11-15",
+            },
             # starts on the 1st of the run month: not due (it consumed on its start)
-            {"client": "B", "product": "EPP", "term": "monthly", "licences": 1,
-             "start": "2026-12-01"},
+            {
+                "client": "B",
+                "product": "EPP",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-12-01",
+            },
             # cancelled: end on the 1st
-            {"client": "C", "product": "EPP", "term": "monthly", "licences": 1,
-             "start": "2026-11-01", "end": "2026-12-01"},
-            {"client": "D", "product": "EPP", "term": "monthly", "licences": 1,
-             "start": "2026-11-01", "auto_renew": False},
+            {
+                "client": "C",
+                "product": "EPP",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-11-01",
+                "end": "2026-12-01",
+            },
+            {
+                "client": "D",
+                "product": "EPP",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-11-01",
+                "auto_renew": False,
+            },
             # ends later: still due
-            {"client": "E", "product": "EPP", "term": "monthly", "licences": 1,
-             "start": "2026-11-01", "end": "2027-01-15"},
+            {
+                "client": "E",
+                "product": "EPP",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-11-01",
+                "end": "2027-01-15",
+            },
         ],
     )
     plan, _ = _plan(ledger)
@@ -122,12 +171,32 @@ def _annual_ledger() -> object:
             {"date": "2026-11-20", "product": "EPP", "term": "1", "quantity": 12},
         ],
         Clients=[
-            {"client": "A", "product": "EPP", "term": "1", "licences": 10, "start": "2025-12-05",
-             "auto_renew": True, "priority": 2},
-            {"client": "B", "product": "EPP", "term": "1", "licences": 5, "start": "2025-12-20",
-             "auto_renew": True, "priority": 1},
-            {"client": "C", "product": "EPP", "term": "1", "licences": 8, "start": "2025-12-31",
-             "auto_renew": True},
+            {
+                "client": "A",
+                "product": "EPP",
+                "term": "1",
+                "licences": 10,
+                "start": "2025-12-05",
+                "auto_renew": True,
+                "priority": 2,
+            },
+            {
+                "client": "B",
+                "product": "EPP",
+                "term": "1",
+                "licences": 5,
+                "start": "2025-12-20",
+                "auto_renew": True,
+                "priority": 1,
+            },
+            {
+                "client": "C",
+                "product": "EPP",
+                "term": "1",
+                "licences": 8,
+                "start": "2025-12-31",
+                "auto_renew": True,
+            },
         ],
     )
 

@@ -22,8 +22,15 @@ def test_seed_exchange_priced_by_proration() -> None:
                 {"date": "2026-01-23", "type": "exchange", "product": "AD360", "devices": 30},
                 {"date": "2026-01-23", "type": "exchange", "product": "EPP", "licences": 4},
             ],
-            Clients=[{"client": "C1", "product": "AD360", "term": "monthly", "licences": 30,
-                      "start": "2026-01-23"}],
+            Clients=[
+                {
+                    "client": "C1",
+                    "product": "AD360",
+                    "term": "monthly",
+                    "licences": 30,
+                    "start": "2026-01-23",
+                }
+            ],
         )
     )
     assert book.errors == []
@@ -36,7 +43,8 @@ def test_seed_exchange_priced_by_proration() -> None:
     assert b.points["available"].tolist() == [100 - 27 - 4]
     # the contract consumed the 9 prorated AD360 licences on its start
     assert dict(zip(b.monthly["product"], b.monthly["available"], strict=True)) == {
-        "AD360": 0, "EPP": 4,
+        "AD360": 0,
+        "EPP": 4,
     }
 
 
@@ -47,10 +55,20 @@ def test_filled_licences_and_points_must_agree() -> None:
             Products=PRODUCTS,
             Exchanges=[
                 {"date": "2026-01-01", "type": "credit", "points": 100},
-                {"date": "2026-01-23", "type": "exchange", "product": "AD360", "devices": 30,
-                 "licences": 10},
-                {"date": "2026-01-23", "type": "exchange", "product": "AD360", "licences": 2,
-                 "points": 5},
+                {
+                    "date": "2026-01-23",
+                    "type": "exchange",
+                    "product": "AD360",
+                    "devices": 30,
+                    "licences": 10,
+                },
+                {
+                    "date": "2026-01-23",
+                    "type": "exchange",
+                    "product": "AD360",
+                    "licences": 2,
+                    "points": 5,
+                },
             ],
         )
     )
@@ -68,12 +86,27 @@ def test_pool_going_negative_names_the_row() -> None:
             Products=PRODUCTS,
             Pool=[{"date": "2026-01-05", "product": "EPP", "term": "1", "quantity": 10}],
             Clients=[
-                {"client": "A", "product": "EPP", "term": "1", "licences": 6,
-                 "start": "2026-02-01"},
-                {"client": "B", "product": "EPP", "term": "1", "licences": 6,
-                 "start": "2026-03-01"},
-                {"client": "C", "product": "EPP", "term": "1", "licences": 6,
-                 "start": "2026-04-01"},
+                {
+                    "client": "A",
+                    "product": "EPP",
+                    "term": "1",
+                    "licences": 6,
+                    "start": "2026-02-01",
+                },
+                {
+                    "client": "B",
+                    "product": "EPP",
+                    "term": "1",
+                    "licences": 6,
+                    "start": "2026-03-01",
+                },
+                {
+                    "client": "C",
+                    "product": "EPP",
+                    "term": "1",
+                    "licences": 6,
+                    "start": "2026-04-01",
+                },
             ],
         )
     )
@@ -89,8 +122,9 @@ def test_on_one_date_inflows_come_first() -> None:
         make_ledger(
             Partners=[PANDA],
             Products=PRODUCTS,
-            Clients=[{"client": "A", "product": "EPP", "term": "1", "licences": 6,
-                      "start": "2026-02-01"}],
+            Clients=[
+                {"client": "A", "product": "EPP", "term": "1", "licences": 6, "start": "2026-02-01"}
+            ],
             Pool=[{"date": "2026-02-01", "product": "EPP", "term": "1", "quantity": 6}],
         )
     )
@@ -120,15 +154,26 @@ def test_provider_rules() -> None:
             Partners=[PANDA, WG],
             Products=PRODUCTS,
             Pool=[
-                {"date": "2026-01-05", "partner": "WG1", "product": "EPP", "term": "2",
-                 "quantity": 10},
+                {
+                    "date": "2026-01-05",
+                    "partner": "WG1",
+                    "product": "EPP",
+                    "term": "2",
+                    "quantity": 10,
+                },
             ],
             Exchanges=[
                 {"date": "2026-01-01", "partner": "PA1", "type": "credit", "points": 20},
             ],
             Clients=[
-                {"partner": "PA1", "client": "X", "product": "EPP", "term": "monthly",
-                 "licences": 1, "start": "2026-01-02"},
+                {
+                    "partner": "PA1",
+                    "client": "X",
+                    "product": "EPP",
+                    "term": "monthly",
+                    "licences": 1,
+                    "start": "2026-01-02",
+                },
             ],
         )
     )
@@ -151,25 +196,59 @@ def test_catalogue_family_and_trial_rules() -> None:
                 {"date": "2026-01-01", "product": "PM", "term": "1", "quantity": 50},
             ],
             Clients=[
-                {"client": "A", "product": "AD360", "term": "1", "licences": 5,
-                 "start": "2026-01-10"},
+                {
+                    "client": "A",
+                    "product": "AD360",
+                    "term": "1",
+                    "licences": 5,
+                    "start": "2026-01-10",
+                },
                 # same family EDR while AD360 is active: error
-                {"client": "A", "product": "EDR", "term": "1", "licences": 5,
-                 "start": "2026-06-10"},
+                {
+                    "client": "A",
+                    "product": "EDR",
+                    "term": "1",
+                    "licences": 5,
+                    "start": "2026-06-10",
+                },
                 # a module is its own family: fine
-                {"client": "A", "product": "PM", "term": "1", "licences": 5,
-                 "start": "2026-06-10"},
+                {"client": "A", "product": "PM", "term": "1", "licences": 5, "start": "2026-06-10"},
                 # a trial of the same family: fine
-                {"client": "B", "product": "AD360", "term": "1", "licences": 5,
-                 "start": "2026-01-10"},
-                {"client": "B", "product": "AD360", "term": "trial", "licences": 5,
-                 "start": "2026-01-10"},
-                {"client": "B", "product": "AD360", "term": "trial", "licences": 5,
-                 "start": "2026-05-10"},
-                {"client": "C", "product": "FUS", "term": "trial", "licences": 1,
-                 "start": "2026-05-10"},
-                {"client": "D", "product": "NOPE", "term": "1", "licences": 1,
-                 "start": "2026-05-10"},
+                {
+                    "client": "B",
+                    "product": "AD360",
+                    "term": "1",
+                    "licences": 5,
+                    "start": "2026-01-10",
+                },
+                {
+                    "client": "B",
+                    "product": "AD360",
+                    "term": "trial",
+                    "licences": 5,
+                    "start": "2026-01-10",
+                },
+                {
+                    "client": "B",
+                    "product": "AD360",
+                    "term": "trial",
+                    "licences": 5,
+                    "start": "2026-05-10",
+                },
+                {
+                    "client": "C",
+                    "product": "FUS",
+                    "term": "trial",
+                    "licences": 1,
+                    "start": "2026-05-10",
+                },
+                {
+                    "client": "D",
+                    "product": "NOPE",
+                    "term": "1",
+                    "licences": 1,
+                    "start": "2026-05-10",
+                },
             ],
             Exchanges=[
                 {"date": "2026-01-01", "type": "credit", "points": 20},
@@ -196,10 +275,29 @@ def test_annual_renewal_lines_consume_the_pool() -> None:
             Partners=[PANDA],
             Products=PRODUCTS,
             Pool=[{"date": "2025-01-05", "product": "EPP", "term": "1", "quantity": 10}],
-            Clients=[{"client": "A", "product": "EPP", "term": "1", "licences": 6,
-                      "start": "2025-02-01", "auto_renew": True}],
-            Renewals=[{"run": "r", "month": "2026-02", "client": "A", "product": "EPP",
-                       "term": "1", "requested": 6, "renewed": 4, "dropped": 2, "licences": 4}],
+            Clients=[
+                {
+                    "client": "A",
+                    "product": "EPP",
+                    "term": "1",
+                    "licences": 6,
+                    "start": "2025-02-01",
+                    "auto_renew": True,
+                }
+            ],
+            Renewals=[
+                {
+                    "run": "r",
+                    "month": "2026-02",
+                    "client": "A",
+                    "product": "EPP",
+                    "term": "1",
+                    "requested": 6,
+                    "renewed": 4,
+                    "dropped": 2,
+                    "licences": 4,
+                }
+            ],
         )
     )
     assert book.errors == []

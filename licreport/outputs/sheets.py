@@ -57,10 +57,10 @@ def contracts_sheet(view: StatusView) -> ComputedSheet:
 def forecast_sheet(view: StatusView) -> ComputedSheet:
     """Next month: monthly devices due vs the monthly pool, and annual contracts expiring."""
     month = (view.as_of + pd.offsets.MonthBegin(1)).strftime("%Y-%m")
-    monthly = view.forecast.assign(term="monthly", contracts=pd.NA).rename(
+    monthly = view.forecast.assign(term="monthly", contracts=None).rename(
         columns={"devices_due": "due"}
     )
-    annual = view.annual_due.assign(points_needed=pd.NA).rename(columns={"licences_due": "due"})
+    annual = view.annual_due.assign(points_needed=None).rename(columns={"licences_due": "due"})
     annual["term"] = annual["term"].astype(str) + "-year"
     cols = ["partner", "product", "term", "contracts", "due", "available", "shortfall",
             "points_needed"]  # fmt: skip

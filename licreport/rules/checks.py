@@ -35,26 +35,31 @@ def check_ledger(ledger: Ledger, contracts: pd.DataFrame) -> list[DataError]:
         f = t.frame
         errors += t.errors_at(
             f["partner"].notna() & ~f["partner"].isin(provider.index),
-            "partner", "unknown partner (not in Partners)",
+            "partner",
+            "unknown partner (not in Partners)",
         )
         errors += t.errors_at(
-            f["product"].notna() & ~f["product"].isin(known), "product",
+            f["product"].notna() & ~f["product"].isin(known),
+            "product",
             "unknown product (not in Products)",
         )
         prov = f["partner"].map(provider)
         if "term" in f:
             errors += t.errors_at(
-                (f["term"] == "2") & (prov == WATCHGUARD), "term",
+                (f["term"] == "2") & (prov == WATCHGUARD),
+                "term",
                 "2-year licences are for Panda Security partners only",
             )
         if name == "Exchanges":
             errors += t.errors_at(
-                f["type"].isin((CREDIT, EXCHANGE)) & (prov == PANDA), "type",
+                f["type"].isin((CREDIT, EXCHANGE)) & (prov == PANDA),
+                "type",
                 "MSSP Points are for WatchGuard partners only",
             )
         if name == "Clients":
             errors += t.errors_at(
-                (f["term"] == MONTHLY) & (prov == PANDA), "term",
+                (f["term"] == MONTHLY) & (prov == PANDA),
+                "term",
                 "monthly licences (MSSP) are for WatchGuard partners only",
             )
 
@@ -83,7 +88,8 @@ def _exchange_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
     ppl = f["product"].map(catalogue["points_per_licence"])
     errors = t.errors_at(is_ex & f["product"].isna(), "product", "an exchange needs a product")
     errors += t.errors_at(
-        is_ex & f["product"].isin(catalogue.index) & ppl.isna(), "product",
+        is_ex & f["product"].isin(catalogue.index) & ppl.isna(),
+        "product",
         "product is not offered monthly (no points_per_licence in Products)",
     )
     for col in ("devices", "licences", "points"):
@@ -100,14 +106,16 @@ def _client_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
     errors = t.errors_at(f["licences"] <= 0, "licences", "licences must be at least 1")
     errors += t.errors_at(f["devices_used"] < 0, "devices_used", "cannot be negative")
     errors += t.errors_at(
-        assign & (f["devices_used"] > f["licences"]), "devices_used",
+        assign & (f["devices_used"] > f["licences"]),
+        "devices_used",
         "devices_used is more than the licences assigned",
     )
     errors += t.errors_at(f["end"] <= f["start"], "end", "end is not after start")
     trial = assign & (f["term"] == TRIAL)
     days = f["product"].map(catalogue["trial_days"])
     errors += t.errors_at(
-        trial & f["product"].isin(catalogue.index) & (days.isna() | (days <= 0)), "term",
+        trial & f["product"].isin(catalogue.index) & (days.isna() | (days <= 0)),
+        "term",
         "this product has no trial (no trial_days in Products)",
     )
     second = trial & f.duplicated(["partner", "client", "product", "term"], keep="first")
@@ -115,7 +123,8 @@ def _client_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
     ppl = f["product"].map(catalogue["points_per_licence"])
     errors += t.errors_at(
         assign & (f["term"] == MONTHLY) & f["product"].isin(catalogue.index) & ppl.isna(),
-        "product", "product is not offered monthly (no points_per_licence in Products)",
+        "product",
+        "product is not offered monthly (no points_per_licence in Products)",
     )
     return errors
 
@@ -139,7 +148,8 @@ def _family_overlaps(t: Table, contracts: pd.DataFrame) -> list[DataError]:
     hits = pairs[clash].drop_duplicates(ROW)
     return [
         t.error(
-            int(r[ROW]), "product",
+            int(r[ROW]),
+            "product",
             f"client {r['client']} already holds {r['product_o']} of family {r['family']} "
             f"(row {r[f'{ROW}_o']}) at the same time; one product per family unless a trial",
         )
@@ -154,7 +164,8 @@ def _discount_checks(t: Table) -> list[DataError]:
     errors = t.errors_at(bad.fillna(False).astype(bool), "discount", "must be from 0 to under 100")
     errors += t.errors_at(f["min_quantity"] < 0, "min_quantity", "cannot be negative")
     errors += t.errors_at(
-        f["min_quantity"].notna() & f.duplicated("min_quantity"), "min_quantity",
+        f["min_quantity"].notna() & f.duplicated("min_quantity"),
+        "min_quantity",
         "two tiers with the same min_quantity",
     )
     return errors

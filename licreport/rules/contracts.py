@@ -104,8 +104,10 @@ def apply_events(
                 if renewals_table is not None:
                     errors.append(
                         renewals_table.error(
-                            row, None, f"renewal line matches no contract of {_key(key)} ending in "
-                            f"{when:%Y-%m}"
+                            row,
+                            None,
+                            f"renewal line matches no contract of {_key(key)} ending in "
+                            f"{when:%Y-%m}",
                         )
                     )
                 continue
@@ -119,16 +121,21 @@ def apply_events(
                     count[i] += 1
         else:
             hits = [
-                i for i in candidates
-                if pd.notna(end[i]) and start[i] <= when < end[i]
-                and pd.notna(licences[i]) and licences[i] >= qty
+                i
+                for i in candidates
+                if pd.notna(end[i])
+                and start[i] <= when < end[i]
+                and pd.notna(licences[i])
+                and licences[i] >= qty
             ]
             if not hits:
                 if clients_table is not None:
                     errors.append(
                         clients_table.error(
-                            row, "licences", f"recovery of {qty} matches no active contract of "
-                            f"{_key(key)} holding that many licences on {when:%Y-%m-%d}"
+                            row,
+                            "licences",
+                            f"recovery of {qty} matches no active contract of "
+                            f"{_key(key)} holding that many licences on {when:%Y-%m-%d}",
                         )
                     )
                 continue
@@ -147,8 +154,14 @@ def _events(
     events = []
     lines = renewals[renewals["term"].isin(TERMS) & renewals["month"].notna()]
     for month, p, c, prod, t, renewed, row in zip(
-        lines["month"], lines["partner"], lines["client"], lines["product"], lines["term"],
-        lines["renewed"].fillna(0), lines[ROW], strict=True,
+        lines["month"],
+        lines["partner"],
+        lines["client"],
+        lines["product"],
+        lines["term"],
+        lines["renewed"].fillna(0),
+        lines[ROW],
+        strict=True,
     ):
         try:
             when = pd.Timestamp(f"{month}-01")
@@ -157,8 +170,14 @@ def _events(
         events.append((when, "renewal", (p, c, prod, t), int(renewed), int(row)))
     rec = recoveries[recoveries["type"] == RECOVERY]
     for when, p, c, prod, t, qty, row in zip(
-        rec["start"], rec["partner"], rec["client"], rec["product"], rec["term"],
-        rec["licences"].fillna(0), rec[ROW], strict=True,
+        rec["start"],
+        rec["partner"],
+        rec["client"],
+        rec["product"],
+        rec["term"],
+        rec["licences"].fillna(0),
+        rec[ROW],
+        strict=True,
     ):
         if pd.isna(when):
             continue

@@ -89,19 +89,16 @@ def plan_renewals(
     monthly = _requests(due_monthly(contracts, first), MONTHLY)
     annual = _requests(due_annual(contracts, first), due_annual(contracts, first)["term"])
 
-    monthly["group"] = monthly["partner"] + "|" + monthly["product"]
-    m_avail = before.monthly.assign(group=before.monthly["partner"] + "|" + before.monthly["product"])
-    m_avail = m_avail.set_index("group")["available"].clip(lower=0)
+    m_keys, a_keys = ["partner", "product"], ["partner", "product", "term"]
+    monthly["group"] = _group_key(monthly, m_keys)
+    m_avail = _available(before.monthly, m_keys)
     bought = _buy(monthly, m_avail, before.points) if exchange else _no_purchase()
     if len(bought):
-        extra = bought.assign(group=bought["partner"] + "|" + bought["product"])
-        m_avail = m_avail.add(extra.set_index("group")["licences"], fill_value=0).astype("int64")
+        extra = pd.Series(bought["licences"].to_numpy(), index=_group_key(bought, m_keys))
+        m_avail = m_avail.add(extra, fill_value=0).astype("int64")
     monthly["renewed"] = allocate(monthly, m_avail, policy) if len(monthly) else []
-
-    annual["group"] = annual["partner"] + "|" + annual["product"] + "|" + annual["term"]
-    a = before.annual
-    a_avail = a.assign(group=a["partner"] + "|" + a["product"] + "|" + a["term"])
-    a_avail = a_avail.set_index("group")["available"].clip(lower=0)
+    annual["group"] = _group_key(annual, a_keys)
+    a_avail = _available(before.annual, a_keys)
     annual["renewed"] = allocate(annual, a_avail, policy) if len(annual) else []
 
     lines = pd.concat([annual, monthly], ignore_index=True)
@@ -127,10 +124,28 @@ def plan_renewals(
     return RenewalPlan(month, run, lines[LINE_COLUMNS].reset_index(drop=True), exchanges, spent)
 
 
+def _group_key(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """One string key per row ("P1|AD360|1") for the shortfall groups."""
+    key = frame[keys[0]].astype(str)
+    for k in keys[1:]:
+        key = key + "|" + frame[k].astype(str)
+    return key
+
+
+def _available(balances: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """A balance table as licences available per group key (never below zero)."""
+    available = balances["available"].clip(lower=0).to_numpy()
+    return pd.Series(available, index=_group_key(balances, keys), dtype="int64")
+
+
 def _no_purchase() -> pd.DataFrame:
     return pd.DataFrame(
-        {"partner": pd.Series(dtype="str"), "product": pd.Series(dtype="str"),
-         "licences": pd.Series(dtype="int64"), "points": pd.Series(dtype="int64")}
+        {
+            "partner": pd.Series(dtype="str"),
+            "product": pd.Series(dtype="str"),
+            "licences": pd.Series(dtype="int64"),
+            "points": pd.Series(dtype="int64"),
+        }
     )
 
 
@@ -142,18 +157,18 @@ def _buy(monthly: pd.DataFrame, available: pd.Series, points: pd.DataFrame) -> p
         requested=("requested", "sum"), ppl=("points_per_licence", "first")
     )
     need = need.reset_index()
-    need["available"] = (need["partner"] + "|" + need["product"]).map(available).fillna(0)
+    need["available"] = _group_key(need, ["partner", "product"]).map(available).fillna(0)
     need["missing"] = (need["requested"] - need["available"]).clip(lower=0).astype("int64")
     need = need[(need["missing"] > 0) & need["ppl"].notna() & (need["ppl"] > 0)]
     balance = points.set_index("partner")["available"].to_dict()
     rows = []
-    for r in need.itertuples(index=False):  # one row per short (partner, product): few
-        left = max(int(balance.get(r.partner, 0)), 0)
-        ppl = int(r.ppl)
-        n = min(int(r.missing), left // ppl)
+    for r in need.to_dict("records"):  # one row per short (partner, product): few
+        left = max(int(balance.get(r["partner"], 0)), 0)
+        ppl = int(r["ppl"])
+        n = min(int(r["missing"]), left // ppl)
         if n:
-            balance[r.partner] = left - n * ppl
-            rows.append((r.partner, r.product, n, n * ppl))
+            balance[r["partner"]] = left - n * ppl
+            rows.append((r["partner"], r["product"], n, n * ppl))
     if not rows:
         return _no_purchase()
     return pd.DataFrame(rows, columns=["partner", "product", "licences", "points"])
@@ -164,7 +179,7 @@ def balances_after(before: Balances, plan: RenewalPlan) -> Balances:
     lines = plan.lines
     ann = lines[lines["term"] != MONTHLY].groupby(["partner", "product", "term"])["renewed"].sum()
     annual = before.annual.set_index(["partner", "product", "term"])["available"]
-    annual = annual.sub(ann, fill_value=0).astype("int64").rename("available").reset_index()
+    annual_after = annual.sub(ann, fill_value=0).astype("int64").rename("available")
     mon = lines[lines["term"] == MONTHLY].groupby(["partner", "product"])["renewed"].sum()
     bought = plan.exchanges.groupby(["partner", "product"])["licences"].sum()
     monthly = before.monthly.set_index(["partner", "product"])["available"]
@@ -172,7 +187,7 @@ def balances_after(before: Balances, plan: RenewalPlan) -> Balances:
     points = before.points.set_index("partner")["available"]
     points = points.sub(plan.exchanged_points, fill_value=0).astype("int64")
     return Balances(
-        annual,
+        annual_after.reset_index(),
         monthly.rename("available").reset_index(),
         points.rename("available").reset_index(),
     )

@@ -51,13 +51,14 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
         computed[prorate] = prorated_licences(
             ex.loc[prorate, "date"], ex.loc[prorate, "devices"].astype("int64")
         ).to_numpy()
-    disagree = prorate & ex["licences"].notna() & (ex["licences"] != computed)
-    for i in ex.index[disagree.fillna(False)]:
+    disagree = (prorate & ex["licences"].notna() & (ex["licences"] != computed)).fillna(False)
+    for r in ex[disagree].assign(need=computed[disagree]).to_dict("records"):
         errors.append(
             table.error(
-                int(ex.at[i, ROW]), "licences",
-                f"{ex.at[i, 'licences']} licences given, but {ex.at[i, 'devices']} devices on "
-                f"{ex.at[i, 'date']:%Y-%m-%d} need {computed[i]} (R1)",
+                int(r[ROW]),
+                "licences",
+                f"{r['licences']} licences given, but {r['devices']} devices on "
+                f"{r['date']:%Y-%m-%d} need {r['need']} (R1)",
             )
         )
     licences = computed.where(prorate, ex["licences"])
@@ -65,12 +66,17 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
     errors += table.errors_at(neither, "devices", "an exchange needs devices or licences")
     points = (licences * ppl).astype("Int64")
     bad_points = is_ex & ex["points"].notna() & points.notna() & (ex["points"] != points)
-    for i in ex.index[bad_points.fillna(False)]:
+    bad_points = bad_points.fillna(False)
+    checked = ex[bad_points].assign(
+        computed=points[bad_points], ppl=ppl[bad_points], given=licences[bad_points]
+    )
+    for r in checked.to_dict("records"):
         errors.append(
             table.error(
-                int(ex.at[i, ROW]), "points",
-                f"{ex.at[i, 'points']} points given, but {licences[i]} licences × "
-                f"{ppl[i]} points = {points[i]}",
+                int(r[ROW]),
+                "points",
+                f"{r['points']} points given, but {r['given']} licences × "
+                f"{r['ppl']} points = {r['computed']}",
             )
         )
     ex.loc[is_ex, "licences"] = licences[is_ex]
@@ -82,8 +88,14 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
 
 
 def _frame(
-    account: str, rows: pd.DataFrame, delta: pd.Series, category: str | pd.Series,
-    sheet: str, column: str, date: pd.Series, term: pd.Series | str = "",
+    account: str,
+    rows: pd.DataFrame,
+    delta: pd.Series,
+    category: object,
+    sheet: str,
+    column: str,
+    date: pd.Series,
+    term: pd.Series | str = "",
 ) -> pd.DataFrame:
     product = rows["product"] if "product" in rows and account != "points" else ""
     return pd.DataFrame(
@@ -102,9 +114,7 @@ def _frame(
     )
 
 
-def movements(
-    ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame
-) -> pd.DataFrame:
+def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) -> pd.DataFrame:
     """Every movement of every account, unsorted; rows with missing keys are left out
     (they already carry a data error from the reader or the checks)."""
     parts = []
@@ -112,16 +122,29 @@ def movements(
     pool = pool[pool["quantity"].notna() & pool["date"].notna() & pool["term"].isin(TERMS)]
     parts.append(
         _frame(
-            ANNUAL, pool, pool["quantity"],
+            ANNUAL,
+            pool,
+            pool["quantity"],
             np.where(pool["type"].fillna(PURCHASE) == PURCHASE, "bought", "recovered"),
-            "Pool", "quantity", pool["date"], pool["term"],
+            "Pool",
+            "quantity",
+            pool["date"],
+            pool["term"],
         )
     )
     annual = contracts[(contracts["kind"] == ANNUAL) & contracts["licences"].notna()]
     annual = annual[annual["start"].notna()]
     parts.append(
-        _frame(ANNUAL, annual, -annual["licences"], "assigned", "Clients", "licences",
-               annual["start"], annual["term"])
+        _frame(
+            ANNUAL,
+            annual,
+            -annual["licences"],
+            "assigned",
+            "Clients",
+            "licences",
+            annual["start"],
+            annual["term"],
+        )
     )
     monthly = contracts[(contracts["kind"] == MONTHLY) & contracts["licences"].notna()]
     monthly = monthly[monthly["start"].notna()]
@@ -136,8 +159,16 @@ def movements(
     is_monthly = lines["term"] == MONTHLY
     ann = lines[lines["term"].isin(TERMS)]
     parts.append(
-        _frame(ANNUAL, ann, -ann["renewed"], "renewed", "Renewals", "renewed",
-               when[ann.index], ann["term"])
+        _frame(
+            ANNUAL,
+            ann,
+            -ann["renewed"],
+            "renewed",
+            "Renewals",
+            "renewed",
+            when[ann.index],
+            ann["term"],
+        )
     )
     mon = lines[is_monthly]
     parts.append(
@@ -146,15 +177,26 @@ def movements(
     ex = exchanges[exchanges["date"].notna()]
     obtained = ex[(ex["type"] == EXCHANGE) & ex["licences"].notna() & ex["product"].notna()]
     parts.append(
-        _frame(MONTHLY, obtained, obtained["licences"], "obtained", "Exchanges", "licences",
-               obtained["date"])
+        _frame(
+            MONTHLY,
+            obtained,
+            obtained["licences"],
+            "obtained",
+            "Exchanges",
+            "licences",
+            obtained["date"],
+        )
     )
     spent = ex[(ex["type"] == EXCHANGE) & ex["points"].notna()]
-    parts.append(_frame("points", spent, -spent["points"], "exchanged", "Exchanges", "points",
-                        spent["date"]))
+    parts.append(
+        _frame("points", spent, -spent["points"], "exchanged", "Exchanges", "points", spent["date"])
+    )
     credits = ex[(ex["type"] == CREDIT) & ex["points"].notna()]
-    parts.append(_frame("points", credits, credits["points"], "credited", "Exchanges", "points",
-                        credits["date"]))
+    parts.append(
+        _frame(
+            "points", credits, credits["points"], "credited", "Exchanges", "points", credits["date"]
+        )
+    )
     parts = [p for p in parts if len(p)]
     if not parts:
         moves = pd.DataFrame({c: pd.Series(dtype="object") for c in MOVEMENT_COLUMNS})
@@ -193,18 +235,19 @@ def negative_balances(ordered_moves: pd.DataFrame, ledger: Ledger) -> list[DataE
     neg = ordered_moves[ordered_moves["balance"] < 0]
     first = neg.groupby(["account", "partner", "product", "term"], sort=False).head(1)
     errors = []
-    for r in first.itertuples(index=False):
-        what = ACCOUNT_LABEL[r.account]
+    for r in first.to_dict("records"):
+        what = ACCOUNT_LABEL[r["account"]]
         subject = {
-            ANNUAL: f"{r.product} {r.term}-year {what}",
-            MONTHLY: f"{r.product} {what}",
+            ANNUAL: f"{r['product']} {r['term']}-year {what}",
+            MONTHLY: f"{r['product']} {what}",
             "points": what,
-        }[r.account]
+        }[r["account"]]
         errors.append(
-            ledger.table(r.sheet).error(
-                int(r.row), r.column,
-                f"partner {r.partner}: this takes the {subject} to {r.balance} on "
-                f"{r.date:%Y-%m-%d} (balances never go negative)",
+            ledger.table(r["sheet"]).error(
+                int(r["row"]),
+                r["column"],
+                f"partner {r['partner']}: this takes the {subject} to {r['balance']} on "
+                f"{r['date']:%Y-%m-%d} (balances never go negative)",
             )
         )
     return errors

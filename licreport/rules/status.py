@@ -72,9 +72,11 @@ def status_view(
     ]
     rec = candidates.set_index(["partner", "client", "product", "term", "end"])["recoverable"]
     key = pd.MultiIndex.from_frame(c[["partner", "client", "product", "term", "end"]])
-    c["recoverable"] = pd.Series(
-        rec.groupby(level=[0, 1, 2, 3, 4]).sum().reindex(key).to_numpy(), index=c.index
-    ).fillna(0).astype("int64")
+    c["recoverable"] = (
+        pd.Series(rec.groupby(level=[0, 1, 2, 3, 4]).sum().reindex(key).to_numpy(), index=c.index)
+        .fillna(0)
+        .astype("int64")
+    )
 
     return StatusView(
         as_of=as_of,
@@ -116,9 +118,7 @@ def annual_forecast(
     """Per partner, product and term: auto-renewing licences ending in the month of `first`."""
     due = due_annual(contracts, first)
     keys = ["partner", "product", "term"]
-    need = due.groupby(keys).agg(
-        contracts=("licences", "size"), licences_due=("licences", "sum")
-    )
+    need = due.groupby(keys).agg(contracts=("licences", "size"), licences_due=("licences", "sum"))
     have = at_first.annual.set_index(keys)["available"].clip(lower=0)
     f = need.join(have, how="left").fillna({"available": 0}).reset_index()
     for col in ("contracts", "licences_due", "available"):
@@ -146,4 +146,3 @@ def pipeline(contracts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> 
     )
     out["licences"] = out["licences"].astype("int64")
     return out
-
