@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -368,3 +369,24 @@ def test_init_template_and_sample(tmp_path: Path) -> None:
     assert run("init", tmp_path / "s", "--sample")[0] == 0
     code, stdout, _ = run("validate", tmp_path / "s" / "ledger.xlsx")
     assert code == 0, stdout
+
+
+def test_conservation_failure_aborts_and_writes_nothing(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A movement the replay counts twice (simulated) is caught by R8 against the sheets."""
+    from licreport.rules import replay
+
+    original = replay.movements
+
+    def doubled(*args, **kwargs):
+        moves = original(*args, **kwargs)
+        bought = moves[(moves["category"] == "bought") & (moves["partner"] == "IBX")]
+        return pd.concat([moves, bought.head(1)], ignore_index=True)
+
+    monkeypatch.setattr(replay, "movements", doubled)
+    code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-12", "--out", out)
+    assert code == 1
+    assert "conservation check failed (R8)" in stderr
+    assert "partner IBX" in stderr and "difference" in stderr
+    assert not out.exists()

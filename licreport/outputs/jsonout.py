@@ -90,8 +90,12 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
     )
     recoverable = by_partner(view.recoverable, ["client", "product", "term", "recoverable"])
     forecast = by_partner(
-        view.forecast, ["product", "devices_due", "available", "shortfall", "points_needed"]
-    )
+        view.forecast,
+        [
+            "product", "devices_due", "available", "shortfall", "points_needed",
+            "points_balance_after",
+        ],
+    )  # fmt: skip
     spend = by_partner(
         view.spend.assign(
             list_price=view.spend["list_price"].map(money),

@@ -60,14 +60,16 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
     monthly = view.forecast.assign(term="monthly", contracts=None).rename(
         columns={"devices_due": "due"}
     )
-    annual = view.annual_due.assign(points_needed=None).rename(columns={"licences_due": "due"})
+    annual = view.annual_due.assign(points_needed=None, points_balance_after=None).rename(
+        columns={"licences_due": "due"}
+    )
     annual["term"] = annual["term"].astype(str) + "-year"
     cols = ["partner", "product", "term", "contracts", "due", "available", "shortfall",
-            "points_needed"]  # fmt: skip
+            "points_needed", "points_balance_after"]  # fmt: skip
     frame = pd.concat([monthly[cols], annual[cols]], ignore_index=True)
     frame = frame.sort_values(["partner", "product", "term"], kind="stable").reset_index(drop=True)
     frame.insert(0, "month", month)
-    ints = ("contracts", "due", "available", "shortfall", "points_needed")
+    ints = ("contracts", "due", "available", "shortfall", "points_needed", "points_balance_after")
     return ComputedSheet("Forecast", frame, dict.fromkeys(ints, "int"))
 
 

@@ -108,8 +108,16 @@ def monthly_forecast(
     f["available"] = f["available"].astype("int64")
     f["shortfall"] = (f["devices_due"] - f["available"]).clip(lower=0)
     f["points_needed"] = (f["shortfall"] * f["ppl"].astype("Int64")).fillna(0).astype("int64")
-    cols = ["partner", "product", "devices_due", "available", "shortfall", "points_needed"]
-    return f[cols].sort_values(["partner", "product"], kind="stable").reset_index(drop=True)
+    f = f.sort_values(["partner", "product"], kind="stable").reset_index(drop=True)
+    # what the points balance would be after buying each product's shortfall, in order
+    points = at_first.points.set_index("partner")["available"]
+    spent = f.groupby("partner")["points_needed"].cumsum()
+    f["points_balance_after"] = (f["partner"].map(points).fillna(0) - spent).astype("int64")
+    cols = [
+        "partner", "product", "devices_due", "available", "shortfall", "points_needed",
+        "points_balance_after",
+    ]  # fmt: skip
+    return f[cols]
 
 
 def annual_forecast(
