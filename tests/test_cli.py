@@ -390,3 +390,30 @@ def test_conservation_failure_aborts_and_writes_nothing(
     assert "conservation check failed (R8)" in stderr
     assert "partner IBX" in stderr and "difference" in stderr
     assert not out.exists()
+
+
+def test_redo_replaces_the_month_in_the_written_workbook(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    code, stdout, _ = run("reconcile", SAMPLE, "--month", "2026-12", "--exchange", "--json",
+                          "--out", first)  # fmt: skip
+    assert code == 0
+    applied = first / "ledger-2026-12.xlsx"
+    old = json.loads(stdout)
+    code, stdout, _ = run("reconcile", applied, "--month", "2026-12", "--redo", "--policy",
+                          "proportional", "--json", "--out", second)  # fmt: skip
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["already_applied"] is False and doc["run"] != old["run"]
+    # without --exchange this time: IBX shares its 30 AD360 1-year licences 12 / 18
+    assert _lines(doc, "IBX")[("C-IBX-004", "AD360")] == 12
+    redone = second / "ledger-2026-12-2026-12.xlsx"  # SPEC: <ledger stem>-<M>
+    wb = openpyxl.load_workbook(redone, read_only=True)
+    renewals = [r for r in wb["Renewals"].iter_rows(min_row=2, values_only=True) if any(r)]
+    assert {r[0] for r in renewals} == {doc["run"]}
+    assert len(renewals) == sum(len(p["lines"]) for p in doc["partners"])
+    exchanges = [r for r in wb["Exchanges"].iter_rows(min_row=2, values_only=True) if any(r)]
+    assert not any(r[-1] == old["run"] for r in exchanges)
+    code, stdout, _ = run("validate", redone)
+    assert code == 0, stdout
+    code, stdout, _ = run("renew", redone, "--month", "2026-12", "--json", "--out", second)
+    assert json.loads(stdout)["already_applied"] is True

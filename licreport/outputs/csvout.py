@@ -5,6 +5,9 @@ lines in the file's own encoding, delimiter and line ending.  Only when a new
 row needs a column the file lacks is the file rewritten (header extended, every
 record padded).  Text we write that a spreadsheet would run as a formula
 (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading ``'``.
+
+Rows removed for ``--redo`` are cut out as whole records (every physical line
+of a quoted field spanning lines); every other byte stays as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import csv
 import datetime as dt
 import io
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -175,6 +178,53 @@ def append_to_file(path: Path, table: Table, new: pd.DataFrame) -> None:
     path.write_bytes(data + tail.encode(dialect.encoding, "replace"))
 
 
+def rows_to_remove(removed: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
+    """``removed`` with each sheet's rows sorted and unique, and empty entries dropped."""
+    out: dict[str, list[int]] = {}
+    for name, rows in (removed or {}).items():
+        unique = sorted({int(r) for r in rows})
+        if unique:
+            out[name] = unique
+    return out
+
+
+def remove_from_file(path: Path, table: Table, rows: Sequence[int]) -> None:
+    """Cut the records starting on lines `rows` (the reader's ``_row``) out of a CSV file."""
+    wanted = set(rows)
+    if min(wanted) <= table.header_row:
+        raise ValueError(
+            f"{path.name}: cannot remove line {min(wanted)}, "
+            f"at or above the header line {table.header_row}"
+        )
+    data = path.read_bytes()
+    dialect, text = detect(data)
+    # The physical lines exactly as the csv module (and the reader) sees them.
+    lines = io.StringIO(text, newline="").readlines()
+    drop = bytearray(len(lines))
+    found: set[int] = set()
+    reader = csv.reader(iter(lines), delimiter=dialect.delimiter)
+    line = 0
+    for _ in reader:
+        if line + 1 in wanted:
+            found.add(line + 1)
+            drop[line : reader.line_num] = b"\x01" * (reader.line_num - line)
+        line = reader.line_num
+    missing = sorted(wanted - found)
+    if missing:
+        raise ValueError(f"{path.name}: no record starts on line {missing[0]} to remove")
+    body = memoryview(data)[len(dialect.bom) :]
+    kept = [dialect.bom]
+    pos = 0
+    for text_line, dropped in zip(lines, drop, strict=True):
+        size = len(text_line.encode(dialect.encoding))
+        if not dropped:
+            kept.append(bytes(body[pos : pos + size]))
+        pos += size
+    if pos != len(body):  # pragma: no cover - decode/encode round trips for these codecs
+        raise UnreadableFile(f"{path.name}: cannot map its lines back to bytes")
+    path.write_bytes(b"".join(kept))
+
+
 def new_file(path: Path, name: str, new: pd.DataFrame, dialect: Dialect) -> None:
     """A ledger sheet the folder lacks: every canonical header, then the new rows."""
     schema = BY_NAME.get(name)
@@ -205,13 +255,30 @@ def without_implied_partner(ledger: Ledger, table: Table | None, new: pd.DataFra
     return new
 
 
-def write_csv_folder(ledger: Ledger, target: Path, *, appended: Mapping[str, pd.DataFrame]) -> None:
-    """Write the updated CSV folder to `target` (a staging temp; the input is only read)."""
+def write_csv_folder(
+    ledger: Ledger,
+    target: Path,
+    *,
+    appended: Mapping[str, pd.DataFrame],
+    removed: Mapping[str, Sequence[int]] | None = None,
+) -> None:
+    """Write the updated CSV folder to `target` (a staging temp; the input is only read).
+
+    `removed` maps a ledger sheet to the line numbers (``_row``) of the records
+    to cut out before `appended` goes in at the end (``--redo``).
+    """
     source, target = Path(ledger.path), Path(target)
+    dropping = rows_to_remove(removed)
+    for name in dropping:
+        table = ledger.tables.get(name)
+        if table is None or not table.present or not (source / table.file).is_file():
+            raise ValueError(f"cannot remove rows of {name!r}: the ledger has no such file")
     target.mkdir()
     for f in sorted(source.iterdir()):
         if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
             shutil.copyfile(f, target / f.name)
+    for name, rows in dropping.items():
+        remove_from_file(target / ledger.tables[name].file, ledger.tables[name], rows)
     reference = ledger.tables.get("Partners")
     default = Dialect()
     if reference is not None and (target / reference.file).is_file():

@@ -7,6 +7,10 @@ Forecast, Checks) are rewritten in place or added at the end, with a native
 chart.  For a CSV folder the same writer starts from an empty package and adds
 every ledger sheet.  Strings are always written as strings: a client called
 ``=HYPERLINK(...)`` stays text.
+
+``removed`` rows (``--redo``) are deleted before the new rows go in, and the
+rows below move up; formulas pointing at moved rows are not rewritten (see
+`SheetAppender`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from python_calamine import CalamineWorkbook
 
 from licreport.ledger.model import Ledger, Table, column_letter
 from licreport.ledger.schema import BY_NAME, ROW, SHEETS, normalise
-from licreport.outputs.csvout import without_implied_partner, write_csv_folder
+from licreport.outputs.csvout import rows_to_remove, without_implied_partner, write_csv_folder
 from licreport.outputs.xlsxpatch import (
     BATCH,
     BOOL,
@@ -336,12 +340,26 @@ def _stack(a: pd.Series, b: pd.Series) -> pd.Series:
     return pd.concat([a, b], ignore_index=True)
 
 
-def _table_columns(table: Table, new: pd.DataFrame | None) -> list[_Column]:
-    """A CSV table as sheet columns: the user's headers and order, extras, new columns."""
+def _table_columns(
+    table: Table, new: pd.DataFrame | None, removed: Sequence[int] = ()
+) -> list[_Column]:
+    """A CSV table as sheet columns: the user's headers and order, extras, new columns.
+
+    Rows whose ``_row`` is in `removed` are left out.
+    """
     n_new = len(new) if new is not None else 0
     frame = table.frame
-    known = [c for c in table.schema.names if c in table.headers]
     extra = table.extra if table.extra is not None else pd.DataFrame(index=range(len(frame)))
+    if removed:
+        rows = frame[ROW]
+        missing = sorted(set(removed) - set(rows.dropna().astype(int)))
+        if missing:
+            raise ValueError(f"{table.file}: row {missing[0]} to remove is not in the table")
+        keep = ~rows.isin(list(removed)).fillna(False).to_numpy(dtype=bool)
+        frame = frame[keep]
+        if len(extra) == len(keep):
+            extra = extra[keep]
+    known = [c for c in table.schema.names if c in table.headers]
     # Known columns sit at their letters; the extras (read in column order) fill the gaps.
     placed_at: dict[int, tuple[str, str]] = {}
     unplaced: list[tuple[str, str]] = []
@@ -398,9 +416,15 @@ def write_workbook(
     *,
     appended: Mapping[str, pd.DataFrame],
     computed: Sequence[ComputedSheet],
+    removed: Mapping[str, Sequence[int]] | None = None,
 ) -> None:
-    """Write the updated workbook to `target` (a staging temp; the input is only read)."""
+    """Write the updated workbook to `target` (a staging temp; the input is only read).
+
+    `removed` maps a ledger sheet to the spreadsheet rows (``_row``) to delete
+    before `appended` goes in below the remaining rows (``--redo``).
+    """
     target = Path(target)
+    dropping = rows_to_remove(removed)
     source: str | io.BytesIO = (
         str(ledger.path) if ledger.kind == "xlsx" else io.BytesIO(empty_package())
     )
@@ -410,9 +434,9 @@ def write_workbook(
         styles_xml, styles = patch_styles(styles_xml)
         pkg.set_styles(styles_name, styles_xml)
         if ledger.kind == "xlsx":
-            _xlsx_ledger_sheets(pkg, ledger, appended, styles)
+            _xlsx_ledger_sheets(pkg, ledger, appended, dropping, styles)
         else:
-            _csv_ledger_sheets(pkg, ledger, appended, styles)
+            _csv_ledger_sheets(pkg, ledger, appended, dropping, styles)
         for sheet in computed:
             _computed_sheet(pkg, sheet, styles)
         names = pkg.final_sheet_names()
@@ -422,36 +446,61 @@ def write_workbook(
 
 
 def _xlsx_ledger_sheets(
-    pkg: Package, ledger: Ledger, appended: Mapping[str, pd.DataFrame], styles: CellStyles
+    pkg: Package,
+    ledger: Ledger,
+    appended: Mapping[str, pd.DataFrame],
+    removed: Mapping[str, Sequence[int]],
+    styles: CellStyles,
 ) -> None:
-    for name, new in appended.items():
-        if new is None or not len(new):
+    for name in [*appended, *(n for n in removed if n not in appended)]:
+        new = appended.get(name)
+        if new is not None and not len(new):
+            new = None
+        rows = removed.get(name, ())
+        if new is None and not rows:
             continue
         table = ledger.tables.get(name)
-        new = without_implied_partner(ledger, table, new)
+        if new is not None:
+            new = without_implied_partner(ledger, table, new)
         ref = pkg.sheet(table.sheet) if table is not None and table.present else None
         if ref is not None and table is not None and ref.part in pkg.names:
             empty = not table.headers  # the sheet is there but holds nothing yet
-            if empty:
+            if new is None:
+                adding = []
+            elif empty:
                 fresh = _new_ledger_columns(name, new)
                 adding = [AppendColumn(c.header, None, c.values) for c in fresh]
             else:
                 adding = _append_columns(table, new)
-            appender = SheetAppender(pkg, ref, table.header_row, adding, styles, all_headers=empty)
+            appender = SheetAppender(
+                pkg, ref, table.header_row, adding, styles, all_headers=empty, removed=rows
+            )
             pkg.replace[ref.part] = appender.write
             pkg.replace.update(appender.table_edits())
             if appender.filter_ref:
                 pkg.filter_refs[ref.index] = appender.filter_ref
-        else:
+            if rows:
+                pkg.drop_calc_chain()
+        elif rows:
+            raise ValueError(f"cannot remove rows of {name!r}: the workbook has no such sheet")
+        elif new is not None:
             columns = _new_ledger_columns(name, new)
             pkg.add_sheet(name, _sheet_writer(columns, styles, filters=False, chart=False))
 
 
 def _csv_ledger_sheets(
-    pkg: Package, ledger: Ledger, appended: Mapping[str, pd.DataFrame], styles: CellStyles
+    pkg: Package,
+    ledger: Ledger,
+    appended: Mapping[str, pd.DataFrame],
+    removed: Mapping[str, Sequence[int]],
+    styles: CellStyles,
 ) -> None:
     order = [s.name for s in SHEETS] + [n for n in ledger.tables if n not in BY_NAME]
     order += [n for n in appended if n not in order]
+    for name in removed:
+        table = ledger.tables.get(name)
+        if table is None or not table.present:
+            raise ValueError(f"cannot remove rows of {name!r}: the ledger has no such table")
     for name in order:
         table = ledger.tables.get(name)
         new = appended.get(name)
@@ -460,7 +509,7 @@ def _csv_ledger_sheets(
         if new is not None:
             new = without_implied_partner(ledger, table, new)
         if table is not None and table.present:
-            columns = _table_columns(table, new)
+            columns = _table_columns(table, new, removed.get(name, ()))
         elif new is not None:
             columns = _new_ledger_columns(name, new)
         else:
