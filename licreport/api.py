@@ -171,12 +171,17 @@ def _check_conservation(book: Book) -> pd.DataFrame:
     checks = conservation(book.ledger, book.base_contracts, book.exchanges, book.balances())
     bad = checks[checks["difference"] != 0]
     if len(bad):
-        lines = [
-            f"{r.check} — partner {r.partner} {r.product} {r.term}: in {r['in']}, out {r.out}, "
-            f"balance {r.balance}, difference {r.difference}"
-            for _, r in bad.iterrows()
-        ]
-        raise ConservationError("conservation check failed (R8):\n" + "\n".join(lines))
+        file = book.ledger.path.name
+        errors = [
+            DataError(
+                file, "Checks", None, None, None,
+                f"{r['check']} — partner {r['partner']} {r['product']} {r['term']}: "
+                f"in {r['in']}, out {r['out']}, balance {r['balance']}, "
+                f"difference {r['difference']}",
+            )
+            for r in bad.to_dict("records")
+        ]  # fmt: skip
+        raise ConservationError("conservation check failed (R8); nothing was written", errors)
     return checks
 
 

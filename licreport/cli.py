@@ -65,11 +65,21 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--as-of DATE or --month YYYY-MM (its 1st); the command receives `day`."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, as_of: Any, month: str | None, **kwargs: Any) -> Any:
+        if as_of and month:
+            raise click.UsageError("give --as-of or --month, not both")
+        day = as_of.date() if as_of else _month_first(month) if month else _today()
+        return f(*args, day=day, **kwargs)
+
+    wrapper = click.option("--month", help="Compute as of the 1st of this month, YYYY-MM.")(wrapper)
     return click.option(
         "--as-of",
         type=click.DateTime(formats=["%Y-%m-%d"]),
         help="The date to compute for (default: today).",
-    )(f)
+    )(wrapper)
 
 
 def _warn(message: str) -> None:
@@ -252,7 +262,7 @@ def _print_status(doc: dict[str, Any]) -> None:
 @handle_errors
 def status(
     ledger: Path,
-    as_of: Any,
+    day: date,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -263,7 +273,6 @@ def status(
 
     Example: licreport status sample_data/ledger.xlsx --as-of 2026-12-01
     """
-    day = as_of.date() if as_of else _today()
     doc, _ = api.status(ledger, day, _options(dayfirst, monthfirst, partner))
     if as_json:
         click.echo(jsonout.dumps(doc))
@@ -281,7 +290,7 @@ def status(
 @handle_errors
 def recover(
     ledger: Path,
-    as_of: Any,
+    day: date,
     apply: bool,
     out_dir: Path,
     force: bool,
@@ -295,7 +304,6 @@ def recover(
 
     Example: licreport recover sample_data/ledger.xlsx --as-of 2026-12-01 --apply
     """
-    day = as_of.date() if as_of else _today()
     doc, written = api.recover(
         ledger,
         day,
@@ -418,7 +426,7 @@ def renew(
 @handle_errors
 def report(
     ledger: Path,
-    as_of: Any,
+    day: date,
     policy: str,
     out_dir: Path,
     force: bool,
@@ -430,7 +438,6 @@ def report(
 
     Example: licreport report sample_data/ledger.xlsx --as-of 2026-12-01
     """
-    day = as_of.date() if as_of else _today()
     path = api.report(
         ledger, day, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner), policy
     )

@@ -417,3 +417,11 @@ def test_redo_replaces_the_month_in_the_written_workbook(tmp_path: Path) -> None
     assert code == 0, stdout
     code, stdout, _ = run("renew", redone, "--month", "2026-12", "--json", "--out", second)
     assert json.loads(stdout)["already_applied"] is True
+
+
+def test_month_is_the_first_of_the_month_for_as_of_commands() -> None:
+    by_month = run("status", SAMPLE, "--month", "2026-12", "--json")
+    by_date = run("status", SAMPLE, "--as-of", "2026-12-01", "--json")
+    assert by_month[0] == 0 and by_month[1] == by_date[1]
+    code, _, stderr = run("status", SAMPLE, "--month", "2026-12", "--as-of", "2026-12-01")
+    assert code == 2 and "not both" in stderr
