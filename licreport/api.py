@@ -441,9 +441,7 @@ def _summary(plan: RenewalPlan) -> list[str]:
     ]
 
 
-def _applied_result(month: MonthRun) -> RunResult:
-    doc = month.document
-    return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
+RECONCILE_STEPS = ("load", "renew", "recovery", "status", "workbook", "report")
 
 
 def renew(
@@ -454,31 +452,7 @@ def renew(
     progress: Progress = _quiet,
 ) -> RunResult:
     """R2 + R3 for one month; writes the updated workbook unless `dry_run`."""
-    progress("load")
-    loaded = load_clean(path, options)
-    month = _month_run(loaded, run, progress)
-    if month.plan is None:
-        return _applied_result(month)
-    assert month.book is not None and month.checks is not None
-    written: list[Path] = []
-    if not run.dry_run:
-        progress("workbook")
-        view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
-        computed = sheets.computed_sheets(view, month.checks)
-        with Staging(outputs.out_dir, force=outputs.force) as stage:
-            written = _stage_ledger(
-                stage,
-                outputs.out_dir,
-                loaded,
-                run.month,
-                month.appended,
-                computed,
-                month.removed,
-            )
-    return RunResult(month.document, written, _summary(month.plan))
-
-
-RECONCILE_STEPS = ("load", "renew", "recovery", "status", "workbook", "report")
+    return _monthly(path, run, outputs, options, progress, with_report=False)
 
 
 def reconcile(
@@ -489,40 +463,51 @@ def reconcile(
     progress: Progress = _quiet,
 ) -> RunResult:
     """The monthly run: validate → renew → recovery candidates → status → workbook + report."""
+    return _monthly(path, run, outputs, options, progress, with_report=True)
+
+
+def _monthly(
+    path: Path,
+    run: RunOptions,
+    outputs: Outputs,
+    options: Options,
+    progress: Progress,
+    *,
+    with_report: bool,
+) -> RunResult:
+    """`renew` and `reconcile`: the month's run, then the workbook (and the report)."""
     progress("load")
     loaded = load_clean(path, options)
     month = _month_run(loaded, run, progress)
     if month.plan is None:
-        return _applied_result(month)
+        doc = month.document
+        return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
     assert month.book is not None and month.checks is not None
     progress("recovery")
     view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
-    progress("status")
-    status_doc = jsonout.status_json(view, loaded.partners)
+    summary = _summary(month.plan)
+    if with_report:
+        summary.append(
+            f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
+            f"in {len(view.recoverable)} contracts"
+        )
     written: list[Path] = []
-    if not run.dry_run:
+    if run.dry_run:
+        return RunResult(month.document, written, summary)
+    progress("status")
+    computed = sheets.computed_sheets(view, month.checks)
+    with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
-        computed = sheets.computed_sheets(view, month.checks)
-        with Staging(outputs.out_dir, force=outputs.force) as stage:
-            written = _stage_ledger(
-                stage,
-                outputs.out_dir,
-                loaded,
-                run.month,
-                month.appended,
-                computed,
-                month.removed,
-            )
+        written = _stage_ledger(
+            stage, outputs.out_dir, loaded, run.month, month.appended, computed, month.removed
+        )
+        if with_report:
             progress("report")
+            status_doc = jsonout.status_json(view, loaded.partners)
             html = _report_html(loaded, view, month.document, status_doc, run.policy)
             final = outputs.out_dir / f"report-{run.month}.html"
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)
-    summary = [
-        *_summary(month.plan),
-        f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
-        f"in {len(view.recoverable)} contracts",
-    ]
     return RunResult(month.document, written, summary)
 
 

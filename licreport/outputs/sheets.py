@@ -19,7 +19,7 @@ def status_sheet(view: StatusView) -> ComputedSheet:
     frame.insert(1, "partner_name", frame["partner"].map(names["name"]))
     frame.insert(2, "provider", frame["partner"].map(names["provider"]))
     frame = frame[["partner", "partner_name", "provider", "pool", "product", "term", "available"]]
-    frame = frame.rename(columns={"available": "available"}).reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
     frame.insert(0, "as_of", view.as_of)
     chart_rows = frame[frame["pool"] != "MSSP Points"]
     label = (chart_rows["product"] + " " + chart_rows["term"]).rename("product_term")
