@@ -8,6 +8,9 @@ from licreport.outputs.workbook import ChartSpec, ComputedSheet
 from licreport.rules.status import StatusView
 
 
+CHART_LABEL, CHART_VALUE = "all partners: product and term", "all partners: available"
+
+
 def status_sheet(view: StatusView) -> ComputedSheet:
     """Available licences per partner: annual pools by product × term, monthly pool, points."""
     names = view.partners.set_index("partner")
@@ -21,22 +24,20 @@ def status_sheet(view: StatusView) -> ComputedSheet:
     frame = frame[["partner", "partner_name", "provider", "pool", "product", "term", "available"]]
     frame = frame.reset_index(drop=True)
     frame.insert(0, "as_of", view.as_of)
-    chart_rows = frame[frame["pool"] != "MSSP Points"]
-    label = (chart_rows["product"] + " " + chart_rows["term"]).rename("product_term")
+    # the chart's source: licences available per product and term, all partners together
+    pools = frame[frame["pool"] != "MSSP Points"]
     chart = (
-        chart_rows.assign(product_term=label)
-        .groupby("product_term", sort=True)["available"]
+        pools.assign(label=pools["product"] + " " + pools["term"])
+        .groupby("label", sort=True)["available"]
         .sum()
-        .reset_index()
     )
-    frame = frame.join(chart.add_prefix("chart_"), how="left")
+    side = pd.DataFrame({CHART_LABEL: chart.index, CHART_VALUE: chart.to_numpy()})
+    frame = frame.join(side, how="left")
     return ComputedSheet(
         "Status",
         frame,
-        {"as_of": "date", "available": "int", "chart_available": "int"},
-        ChartSpec(
-            "Available licences by product and term", "chart_product_term", ("chart_available",)
-        ),
+        {"as_of": "date", "available": "int", CHART_VALUE: "int"},
+        ChartSpec("Available licences by product and term", CHART_LABEL, (CHART_VALUE,)),
     )
 
 
