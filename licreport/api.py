@@ -202,7 +202,9 @@ def _report_html(
             "input_name": loaded.ledger.path.name,
             "sha256": loaded.ledger.sha256,
             "version": __version__,
-            "client_names": dict(zip(names["client"], names["client_name"], strict=True)),
+            "client_names": dict(
+                zip(names["client"].tolist(), names["client_name"].tolist(), strict=True)
+            ),
         },
     )
 

@@ -49,20 +49,44 @@ def percent(value: Decimal | None) -> str | None:
     return money(value)
 
 
+def plain_column(values: pd.Series) -> list[Any]:
+    """A whole column as plain JSON values, converted once by dtype (`plain` per value
+    only for object columns)."""
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        iso = values.dt.strftime("%Y-%m-%d")
+        return iso.astype(object).where(values.notna().to_numpy(), None).tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        out = values.tolist()  # Python bool / int / float
+        if dtype.kind == "f":
+            out = [None if v != v else v for v in out]
+        return out
+    masked = isinstance(dtype, pd.BooleanDtype | pd.StringDtype) or (
+        isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype)
+    )
+    if masked:  # Int64 / Float64 / boolean / string: Python scalars, blanks as None
+        out = values.astype(object).where(values.notna().to_numpy(), None).tolist()
+        if pd.api.types.is_float_dtype(dtype):
+            out = [None if v is not None and v != v else v for v in out]
+        return out
+    return [plain(v) for v in values.tolist()]
+
+
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for row in frame[columns].itertuples(index=False, name=None):
-        rec = {c: plain(v) for c, v in zip(columns, row, strict=True)}
-        if "term" in rec:
-            rec["term"] = term_value(rec["term"])
-        out.append(rec)
-    return out
+    """The rows of `columns` as dicts of plain JSON values (``term`` as `term_value`)."""
+    lists = []
+    for c in columns:
+        values = plain_column(frame[c])
+        if c == "term":
+            values = [term_value(v) for v in values]
+        lists.append(values)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def by_partner(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Records of `columns` bucketed by the frame's partner column, in frame order."""
     buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for partner, rec in zip(frame["partner"], records(frame, columns), strict=True):
+    for partner, rec in zip(frame["partner"].tolist(), records(frame, columns), strict=True):
         buckets[str(partner)].append(rec)
     return buckets
 

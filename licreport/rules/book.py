@@ -7,7 +7,7 @@ eligibility checked (R6), then every balance replayed (R7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -26,15 +26,28 @@ class Book:
     exchanges: pd.DataFrame  # Exchanges with licences and points computed
     moves: pd.DataFrame  # every movement, in replay order, with running balance
     errors: list[DataError]
+    last_event: pd.Timestamp | None = None  # date of the latest renewal line or recovery
+    # Results by date: a run asks for the same dates several times (frames are not mutated).
+    _cache: dict[tuple[str, object], object] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def contracts_at(self, when: pd.Timestamp) -> pd.DataFrame:
         """Contracts after the renewal lines and recoveries dated on or before `when`."""
-        return apply_events(
-            self.base_contracts, self.ledger["Renewals"], self.ledger["Clients"], cutoff=when
-        ).contracts
+        if self.last_event is None or self.last_event <= when:
+            return self.contracts  # every event is on or before `when`: nothing to redo
+        key = ("contracts", when)
+        if key not in self._cache:
+            self._cache[key] = apply_events(
+                self.base_contracts, self.ledger["Renewals"], self.ledger["Clients"], cutoff=when
+            ).contracts
+        return self._cache[key]  # type: ignore[return-value]
 
     def balances(self, at: pd.Timestamp | None = None) -> replay.Balances:
-        return replay.balances(self.moves, at)
+        key = ("balances", at)
+        if key not in self._cache:
+            self._cache[key] = replay.balances(self.moves, at)
+        return self._cache[key]  # type: ignore[return-value]
 
 
 def replay_ledger(ledger: Ledger) -> Book:
@@ -51,4 +64,4 @@ def replay_ledger(ledger: Ledger) -> Book:
     errors = list(state.errors) + exchange_errors + check_ledger(ledger, state.contracts)
     moves = replay.ordered(replay.movements(ledger, base, exchanges))
     errors += replay.negative_balances(moves, ledger)
-    return Book(ledger, base, state.contracts, exchanges, moves, errors)
+    return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)

@@ -57,6 +57,11 @@ class ContractState:
 
     contracts: pd.DataFrame
     errors: list[DataError]
+    last_event: pd.Timestamp | None = None  # the latest event applied (None: none)
+
+
+Key = tuple[str, str, str, str]
+_KEY = ["partner", "client", "product", "term"]
 
 
 def apply_events(
@@ -73,6 +78,8 @@ def apply_events(
     A renewal line for month M matches the contract of its (partner, client,
     product, term) whose end falls in M; a recovery row matches the contract of
     its key active on its date.  Rows that match nothing are data errors.
+    Events depend on the ones before them, so they run in order, but only the
+    few contracts they touch are looked at and written back.
     """
     out = contracts.copy()
     out["renewals"] = 0
@@ -82,23 +89,29 @@ def apply_events(
         return ContractState(out, errors)
 
     annual = out[out["kind"] == ANNUAL]
-    by_key: dict[tuple[str, str, str, str], list[object]] = {}
+    clients = {e[2][1] for e in events}
+    touched = annual[annual["client"].isin(clients).fillna(False).to_numpy(dtype=bool)]
+    by_key: dict[Key, list[object]] = {}
     for idx, key in zip(
-        annual.index,
-        zip(annual["partner"], annual["client"], annual["product"], annual["term"], strict=True),
+        touched.index,
+        zip(*(touched[k] for k in _KEY), strict=True),
         strict=True,
     ):
         by_key.setdefault(key, []).append(idx)
-    end = out["end"].to_dict()
-    start = out["start"].to_dict()
-    licences = out["licences"].to_dict()
-    years = out["years"].to_dict()
-    count = dict.fromkeys(out.index, 0)
+    end = touched["end"].to_dict()
+    start = touched["start"].to_dict()
+    licences = touched["licences"].to_dict()
+    years = touched["years"].to_dict()
+    count = dict.fromkeys(touched.index, 0)
+    month_ends: dict[pd.Timestamp, pd.Timestamp] = {}  # offsets are slow to build and add
+    terms: dict[int, pd.DateOffset] = {}
 
     for when, kind, key, qty, row in events:
         candidates = by_key.get(key, [])
         if kind == "renewal":
-            month_end = when + pd.offsets.MonthBegin(1)
+            month_end = month_ends.get(when)
+            if month_end is None:
+                month_end = month_ends[when] = when + pd.offsets.MonthBegin(1)
             hits = [i for i in candidates if pd.notna(end[i]) and when <= end[i] < month_end]
             if not hits:
                 if renewals_table is not None:
@@ -117,7 +130,10 @@ def apply_events(
                 left -= take
                 if take:  # an unrenewed contract simply ends
                     licences[i] = take
-                    end[i] = end[i] + pd.DateOffset(years=int(years[i]))
+                    n = int(years[i])
+                    if n not in terms:
+                        terms[n] = pd.DateOffset(years=n)
+                    end[i] = end[i] + terms[n]
                     count[i] += 1
         else:
             hits = [
@@ -141,51 +157,66 @@ def apply_events(
                 continue
             licences[hits[0]] = int(licences[hits[0]]) - qty
 
-    out["end"] = pd.Series(end, dtype="datetime64[ns]")
-    out["licences"] = pd.Series(licences, dtype="Int64")
-    out["renewals"] = pd.Series(count, dtype="int64")
-    return ContractState(out, errors)
+    out["end"] = out["end"].astype("datetime64[ns]")
+    out["licences"] = out["licences"].astype("Int64")
+    if len(touched):
+        at = list(touched.index)
+        out.loc[at, "end"] = pd.Series(end, dtype="datetime64[ns]").reindex(at)
+        out.loc[at, "licences"] = pd.Series(licences, dtype="Int64").reindex(at)
+        out.loc[at, "renewals"] = pd.Series(count, dtype="int64").reindex(at)
+    return ContractState(out, errors, events[-1][0] if cutoff is None else None)
 
 
 def _events(
     renewals: pd.DataFrame, recoveries: pd.DataFrame, cutoff: pd.Timestamp | None
-) -> list[tuple[pd.Timestamp, str, tuple[str, str, str, str], int, int]]:
-    """Renewal lines (annual terms) and recovery rows as (date, kind, key, qty, row), sorted."""
-    events = []
+) -> list[tuple[pd.Timestamp, str, Key, int, int]]:
+    """Renewal lines (annual terms) and recovery rows as (date, kind, key, qty, row), sorted
+    by date, renewals before recoveries on one date, then row."""
     lines = renewals[renewals["term"].isin(TERMS) & renewals["month"].notna()]
-    for month, p, c, prod, t, renewed, row in zip(
-        lines["month"],
-        lines["partner"],
-        lines["client"],
-        lines["product"],
-        lines["term"],
-        lines["renewed"].fillna(0),
-        lines[ROW],
-        strict=True,
-    ):
-        try:
-            when = pd.Timestamp(f"{month}-01")
-        except ValueError:
-            continue
-        events.append((when, "renewal", (p, c, prod, t), int(renewed), int(row)))
-    rec = recoveries[recoveries["type"] == RECOVERY]
-    for when, p, c, prod, t, qty, row in zip(
-        rec["start"],
-        rec["partner"],
-        rec["client"],
-        rec["product"],
-        rec["term"],
-        rec["licences"].fillna(0),
-        rec[ROW],
-        strict=True,
-    ):
-        if pd.isna(when):
-            continue
-        events.append((when, "recovery", (p, c, prod, t), int(qty), int(row)))
+    firsts = {m: _first_of(m) for m in lines["month"].unique()}
+    rec = recoveries[(recoveries["type"] == RECOVERY).fillna(False).to_numpy(dtype=bool)]
+    rec = rec[rec["start"].notna()]
+    frame = pd.DataFrame(
+        {
+            "when": pd.concat(
+                [lines["month"].map(firsts).astype("datetime64[ns]"), rec["start"]],
+                ignore_index=True,
+            ),
+            "recovery": np.r_[np.zeros(len(lines), bool), np.ones(len(rec), bool)],
+            "qty": pd.concat(
+                [lines["renewed"].fillna(0), rec["licences"].fillna(0)], ignore_index=True
+            ).astype("int64"),
+            "row": pd.concat([lines[ROW], rec[ROW]], ignore_index=True).astype("int64"),
+        }
+    )
+    for k in _KEY:
+        frame[k] = pd.concat([lines[k], rec[k]], ignore_index=True).astype(object)
+    keep = frame["when"].notna()
     if cutoff is not None:
-        events = [e for e in events if e[0] <= cutoff]
-    events.sort(key=lambda e: (e[0], e[1] == "recovery", e[4]))
-    return events
+        keep &= frame["when"] <= cutoff
+    frame = frame[keep.to_numpy(dtype=bool)]
+    order = np.lexsort((frame["row"], frame["recovery"], frame["when"]))
+    frame = frame.iloc[order]
+    kinds = np.where(frame["recovery"], "recovery", "renewal").tolist()
+    keys = zip(*(frame[k].tolist() for k in _KEY), strict=True)
+    return list(
+        zip(
+            (pd.Timestamp(t) for t in frame["when"].to_numpy()),
+            kinds,
+            keys,
+            frame["qty"].tolist(),
+            frame["row"].tolist(),
+            strict=True,
+        )
+    )
+
+
+def _first_of(month: object) -> pd.Timestamp | None:
+    """The 1st of a ``YYYY-MM`` month; None when it is not one."""
+    try:
+        return pd.Timestamp(f"{month}-01")
+    except ValueError:
+        return None
 
 
 def _key(key: tuple[str, str, str, str]) -> str:

@@ -110,12 +110,6 @@ def block_prices(pool: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _dsum(values: pd.Series) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return sum(values, ZERO)
-
-
 def spend_summary(pool: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
     """Per partner, product and term: what the priced purchase blocks cost, exactly.
 
@@ -129,12 +123,21 @@ def spend_summary(pool: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
         frame = pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
         return frame.astype({"blocks": np.int64, "quantity": np.int64})
     grouped = priced.groupby(SUMMARY_KEYS, dropna=False, sort=True)
-    summary = grouped.agg(
-        blocks=("price", "size"),
-        quantity=("quantity", "sum"),
-        list_price=("list_price", _dsum),
-        spend=("price", _dsum),
-    ).reset_index()
+    summary = grouped.agg(blocks=("price", "size"), quantity=("quantity", "sum")).reset_index()
+    # Exact sums in one pass over the rows, in row order (a Python aggregate per group
+    # costs ~30 µs × 15,000 groups at distributor scale).
+    group = grouped.ngroup().to_numpy()
+    list_sums = [ZERO] * len(summary)
+    spend_sums = [ZERO] * len(summary)
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        for g, lp, sp in zip(
+            group.tolist(), priced["list_price"].tolist(), priced["price"].tolist(), strict=True
+        ):
+            list_sums[g] += lp
+            spend_sums[g] += sp
+    summary["list_price"] = pd.Series(list_sums, index=summary.index, dtype=object)
+    summary["spend"] = pd.Series(spend_sums, index=summary.index, dtype=object)
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         amounts = [lp - sp for lp, sp in zip(summary["list_price"], summary["spend"], strict=True)]

@@ -1,0 +1,368 @@
+"""Time `licreport reconcile` against the I/O floor at distributor scale (SPEC §6).
+
+For each scale the ledger of `generate.py` is written once, then, interleaved
+and repeated (the best of `--repeat` runs is kept, because a shared machine is
+noisy), three child processes are timed from the outside:
+
+- **floor**: the least I/O any run could do: read every sheet with
+  python-calamine, write the same rows once with xlsxwriter (``constant_memory``);
+- **reconcile**: ``licreport reconcile LEDGER --month 2026-12`` (workbook + report);
+- **validate**: ``licreport validate LEDGER``.
+
+Seconds are the child's wall clock (interpreter start and imports included),
+peak RSS comes from ``os.wait4`` on that child.  The per-step breakdown is
+taken inside the reconcile child from api's own ``progress(step)`` callback
+(see `child`); it needs no change to licreport.
+
+Usage: ``python benchmarks/run.py [--scales 0.1 0.3 1.0] [--repeat 3] [--work DIR]``.
+Exit status 1 when a target of the issue is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MONTH = "2026-12"
+SEED = 7
+STEPS = ("import", "load", "replay", "renew", "recovery", "status", "workbook", "report", "exit")
+# Targets of the issue, at the largest scale.
+MAX_RATIO = 2.0  # reconcile / floor
+MAX_RSS_MB = 1536.0
+MAX_GROWTH = 12.0  # time(1.0) / time(0.1)
+MAX_VALIDATE = 0.6  # validate / floor
+MAX_REPORT_BYTES = 2_000_000
+
+
+# -- the children ------------------------------------------------------------------------------
+
+
+def floor(ledger: Path, out: Path) -> None:
+    """Read every sheet with calamine, write the same rows once with xlsxwriter."""
+    import datetime as dt
+
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(ledger))
+    grids = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+    wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for name, rows in grids.items():
+        ws = wb.add_worksheet(name)
+        number, text, when = ws.write_number, ws.write_string, ws.write_datetime
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):  # typed writes: the cheapest xlsxwriter offers
+                kind = type(v)
+                if kind is str:
+                    if v:
+                        text(r, c, v)
+                elif kind is float or kind is int or kind is bool:
+                    number(r, c, v)
+                elif kind is dt.date or kind is dt.datetime:
+                    when(r, c, v, date_fmt)
+    wb.close()
+
+
+def child(timings: Path, argv: list[str]) -> int:
+    """Run the licreport CLI on `argv`, recording when each step of api begins.
+
+    Steps come from the ``progress`` callback api already takes (wrapped around
+    the one the CLI passes) and from the first ``replay_ledger`` call, which
+    splits reading the ledger from replaying it.  Written as JSON to `timings`:
+    ``{"marks": [[step, seconds since start], ...], "end": seconds, "exit": code}``.
+    """
+    start = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+
+    def mark(step: str) -> None:
+        if step not in (m[0] for m in marks):
+            marks.append((step, time.perf_counter() - start))
+
+    from licreport import api, cli
+
+    def with_marks(f: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(f)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            if "progress" in signature.parameters:
+                inner = bound.arguments.get("progress", lambda step: None)
+
+                def progress(step: str) -> None:
+                    mark(step)
+                    inner(step)
+
+                bound.arguments["progress"] = progress
+            else:
+                mark("load")
+            try:
+                return f(*bound.args, **bound.kwargs)
+            finally:
+                mark("exit")
+
+        return wrapped
+
+    replay = api.replay_ledger
+
+    def replay_marked(*args: Any, **kwargs: Any) -> Any:
+        mark("replay")
+        return replay(*args, **kwargs)
+
+    originals = {name: getattr(api, name) for name in ("replay_ledger", "reconcile", "validate")}
+    api.replay_ledger = replay_marked
+    api.reconcile = with_marks(api.reconcile)
+    api.validate = with_marks(api.validate)
+    code = 0
+    try:
+        returned = cli.main.main(argv, prog_name="licreport", standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for name, f in originals.items():  # leave api as found (the CI test runs this in-process)
+            setattr(api, name, f)
+        mark("exit")
+        result = {"marks": marks, "end": time.perf_counter() - start, "exit": code}
+        timings.write_text(json.dumps(result), encoding="utf-8")
+    return code
+
+
+# -- timing children from the parent -----------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+def _spawn(argv: list[str], log: Path) -> Run:
+    """Wall seconds and peak RSS of one child (`os.wait4` gives that child's own rusage)."""
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    with log.open("wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:  # the generated ledger is valid: anything else is a failure
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}; see {log}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def _steps(timings: Path, wall: float) -> dict[str, float]:
+    """Seconds per step: from its mark to the next one.
+
+    'import' runs from the parent's spawn to api's first step (interpreter,
+    imports, option parsing); 'exit' from api's return to the child's end
+    (printing, interpreter teardown).
+    """
+    data = json.loads(timings.read_text(encoding="utf-8"))
+    marks: list[tuple[str, float]] = [("import", 0.0), *(tuple(m) for m in data["marks"])]
+    ends = [t for _, t in marks[1:]] + [data["end"]]
+    out = {name: end - begin for (name, begin), end in zip(marks, ends, strict=True)}
+    outside = wall - data["end"]  # start-up before the child's clock and teardown after it
+    out["import"] = out.get("import", 0.0) + outside
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def time_floor(ledger: Path, work: Path) -> Run:
+    return _spawn(
+        [sys.executable, __file__, "--floor", str(ledger), str(work / "floor.xlsx")],
+        work / "floor.log",
+    )
+
+
+def time_licreport(command: list[str], work: Path, name: str) -> Run:
+    timings = work / f"{name}.timings.json"
+    run = _spawn(
+        [sys.executable, __file__, "--child", str(timings), "--", *command], work / f"{name}.log"
+    )
+    run.steps = _steps(timings, run.seconds)
+    return run
+
+
+@dataclass
+class Scale:
+    scale: float
+    rows: int
+    floor: Run
+    reconcile: Run
+    validate: Run
+    report_bytes: int
+    workbook_bytes: int
+
+
+def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generate
+
+    folder = work / f"scale-{scale:g}"
+    folder.mkdir(parents=True, exist_ok=True)
+    ledger = folder / "ledger.xlsx"
+    tables = generate.generate(scale, seed)
+    generate.write_xlsx(tables, ledger)
+    rows = sum(len(t) for t in tables.values())
+    out = folder / "out"
+    reconcile_argv = ["reconcile", str(ledger), "--month", MONTH, "--out", str(out), "--force"]
+    best: dict[str, Run] = {}
+    for _ in range(repeat):  # interleaved, so load from other processes hits all three alike
+        shutil.rmtree(out, ignore_errors=True)
+        runs = {
+            "floor": time_floor(ledger, folder),
+            "reconcile": time_licreport(reconcile_argv, folder, "reconcile"),
+            "validate": time_licreport(["validate", str(ledger)], folder, "validate"),
+        }
+        for key, r in runs.items():
+            if key not in best or r.seconds < best[key].seconds:
+                best[key] = r
+    report = out / f"report-{MONTH}.html"
+    workbook = out / f"ledger-{MONTH}.xlsx"
+    return Scale(
+        scale,
+        rows,
+        best["floor"],
+        best["reconcile"],
+        best["validate"],
+        report.stat().st_size,
+        workbook.stat().st_size,
+    )
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def table(results: list[Scale]) -> list[str]:
+    """Markdown rows: times, ratios, RSS, then the reconcile steps."""
+    head = [
+        "scale",
+        "rows",
+        "floor s",
+        "reconcile s",
+        "ratio",
+        "validate s",
+        "validate/floor",
+        "RSS MB",
+        "report KB",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in results:
+        lines.append(
+            f"| {s.scale:g} | {s.rows:,} | {s.floor.seconds:.2f} | {s.reconcile.seconds:.2f} | "
+            f"{s.reconcile.seconds / s.floor.seconds:.2f} | {s.validate.seconds:.2f} | "
+            f"{s.validate.seconds / s.floor.seconds:.2f} | {s.reconcile.rss_mb:.0f} | "
+            f"{s.report_bytes / 1024:.0f} |"
+        )
+    steps = [k for k in STEPS if any(k in s.reconcile.steps for s in results)]
+    lines += ["", "| scale | " + " | ".join(steps) + " |", "|---|" + "---|" * len(steps)]
+    for s in results:
+        cells = [f"{s.reconcile.steps.get(k, 0.0):.2f}" for k in steps]
+        lines.append(f"| {s.scale:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def verdict(results: list[Scale]) -> list[str]:
+    """The issue's targets, each as 'ok'/'MISSED' with the measured value."""
+    by = {s.scale: s for s in results}
+    checks: list[tuple[str, bool]] = []
+    if 1.0 in by:
+        s = by[1.0]
+        ratio = s.reconcile.seconds / s.floor.seconds
+        checks.append(
+            (f"reconcile/floor at 1.0 = {ratio:.2f} (<= {MAX_RATIO})", ratio <= MAX_RATIO)
+        )
+        checks.append(
+            (
+                f"peak RSS at 1.0 = {s.reconcile.rss_mb:.0f} MB (<= {MAX_RSS_MB:.0f})",
+                s.reconcile.rss_mb <= MAX_RSS_MB,
+            )
+        )
+        v = s.validate.seconds / s.floor.seconds
+        checks.append((f"validate/floor at 1.0 = {v:.2f} (<= {MAX_VALIDATE})", v <= MAX_VALIDATE))
+    if 1.0 in by and 0.1 in by:
+        growth = by[1.0].reconcile.seconds / by[0.1].reconcile.seconds
+        checks.append(
+            (f"time(1.0)/time(0.1) = {growth:.1f} (<= {MAX_GROWTH:g})", growth <= MAX_GROWTH)
+        )
+    for s in results:
+        checks.append(
+            (
+                f"report at {s.scale:g} = {s.report_bytes / 1e6:.2f} MB (< 2 MB)",
+                s.report_bytes < MAX_REPORT_BYTES,
+            )
+        )
+    return [f"{'ok    ' if good else 'MISSED'} {text}" for text, good in checks]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--floor"]:
+        floor(Path(args[1]), Path(args[2]))
+        return 0
+    if args[:1] == ["--child"]:
+        return child(Path(args[1]), args[3:] if args[2:3] == ["--"] else args[2:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.3, 1.0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scale; the best is kept")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--work", type=Path, help="folder for ledgers and outputs (default: temp)")
+    ns = parser.parse_args(args)
+    work = ns.work or Path(tempfile.mkdtemp(prefix="licreport-bench-"))
+    print(f"machine: {machine()}")
+    print(f"load average before: {os.getloadavg()[0]:.2f}; work folder: {work}", flush=True)
+    results = []
+    for scale in ns.scales:
+        s = bench_scale(scale, work, ns.repeat, ns.seed)
+        results.append(s)
+        print(
+            f"scale {scale:g}: floor {s.floor.seconds:.2f}s, reconcile "
+            f"{s.reconcile.seconds:.2f}s, validate {s.validate.seconds:.2f}s",
+            flush=True,
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print("\n".join(["", *table(results), "", *verdict(results)]))
+    return 0 if all(line.startswith("ok") for line in verdict(results)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
