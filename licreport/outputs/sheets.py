@@ -7,7 +7,6 @@ import pandas as pd
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
 from licreport.rules.status import StatusView
 
-
 CHART_LABEL, CHART_VALUE = "all partners: product and term", "all partners: available"
 
 
