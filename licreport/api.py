@@ -96,15 +96,24 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
 
 
 def load_clean(path: Path, options: Options) -> Loaded:
-    """`load`, raising `DataErrors` (exit 1, nothing written) when anything is wrong."""
+    """`load`, raising `DataErrors` (exit 1, nothing written) when anything is wrong,
+    then the R8 totals (`ConservationError`, exit 1)."""
     loaded, errors = load(path, options)
     if errors:
         raise DataErrors(f"{len(errors)} data error(s) in {path.name}", errors)
+    _check_conservation(loaded.book)
     return loaded
 
 
 def validate(path: Path, options: Options = Options()) -> list[DataError]:
-    return load(path, options)[1]
+    """Every data error; on a clean ledger, any R8 total that does not balance."""
+    loaded, errors = load(path, options)
+    if not errors:
+        try:
+            _check_conservation(loaded.book)
+        except ConservationError as exc:
+            errors = exc.errors
+    return errors
 
 
 # --- quote ---------------------------------------------------------------------------------
@@ -218,7 +227,6 @@ def report(
 ) -> Path:
     """Only the HTML status report as of `as_of`."""
     loaded = load_clean(path, options)
-    _check_conservation(loaded.book)
     view = _view(loaded.book, pd.Timestamp(as_of))
     doc = jsonout.status_json(view, loaded.partners)
     html = _report_html(loaded, view, None, doc, policy)
