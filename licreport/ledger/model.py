@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from licreport.errors import DataError
-from licreport.ledger.schema import BY_NAME, ROW, Sheet
+from licreport.ledger.schema import ROW, Sheet
 
 
 def column_letter(index: int) -> str:
@@ -119,6 +119,3 @@ class Ledger:
     def partners(self) -> list[str]:
         return sorted(self.tables["Partners"].frame["partner"].dropna().unique().tolist())
 
-
-def sheet_schema(name: str) -> Sheet:
-    return BY_NAME[name]

@@ -318,7 +318,3 @@ def convert(cells: Cells, column: Column, options: DateOptions) -> tuple[pd.Seri
     }
     return converters[kind](cells)
 
-
-def raw_text(values: Any) -> pd.Series:
-    """An unknown column's cells as text (for ``Table.extra``)."""
-    return to_text(Cells.of(values))

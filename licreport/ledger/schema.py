@@ -197,10 +197,6 @@ RENEWALS = Sheet(
 
 SHEETS: tuple[Sheet, ...] = (PARTNERS, PRODUCTS, DISCOUNTS, POOL, CLIENTS, EXCHANGES, RENEWALS)
 BY_NAME = {s.name: s for s in SHEETS}
-# Sheets the runs append rows to; the others are only read.
-LEDGER_SHEETS = ("Pool", "Clients", "Exchanges", "Renewals")
-# Sheets licreport computes and rewrites on every run.
-COMPUTED_SHEETS = ("Status", "Contracts", "Forecast", "Checks")
 
 
 def normalise(header: object) -> str:

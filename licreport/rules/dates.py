@@ -1,8 +1,6 @@
-"""Calendar helpers on whole columns: adding years, month boundaries."""
+"""Calendar arithmetic on whole columns."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -24,15 +22,3 @@ def add_years(dates: pd.Series, years: pd.Series | int) -> pd.Series:
     out[valid] = pd.to_datetime({"year": y, "month": m, "day": day}).to_numpy()
     return out
 
-
-def month_start(month: str) -> pd.Timestamp:
-    """'2026-12' -> Timestamp('2026-12-01')."""
-    return pd.Timestamp(f"{month}-01")
-
-
-def next_month_start(ts: pd.Timestamp) -> pd.Timestamp:
-    return (ts.normalize().replace(day=1) + pd.offsets.MonthBegin(1)).normalize()
-
-
-def month_of(d: date | pd.Timestamp) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
