@@ -69,11 +69,27 @@ class Loaded:
         return self.book.ledger.partners
 
 
+def _column_number(cell: str | None) -> int:
+    """'AB7' -> 28; no cell -> 0 (a whole-row error comes first)."""
+    number = 0
+    for ch in (cell or "").upper():
+        if not ch.isalpha():
+            break
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
 def _sorted(errors: list[DataError]) -> list[DataError]:
-    order = {s.name: i for i, s in enumerate(SHEETS)}
+    """Sheet order, then as a person reads the sheet: row by row, left to right."""
+    order = {s.name.casefold(): i for i, s in enumerate(SHEETS)}
     return sorted(
         errors,
-        key=lambda e: (e.file, order.get(str(e.sheet), 99), e.row or 0, e.column or ""),
+        key=lambda e: (
+            order.get(str(e.sheet).casefold(), 99),
+            e.file,
+            e.row or 0,
+            _column_number(e.cell),
+        ),
     )
 
 

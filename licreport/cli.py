@@ -158,7 +158,9 @@ def validate(
     else:
         for e in errors:
             click.echo(str(e))
-        if not errors:
+        if errors:
+            click.echo(f"{len(errors)} data error(s) in {ledger.name}", err=True)
+        else:
             click.echo(f"{ledger.name}: no data errors")
     if errors:
         sys.exit(1)
