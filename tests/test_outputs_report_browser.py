@@ -151,3 +151,26 @@ def test_narrow_screen(chromium: Any, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-mobile.png"), full_page=True)
     page.close()
+
+
+def test_sample_reconcile_report_in_chromium(chromium: Any, tmp_path: Path) -> None:
+    """The report of the real monthly run: its KPIs are the run's own numbers."""
+    from licreport import api
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "ledger.xlsx"
+    result = api.reconcile(sample, api.RunOptions("2026-12"), api.Outputs(tmp_path))
+    dropped = sum(ln["dropped"] for p in result.document["partners"] for ln in p["lines"])
+    report = tmp_path / "report-2026-12.html"
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri(), wait_until="load")
+    assert page.locator('[data-kpi="partners"]').inner_text().strip() == "4"
+    assert page.locator('[data-kpi="dropped"]').inner_text().strip() == f"{dropped:,}"
+    assert page.locator("svg.chart").count() >= 2
+    assert errors == [] and requests == [report.as_uri()]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-sample.png"), full_page=True)
+    page.close()
