@@ -1,7 +1,8 @@
 """The command line: parse options, call one `api` function, print, map errors to exit codes.
 
 Exit codes (SPEC §4): 0 done; 1 data errors (nothing written); 2 usage error,
-unreadable or unsafe file, or a sheet that is not a table (nothing written).
+unreadable or unsafe file, a sheet that is not a table, or an output that cannot
+be written (nothing written); 3 an internal error (a bug: run with --debug).
 """
 
 from __future__ import annotations
@@ -109,6 +110,21 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
                 for line in exc.lines():
                     click.echo(line if exc.errors else f"licreport: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a folder that cannot be created, a disk that is full
+            if ctx.find_root().params.get("debug"):
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"licreport: {exc.strerror or exc}{where}; nothing was written", err=True)
+            ctx.exit(2)
+        except Exception as exc:  # a bug: one line, the traceback only with --debug
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(
+                f"licreport: internal error ({type(exc).__name__}: {exc}); nothing was written. "
+                "Run again with --debug for the traceback and report it.",
+                err=True,
+            )
+            ctx.exit(3)
 
     return wrapper
 

@@ -425,3 +425,14 @@ def test_month_is_the_first_of_the_month_for_as_of_commands() -> None:
     assert by_month[0] == 0 and by_month[1] == by_date[1]
     code, _, stderr = run("status", SAMPLE, "--month", "2026-12", "--as-of", "2026-12-01")
     assert code == 2 and "not both" in stderr
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    code, stdout, stderr = run("reconcile", SAMPLE, "--month", "2026-12", "--out",
+                               blocker / "sub")  # fmt: skip
+    assert code == 2
+    assert "Not a directory" in stderr and "nothing was written" in stderr
+    assert "Traceback" not in stdout + stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
