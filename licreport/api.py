@@ -17,7 +17,7 @@ import pandas as pd
 from licreport import __version__
 from licreport.errors import ConservationError, DataError, DataErrors, UsageError
 from licreport.ledger.load import load_ledger
-from licreport.ledger.model import Ledger
+from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
 from licreport.outputs.report import render_report
@@ -69,16 +69,6 @@ class Loaded:
         return self.book.ledger.partners
 
 
-def _column_number(cell: str | None) -> int:
-    """'AB7' -> 28; no cell -> 0 (a whole-row error comes first)."""
-    number = 0
-    for ch in (cell or "").upper():
-        if not ch.isalpha():
-            break
-        number = number * 26 + ord(ch) - 64
-    return number
-
-
 def _sorted(errors: list[DataError]) -> list[DataError]:
     """Sheet order, then as a person reads the sheet: row by row, left to right."""
     order = {s.name.casefold(): i for i, s in enumerate(SHEETS)}
@@ -88,7 +78,7 @@ def _sorted(errors: list[DataError]) -> list[DataError]:
             order.get(str(e.sheet).casefold(), 99),
             e.file,
             e.row or 0,
-            _column_number(e.cell),
+            cell_column(e.cell),
         ),
     )
 

@@ -19,7 +19,7 @@ from licreport.errors import DataError, SheetError, UnreadableFile, UsageError
 from licreport.ledger import safety
 from licreport.ledger.csvdir import read_csv_folder
 from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, find_header
-from licreport.ledger.model import Ledger, Table, column_letter, empty_table
+from licreport.ledger.model import Ledger, Table, cell_column, column_letter, empty_table
 from licreport.ledger.parse import Cells, DateOptions, convert, to_text
 from licreport.ledger.safety import Limits
 from licreport.ledger.schema import (
@@ -72,7 +72,7 @@ def load_ledger(
     order = {name: k for k, name in enumerate(tables)}
     errors = sorted(
         (e for b in built.values() for e in b.errors),
-        key=lambda e: (order[_schema_of(e, built)], e.row or 0, _col_index(e.cell)),
+        key=lambda e: (order[_schema_of(e, built)], e.row or 0, cell_column(e.cell)),
     )
     ledger = Ledger(path, book.kind, book.sha256, tables, list(book.warnings))
     return ledger, errors
@@ -285,10 +285,3 @@ def _schema_of(error: DataError, built: dict[str, _Built]) -> str:
         if b.table.sheet == error.sheet and b.table.file == error.file:
             return name
     return next(iter(built))
-
-
-def _col_index(cell: str | None) -> int:
-    if not cell:
-        return -1
-    letters = "".join(ch for ch in cell if ch.isalpha())
-    return safety.column_number(letters)

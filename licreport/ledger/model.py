@@ -22,6 +22,15 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def cell_column(cell: str | None) -> int:
+    """'AB7' -> 28 (its 1-based column); no cell -> 0, so whole-row errors sort first."""
+    letters = "".join(ch for ch in (cell or "").upper() if "A" <= ch <= "Z")
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
 @dataclass
 class Table:
     """One sheet as a typed frame (columns of `schema`, plus ``_row``).
