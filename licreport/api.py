@@ -93,7 +93,7 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
         if options.partner not in ledger.partners:
             known = ", ".join(ledger.partners[:20])
             raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
-        scoped = ledger.only_partner(options.partner)
+        scoped = ledger.only_partners([options.partner])
     book = replay_ledger(scoped)
     warnings = list(ledger.warnings) + _lock_warning(path)
     for line in warnings:
@@ -230,8 +230,8 @@ def report(
     outputs: Outputs,
     options: Options = Options(),
     policy: str = "priority",
-) -> Path:
-    """Only the HTML status report as of `as_of`."""
+) -> tuple[dict, Path]:
+    """Only the HTML status report as of `as_of`; returns the status document it shows."""
     loaded = load_clean(path, options)
     view = _view(loaded.book, pd.Timestamp(as_of))
     doc = jsonout.status_json(view, loaded.partners)
@@ -239,7 +239,7 @@ def report(
     final = outputs.out_dir / f"report-{_month(as_of)}.html"
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         stage.path(final).write_text(html, encoding="utf-8")
-    return final
+    return {**doc, "report": str(final)}, final
 
 
 # --- writing the updated ledger ------------------------------------------------------------
@@ -380,16 +380,25 @@ class MonthRun:
 
 
 def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
-    """Idempotency check (or --redo), plan R2 + R3 on the 1st, replay the result, check R8."""
+    """Idempotency check (or --redo), plan R2 + R3 on the 1st, replay the result, check R8.
+
+    A month counts as applied per partner: after a ``--partner`` run, a full run
+    renews the partners that were not in it and leaves the applied one alone.
+    """
     if run.policy not in POLICIES:
         raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
     first = _check_month(run.month)
     book = loaded.book
+    partners = loaded.partners
     recorded = _recorded(book, run.month)
     removed: dict[str, list[int]] = {}
+    plan_book = book
     if len(recorded) and not run.redo:
-        return MonthRun(_already_applied(loaded, run.month, recorded))
-    if len(recorded):
+        todo = [p for p in partners if p not in set(recorded["partner"].dropna())]
+        if not todo:
+            return MonthRun(_already_applied(loaded, run.month, recorded))
+        plan_book, partners = replay_ledger(book.ledger.only_partners(todo)), todo
+    elif len(recorded):
         runs = recorded["run"].dropna()
         bought = book.ledger["Exchanges"]["run"].isin(runs).fillna(False)
         removed = {
@@ -397,18 +406,20 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
             "Exchanges": [int(r) for r in book.ledger["Exchanges"].loc[bought, ROW]],
         }
         ledger = book.ledger.without("Renewals", book.ledger["Renewals"]["month"] == run.month)
-        book = replay_ledger(ledger.without("Exchanges", bought))
+        book = plan_book = replay_ledger(ledger.without("Exchanges", bought))
         _assert_clean(book)
     progress("renew")
-    before = book.balances(first)
+    before = plan_book.balances(first)
     plan = plan_renewals(
-        book.contracts_at(first),
+        plan_book.contracts_at(first),
         before,
         month=run.month,
         run=run_id(run.month, loaded.ledger.sha256),
         policy=run.policy,
         exchange=run.exchange,
     )
+    if plan_book is not book and plan.lines.empty and plan.exchanges.empty:
+        return MonthRun(_already_applied(loaded, run.month, recorded))
     appended = {
         "Renewals": plan.lines.assign(run=plan.run, month=plan.month),
         "Exchanges": plan.exchanges,
@@ -425,7 +436,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
         plan.exchanged_points,
         after.monthly,
         after.annual,
-        loaded.partners,
+        partners,
     )
     return MonthRun(doc, plan, after_book, appended, removed, checks)
 

@@ -441,6 +441,7 @@ def renew(
 )
 @output_options
 @reading_options
+@json_option
 @handle_errors
 def report(
     ledger: Path,
@@ -451,15 +452,16 @@ def report(
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
+    as_json: bool,
 ) -> None:
     """Write only the HTML status report, DIR/report-<month>.html.
 
     Example: licreport report sample_data/ledger.xlsx --as-of 2026-12-01
     """
-    path = api.report(
+    doc, path = api.report(
         ledger, day, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner), policy
     )
-    click.echo(f"wrote {path}")
+    click.echo(jsonout.dumps(doc) if as_json else f"wrote {path}")
 
 
 @main.command()

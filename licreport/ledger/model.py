@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -115,16 +115,15 @@ class Ledger:
         tables[name] = replace(t, frame=t.frame[~mask.fillna(False).astype(bool)])
         return replace(self, tables=tables)
 
-    def only_partner(self, partner: str) -> Ledger:
-        """A copy restricted to one partner (``--partner``)."""
+    def only_partners(self, partners: Collection[str]) -> Ledger:
+        """A copy restricted to some partners (``--partner``, or those a run still needs)."""
         tables = {}
         for name, t in self.tables.items():
             if "partner" in t.frame:
-                t = replace(t, frame=t.frame[(t.frame["partner"] == partner).fillna(False)])
+                t = replace(t, frame=t.frame[t.frame["partner"].isin(list(partners))])
             tables[name] = t
         return replace(self, tables=tables)
 
     @property
     def partners(self) -> list[str]:
         return sorted(self.tables["Partners"].frame["partner"].dropna().unique().tolist())
-

@@ -317,4 +317,3 @@ def convert(cells: Cells, column: Column, options: DateOptions) -> tuple[pd.Seri
         BOOL: to_bool,
     }
     return converters[kind](cells)
-

@@ -45,9 +45,17 @@ def build_contracts(clients: pd.DataFrame, products: pd.DataFrame) -> pd.DataFra
     is_trial = c["kind"] == TRIAL
     trial_end = rows["start"] + pd.to_timedelta(trial_days.astype("float64"), unit="D")
     computed = computed.where(~is_trial, trial_end)
-    c["end"] = rows["end"].where(rows["end"].notna(), computed)
     default_renew = c["kind"] == MONTHLY
     c["auto_renew"] = rows["auto_renew"].fillna(default_renew).astype("boolean")
+    # a monthly licence without auto_renew lapses on the next 1st (monthly licences expire then)
+    lapses = (c["kind"] == MONTHLY) & ~c["auto_renew"].fillna(True).astype(bool)
+    next_first = (rows["start"] + pd.offsets.MonthBegin(1)).where(lapses)
+    computed = computed.where(~lapses, next_first)
+    c["end"] = rows["end"].where(rows["end"].notna(), computed)
+    if lapses.any():  # a given end later than the lapse does not extend it
+        c.loc[lapses, "end"] = c.loc[lapses, "end"].where(
+            c.loc[lapses, "end"] <= next_first[lapses], next_first[lapses]
+        )
     return c
 
 
@@ -156,6 +164,8 @@ def apply_events(
                     )
                 continue
             licences[hits[0]] = int(licences[hits[0]]) - qty
+            if licences[hits[0]] == 0:  # a total recovery: the client no longer holds it
+                end[hits[0]] = when
 
     out["end"] = out["end"].astype("datetime64[ns]")
     out["licences"] = out["licences"].astype("Int64")

@@ -21,4 +21,3 @@ def add_years(dates: pd.Series, years: pd.Series | int) -> pd.Series:
     day = np.where((m == 2) & (day == 29) & ~leap, 28, day)
     out[valid] = pd.to_datetime({"year": y, "month": m, "day": day}).to_numpy()
     return out
-

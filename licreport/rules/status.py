@@ -70,13 +70,8 @@ def status_view(
     expiring = expiring[
         ["partner", "client", "client_name", "product", "term", "licences", "end", "days_left"]
     ]
-    rec = candidates.set_index(["partner", "client", "product", "term", "end"])["recoverable"]
-    key = pd.MultiIndex.from_frame(c[["partner", "client", "product", "term", "end"]])
-    c["recoverable"] = (
-        pd.Series(rec.groupby(level=[0, 1, 2, 3, 4]).sum().reindex(key).to_numpy(), index=c.index)
-        .fillna(0)
-        .astype("int64")
-    )
+    # candidates keep the contracts' index: one figure per contract, never a key's total
+    c["recoverable"] = candidates["recoverable"].reindex(c.index).fillna(0).astype("int64")
 
     return StatusView(
         as_of=as_of,
