@@ -1,0 +1,89 @@
+"""Whatever the cells hold, a command ends in a clear exit code, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from licreport.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "ledger.xlsx"
+CELL = st.one_of(
+    st.none(),
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2200, 1, 1)),
+    st.sampled_from(["monthly", "trial", "3", "WatchGuard", "credit", "exchange", "AD360", "=1+1"]),
+)
+SHEETS = ["Partners", "Products", "Pool", "Clients", "Exchanges", "Renewals"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(SHEETS), st.integers(1, 25), st.integers(1, 14), CELL),
+        min_size=1,
+        max_size=15,
+    ),
+    command=st.sampled_from(["validate", "reconcile", "status", "recover"]),
+)
+def test_random_cells_never_crash(edits, command) -> None:
+    work = Path(tempfile.mkdtemp())
+    try:
+        wb = openpyxl.load_workbook(SAMPLE)
+        for sheet, row, col, value in edits:
+            wb[sheet].cell(row=row, column=col, value=value)
+        ledger = work / "ledger.xlsx"
+        wb.save(ledger)
+        args = [command, str(ledger)]
+        if command == "reconcile":
+            args += ["--month", "2026-12", "--exchange", "--out", str(work / "out")]
+        elif command == "recover":
+            args += ["--as-of", "2026-12-01", "--apply", "--out", str(work / "out")]
+        else:
+            args += ["--as-of", "2026-12-01"] if command == "status" else []
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code in (0, 1, 2), result.output
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, Exception) or isinstance(
+            result.exception, SystemExit
+        ), repr(result.exception)
+        if result.exit_code != 0:
+            assert not (work / "out").exists()
+    finally:
+        shutil.rmtree(work)
+
+
+CSV_FOLDER = SAMPLE.parent / "ledger"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(p.name for p in CSV_FOLDER.glob("*.csv"))),
+    junk=st.binary(max_size=200),
+    where=st.floats(0, 1),
+)
+def test_random_bytes_in_a_csv_never_crash(name: str, junk: bytes, where: float) -> None:
+    work = Path(tempfile.mkdtemp())
+    try:
+        folder = work / "ledger"
+        shutil.copytree(CSV_FOLDER, folder)
+        data = (folder / name).read_bytes()
+        cut = int(len(data) * where)
+        (folder / name).write_bytes(data[:cut] + junk + data[cut:])
+        result = CliRunner().invoke(main, ["validate", str(folder)])
+        assert result.exit_code in (0, 1, 2), result.output
+        assert not isinstance(result.exception, Exception) or isinstance(
+            result.exception, SystemExit
+        ), repr(result.exception)
+    finally:
+        shutil.rmtree(work)
