@@ -227,11 +227,17 @@ def quote(
     )
 
 
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column == "term" and isinstance(value, int):
+        return f"{value}-year"
+    return str(value)
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
     """A plain aligned text table."""
-    cells = [[str(c) for c in columns]] + [
-        ["" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows
-    ]
+    cells = [[str(c) for c in columns]] + [[_cell(c, r.get(c)) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
 
