@@ -27,7 +27,7 @@ from licreport.rules.book import Book, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
-from licreport.rules.renewal import RenewalPlan, balances_after, plan_renewals
+from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
 from licreport.rules.shortfall import POLICIES
 from licreport.rules.status import StatusView, pipeline, status_view
 
@@ -323,7 +323,8 @@ def _assert_clean(book: Book) -> None:
     """The rows a run adds must replay cleanly; if not, it is our bug, not the user's data."""
     if book.errors:
         raise DataErrors(
-            "the rows this run would add do not replay cleanly; nothing was written",
+            "with the rows this run adds, the ledger no longer replays cleanly (e.g. points a"
+            " later exchange needs would be spent); nothing was written",
             book.errors,
         )
 
@@ -441,6 +442,26 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
     return MonthRun(doc, plan, after_book, appended, removed, checks)
 
 
+def _skipped_month(book: Book, month: str) -> list[str]:
+    """A ledger kept by licreport's runs whose previous month was never run: say so, since
+    a run renews only its own month."""
+    lines = book.ledger["Renewals"]
+    if lines.empty:
+        return []  # no run recorded yet: the ledger's history is the user's own
+    prev = pd.Timestamp(f"{month}-01") - pd.offsets.MonthBegin(1)
+    prev_month = _month(prev)
+    if (lines["month"] == prev_month).any() or not (lines["month"] < month).any():
+        return []
+    due = due_monthly(book.contracts_at(prev), prev)
+    if due.empty:
+        return []
+    return [
+        f"{prev_month} has no recorded renewals although {len(due)} monthly contract(s) were "
+        f"due then; run --month {prev_month} first if it was missed (a run renews only its "
+        "own month)"
+    ]
+
+
 def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
     """The recorded lines of a month already applied, and the balances as they stand."""
     book = loaded.book
@@ -510,6 +531,8 @@ def _monthly(
         doc = month.document
         return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
     assert month.book is not None and month.checks is not None
+    for line in _skipped_month(loaded.book, run.month):
+        options.warn(line)
     progress("recovery")
     view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
     summary = _summary(month.plan)

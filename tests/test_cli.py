@@ -436,3 +436,15 @@ def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
     assert "Not a directory" in stderr and "nothing was written" in stderr
     assert "Traceback" not in stdout + stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_skipped_month_is_reported(tmp_path: Path) -> None:
+    code, _, _ = run("renew", SAMPLE, "--month", "2026-10", "--out", tmp_path)
+    assert code == 0
+    code, _, stderr = run("renew", tmp_path / "ledger-2026-10.xlsx", "--month", "2026-12",
+                          "--dry-run", "--out", tmp_path / "b")  # fmt: skip
+    assert code == 0
+    assert "warning: 2026-11 has no recorded renewals although" in stderr
+    code, _, stderr = run("renew", tmp_path / "ledger-2026-10.xlsx", "--month", "2026-11",
+                          "--dry-run", "--out", tmp_path / "b")  # fmt: skip
+    assert code == 0 and "warning" not in stderr
