@@ -448,3 +448,16 @@ def test_a_skipped_month_is_reported(tmp_path: Path) -> None:
     code, _, stderr = run("renew", tmp_path / "ledger-2026-10.xlsx", "--month", "2026-11",
                           "--dry-run", "--out", tmp_path / "b")  # fmt: skip
     assert code == 0 and "warning" not in stderr
+
+
+def test_date_cell_out_of_range_is_a_clear_error(tmp_path: Path) -> None:
+    """A huge negative number formatted as a date makes calamine's Rust core panic."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    cell = wb["Clients"]["G2"]
+    cell.value, cell.number_format = -1e15, "yyyy-mm-dd"
+    ledger = tmp_path / "ledger.xlsx"
+    wb.save(ledger)
+    code, stdout, stderr = run("validate", ledger)
+    assert code == 2
+    assert "ledger.xlsx:Clients: a cell formatted as a date holds a number outside" in stderr
+    assert "Traceback" not in stdout + stderr

@@ -156,6 +156,7 @@ def _read_cells(
     scans: dict[str, safety.SheetScan],
 ) -> dict[str, RawSheet]:
     out: dict[str, RawSheet] = {}
+    name = ""
     try:
         book = CalamineWorkbook.from_path(str(path))
         for schema_name in BY_NAME:
@@ -174,4 +175,13 @@ def _read_cells(
         raise
     except Exception as exc:  # calamine raises its own error types for damaged parts
         raise UnreadableFile(f"{display}: cannot be read as a workbook ({exc})") from exc
+    except BaseException as exc:
+        # calamine's Rust core panics (a BaseException) on a date-formatted number outside
+        # the dates it can hold, e.g. 9999999 formatted as a date
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise UnreadableFile(
+            f"{display}:{name}: a cell formatted as a date holds a number outside the dates "
+            "Excel can show (before 1900 or after 9999); correct it and save again"
+        ) from None
     return out
