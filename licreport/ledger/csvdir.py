@@ -15,13 +15,12 @@ import io
 from pathlib import Path
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
-from licreport.ledger.headers import RawBook, RawSheet
+from licreport.ledger.headers import RawBook, RawSheet, match_sheets
 from licreport.ledger.safety import Limits
-from licreport.ledger.schema import BY_NAME, SHEETS, normalise
+from licreport.ledger.schema import BY_NAME
 
 DELIMITERS = (",", ";", "\t")
 SNIFF_LINES = 30
-_SHEET_KEYS = {normalise(s.name): s.name for s in SHEETS}
 
 
 def read_csv_folder(path: Path, limits: Limits) -> RawBook:
@@ -31,28 +30,15 @@ def read_csv_folder(path: Path, limits: Limits) -> RawBook:
         (f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".csv"),
         key=lambda f: f.name,
     )
-    chosen: dict[str, Path] = {}
-    problems = []
-    for f in files:
-        schema_name = _SHEET_KEYS.get(normalise(f.stem))
-        if schema_name is None:
-            continue
-        if schema_name in chosen:
-            problems.append(
-                DataError(
-                    display,
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"{chosen[schema_name].name} and {f.name} both hold {schema_name}; "
-                    "keep one of them",
-                )
-            )
-            continue
-        chosen[schema_name] = f
-    if problems:
+    matched, clashes = match_sheets([(f.stem, f) for f in files])
+    if clashes:
+        problems = [
+            DataError(display, None, None, None, None,
+                      f"{first}.csv and {second}.csv both hold {sheet}; keep one of them")
+            for sheet, first, second in clashes
+        ]  # fmt: skip
         raise SheetError(str(problems[0]), problems)
+    chosen = {sheet: f for sheet, (_, f) in matched.items()}
     total = sum(f.stat().st_size for f in chosen.values())
     if total > limits.max_total_bytes:
         raise UnsafeFile(f"{display}: the CSV files hold {total} bytes; refusing to read so much")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from licreport.errors import DataError
 from licreport.ledger.model import column_letter
-from licreport.ledger.schema import Sheet, normalise
+from licreport.ledger.schema import Sheet, normalise, schema_sheet
 
 HEADER_SCAN_ROWS = 30
 
@@ -177,3 +177,24 @@ def _duplicate(
         c2,
         f'duplicate header "{h2}": {c1} already holds "{h1}"{same}; keep one of the two columns',
     )
+
+
+T = TypeVar("T")
+
+
+def match_sheets(
+    candidates: list[tuple[str, T]],
+) -> tuple[dict[str, tuple[str, T]], list[tuple[str, str, str]]]:
+    """Schema sheet -> (name as written, value) for names that match one; and every
+    (schema sheet, first name, second name) where two names match the same sheet."""
+    chosen: dict[str, tuple[str, T]] = {}
+    clashes: list[tuple[str, str, str]] = []
+    for name, value in candidates:
+        sheet = schema_sheet(name)
+        if sheet is None:
+            continue
+        if sheet in chosen:
+            clashes.append((sheet, chosen[sheet][0], name))
+        else:
+            chosen[sheet] = (name, value)
+    return chosen, clashes

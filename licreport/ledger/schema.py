@@ -199,9 +199,17 @@ SHEETS: tuple[Sheet, ...] = (PARTNERS, PRODUCTS, DISCOUNTS, POOL, CLIENTS, EXCHA
 BY_NAME = {s.name: s for s in SHEETS}
 
 
+def schema_sheet(name: str) -> str | None:
+    """The schema sheet a sheet or CSV file name stands for (``clients`` -> "Clients")."""
+    return _SHEET_KEYS.get(normalise(name))
+
+
 def normalise(header: object) -> str:
     """Header / sheet-name key: case-folded, spaces, ``_`` and ``-`` alike, US spelling."""
     text = re.sub(r"[\s_\-]+", "_", str(header).strip().casefold()).strip("_")
     return re.sub(
         r"licenses?", lambda m: "licence" + ("s" if m.group().endswith("s") else ""), text
     )
+
+
+_SHEET_KEYS = {normalise(s.name): s.name for s in SHEETS}

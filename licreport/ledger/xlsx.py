@@ -17,15 +17,14 @@ from python_calamine import CalamineWorkbook
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
 from licreport.ledger import safety
-from licreport.ledger.headers import RawBook, RawSheet
-from licreport.ledger.schema import BY_NAME, SHEETS, normalise
+from licreport.ledger.headers import RawBook, RawSheet, match_sheets
+from licreport.ledger.schema import BY_NAME, schema_sheet
 
 WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_SHEET_KEYS = {normalise(s.name): s.name for s in SHEETS}
 
 
 def file_sha256(path: Path) -> str:
@@ -102,27 +101,13 @@ def _sheet_list(reader: safety.PartReader, names: set[str]) -> tuple[list[tuple[
 
 def _choose_sheets(sheets: list[tuple[str, str]], display: str) -> dict[str, tuple[str, str]]:
     """Schema sheet name -> (sheet name as written, part); two matches for one is an error."""
-    chosen: dict[str, tuple[str, str]] = {}
-    problems = []
-    for name, part in sheets:
-        schema_name = _SHEET_KEYS.get(normalise(name))
-        if schema_name is None:
-            continue
-        if schema_name in chosen:
-            problems.append(
-                DataError(
-                    display,
-                    name,
-                    None,
-                    None,
-                    None,
-                    f'sheets "{chosen[schema_name][0]}" and "{name}" both match '
-                    f"{schema_name}; rename or delete one",
-                )
-            )
-            continue
-        chosen[schema_name] = (name, part)
-    if problems:
+    chosen, clashes = match_sheets(sheets)
+    if clashes:
+        problems = [
+            DataError(display, second, None, None, None,
+                      f'sheets "{first}" and "{second}" both match {sheet}; rename or delete one')
+            for sheet, first, second in clashes
+        ]  # fmt: skip
         raise SheetError(str(problems[0]), problems)
     return chosen
 
@@ -131,7 +116,7 @@ def _check_formulas(scans: dict[str, safety.SheetScan], display: str) -> None:
     """Formulas saved without a value (written by a script, never opened in Excel)."""
     problems = []
     order = list(BY_NAME)
-    for scan in sorted(scans.values(), key=lambda s: order.index(_SHEET_KEYS[normalise(s.name)])):
+    for scan in sorted(scans.values(), key=lambda s: order.index(str(schema_sheet(s.name)))):
         for ref in scan.uncached:
             row = int("".join(ch for ch in ref if ch.isdigit()) or 0) or None
             problems.append(
