@@ -20,11 +20,14 @@ from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
+from licreport.outputs.names import month_stem, safe_name
 from licreport.outputs.report import render_report
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
 from licreport.rules.book import Book, replay_ledger
 from licreport.rules.conservation import conservation
+from licreport.rules.diff import SheetDiff, diff_ledgers
+from licreport.rules.history import history as history_rows
 from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
@@ -236,10 +239,15 @@ def report(
     view = _view(loaded.book, pd.Timestamp(as_of))
     doc = jsonout.status_json(view, loaded.partners)
     html = _report_html(loaded, view, None, doc, policy)
-    final = outputs.out_dir / f"report-{_month(as_of)}.html"
+    final = outputs.out_dir / report_name(_month(as_of), options.partner)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         stage.path(final).write_text(html, encoding="utf-8")
     return {**doc, "report": str(final)}, final
+
+
+def report_name(month: str, partner: str | None = None) -> str:
+    """``report-<M>.html``; a ``--partner`` report carries the partner: ``report-<M>-<P>.html``."""
+    return f"report-{month}-{safe_name(partner)}.html" if partner else f"report-{month}.html"
 
 
 # --- writing the updated ledger ------------------------------------------------------------
@@ -261,12 +269,12 @@ def _stage_ledger(
     """
     ledger = loaded.ledger
     if ledger.kind == "xlsx":
-        book_path = out_dir / f"{ledger.path.stem}-{month}{ledger.path.suffix.lower()}"
+        book_path = out_dir / f"{month_stem(ledger.path.stem, month)}{ledger.path.suffix.lower()}"
     else:
-        book_path = out_dir / f"{ledger.path.name}-{month}.xlsx"
+        book_path = out_dir / f"{month_stem(ledger.path.name, month)}.xlsx"
     finals = [book_path]
     if ledger.kind == "csv":
-        finals.append(out_dir / f"{ledger.path.name}-{month}")
+        finals.append(out_dir / month_stem(ledger.path.name, month))
     _never_the_input(ledger.path, finals)
     extra = {"removed": removed} if removed else {}
     write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
@@ -555,7 +563,7 @@ def _monthly(
             progress("report")
             status_doc = jsonout.status_json(view, loaded.partners)
             html = _report_html(loaded, view, month.document, status_doc, run.policy)
-            final = outputs.out_dir / f"report-{run.month}.html"
+            final = outputs.out_dir / report_name(run.month, options.partner)
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)
     return RunResult(month.document, written, summary)
@@ -572,3 +580,33 @@ def init(directory: Path, *, sample: bool, force: bool) -> Path:
         raise OutputExists(f"{target} exists; pass --force to overwrite it")
     directory.mkdir(parents=True, exist_ok=True)
     return write_template(target, sample=sample)
+
+
+# --- history / diff ------------------------------------------------------------------------
+
+
+def history(path: Path, options: Options = Options()) -> dict:
+    """Per partner, the recorded months: renewals and points (SPEC §9)."""
+    loaded, errors = load(path, options)
+    if errors:
+        options.warn(
+            f"{len(errors)} data error(s) in {path.name}; the history shows the rows as "
+            "recorded (run validate for the list)"
+        )
+    table = history_rows(loaded.book.ledger["Renewals"], loaded.book.exchanges)
+    return jsonout.history_json(table, loaded.partners)
+
+
+def diff(old: Path, new: Path, options: Options = Options()) -> tuple[dict, list[SheetDiff]]:
+    """Rows added, removed and changed per ledger sheet between two ledgers (SPEC §9).
+
+    Both are read with every check of `validate`'s reading; data errors do not
+    stop the comparison."""
+    if options.dayfirst and options.monthfirst:
+        raise UsageError("--dayfirst and --monthfirst exclude each other")
+    read = [
+        load_ledger(p, dayfirst=options.dayfirst, monthfirst=options.monthfirst)[0]
+        for p in (old, new)
+    ]
+    sheets_ = diff_ledgers(read[0], read[1])
+    return jsonout.diff_json(old, new, sheets_), sheets_

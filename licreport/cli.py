@@ -39,6 +39,11 @@ def _month_first(month: str) -> date:
 def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--dayfirst / --monthfirst / --partner, shared by every command that reads a ledger."""
     f = click.option("--partner", help="Restrict to one partner id.")(f)
+    return date_options(f)
+
+
+def date_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--dayfirst / --monthfirst: how text dates are read."""
     f = click.option(
         "--monthfirst", is_flag=True, help="Read text dates like 12/31/2026 as month/day/year."
     )(f)
@@ -506,6 +511,75 @@ def reconcile(
             progress,
         )
     _print_run(result, as_json)
+
+
+@main.command()
+@click.argument("ledger", type=LEDGER)
+@reading_options
+@json_option
+@handle_errors
+def history(
+    ledger: Path, dayfirst: bool, monthfirst: bool, partner: str | None, as_json: bool
+) -> None:
+    """Per partner, the months a recorded run renewed: licences requested, renewed and
+    dropped, points renewed, bought by runs and credited.
+
+    Example: licreport history licreport-out/ledger-2027-01.xlsx
+    """
+    doc = api.history(ledger, _options(dayfirst, monthfirst, partner))
+    if as_json:
+        click.echo(jsonout.dumps(doc))
+        return
+    if not doc["partners"]:
+        click.echo(f"{ledger.name}: no recorded runs (Renewals is empty)")
+    cols = ["month", "requested", "renewed", "dropped", "points_renewed", "points_bought",
+            "points_credited"]  # fmt: skip
+    for p in doc["partners"]:
+        click.secho(p["partner"], bold=True)
+        for line in _table(p["months"], cols):
+            click.echo(f"  {line}")
+
+
+def _shown(value: Any) -> str:
+    return "(blank)" if value is None else str(jsonout.cell_value("", value))
+
+
+def _row_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {_shown(v)}" for k, v in values.items())
+
+
+@main.command()
+@click.argument("old", type=LEDGER)
+@click.argument("new", type=LEDGER)
+@date_options
+@json_option
+@handle_errors
+def diff(old: Path, new: Path, dayfirst: bool, monthfirst: bool, as_json: bool) -> None:
+    """Rows added, removed and changed in each ledger sheet between OLD and NEW, rows
+    matched by their key and values compared as typed (a date equals the same date as text).
+
+    Example: licreport diff licreport-out/ledger-2026-12.xlsx ledger-edited.xlsx
+    """
+    doc, sheets = api.diff(old, new, api.Options(dayfirst, monthfirst, None, _warn))
+    if as_json:
+        click.echo(jsonout.dumps(doc))
+        return
+    if not sheets:
+        click.echo(f"{old.name} and {new.name}: no differences in the ledger sheets")
+    for d in sheets:
+        counts = f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed"
+        click.secho(f"{d.sheet}: {counts}", bold=True)
+        for row, values in d.removed:
+            click.echo(f"  - row {row}: {_row_text(values)}")
+        for row, values in d.added:
+            click.echo(f"  + row {row}: {_row_text(values)}")
+        for c in d.changed:
+            where = (
+                f"row {c.row_old}" if c.row_old == c.row_new else f"row {c.row_old} → {c.row_new}"
+            )
+            click.echo(f"  ~ {where} ({_row_text(c.key)}):")
+            for column, a, b in c.cells:
+                click.echo(f"      {column}: {_shown(a)} → {_shown(b)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -406,7 +406,7 @@ def test_redo_replaces_the_month_in_the_written_workbook(tmp_path: Path) -> None
     assert doc["already_applied"] is False and doc["run"] != old["run"]
     # without --exchange this time: IBX shares its 30 AD360 1-year licences 12 / 18
     assert _lines(doc, "IBX")[("C-IBX-004", "AD360")] == 12
-    redone = second / "ledger-2026-12-2026-12.xlsx"  # SPEC: <ledger stem>-<M>
+    redone = second / "ledger-2026-12.xlsx"  # SPEC §9: the month in the stem is replaced
     wb = openpyxl.load_workbook(redone, read_only=True)
     renewals = [r for r in wb["Renewals"].iter_rows(min_row=2, values_only=True) if any(r)]
     assert {r[0] for r in renewals} == {doc["run"]}

@@ -25,6 +25,8 @@ def test_every_command_is_documented() -> None:
         "recover",
         "report",
         "reconcile",
+        "history",
+        "diff",
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from licreport.ledger.schema import normalise
 from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
 from licreport.rules.status import StatusView
@@ -196,3 +197,53 @@ def renew_json(
 
 def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=plain)
+
+
+def history_json(table: pd.DataFrame, partners: Iterable[str]) -> dict[str, Any]:
+    """SPEC §9: every recorded month, and per partner its months with their totals."""
+    cols = [c for c in table.columns if c != "partner"]
+    rows = by_partner(table, cols)
+    return {
+        "months": sorted(set(table["month"].tolist())),
+        "partners": [{"partner": p, "months": rows[p]} for p in partners if p in rows],
+    }
+
+
+def cell_value(column: str, value: Any) -> Any:
+    """One compared cell as JSON: typed values plain, terms as `term_value`, others as text."""
+    if normalise(column) == "term" and value is not None:
+        return term_value(value)
+    out = plain(value)
+    return out if out is None or isinstance(out, str | int | float | bool) else str(out)
+
+
+def diff_json(old: Any, new: Any, sheets: Iterable[Any]) -> dict[str, Any]:
+    """SPEC §9 "Diff": rows added, removed and changed per sheet (sheets that differ only)."""
+
+    def values(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: cell_value(k, v) for k, v in row.items()}
+
+    return {
+        "old": str(old),
+        "new": str(new),
+        "sheets": [
+            {
+                "sheet": d.sheet,
+                "added": [{"row": r, "values": values(v)} for r, v in d.added],
+                "removed": [{"row": r, "values": values(v)} for r, v in d.removed],
+                "changed": [
+                    {
+                        "row_old": c.row_old,
+                        "row_new": c.row_new,
+                        "key": values(c.key),
+                        "cells": [
+                            {"column": col, "old": cell_value(col, a), "new": cell_value(col, b)}
+                            for col, a, b in c.cells
+                        ],
+                    }
+                    for c in d.changed
+                ],
+            }
+            for d in sheets
+        ],
+    }
