@@ -152,6 +152,8 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
             where = f": {exc.filename}" if exc.filename else ""
             click.echo(f"licreport: {exc.strerror or exc}{where}; nothing was written", err=True)
             ctx.exit(2)
+        except click.ClickException:  # a bad option value found in the command: Click's exit 2
+            raise
         except Exception as exc:  # a bug: one line, the traceback only with --debug
             if ctx.find_root().params.get("debug"):
                 raise

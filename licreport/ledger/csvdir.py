@@ -65,8 +65,26 @@ def read_csv_folder(path: Path, limits: Limits, decimal: str | None = None) -> R
             sheets[schema_name] = parse_csv(
                 contents[schema_name], f.name, f.stem, warnings, decimal=decimal
             )
+    _ascii_like_the_folder(sheets, contents)
     present = [f.name for f in files]
     return RawBook(display, "csv", digest.hexdigest(), sheets, present, warnings)
+
+
+def _ascii_like_the_folder(sheets: dict[str, RawSheet], contents: dict[str, bytes]) -> None:
+    """A file of plain ASCII reads as UTF-8, but Excel saved it like its neighbours: when
+    the others are Windows-1252 (or Latin-1), record that, so that rows appended to it
+    (a client name with an accent) are written in the encoding the user's Excel reads."""
+    legacy = {
+        s.csv.encoding
+        for s in sheets.values()
+        if s.csv is not None and s.csv.encoding in ("cp1252", "latin-1")
+    }
+    if len(legacy) != 1:
+        return
+    encoding = legacy.pop()
+    for name, raw in sheets.items():
+        if raw.csv is not None and not raw.csv.bom and contents[name].isascii():
+            raw.csv = replace(raw.csv, encoding=encoding)
 
 
 def decode(data: bytes, name: str, warnings: list[str]) -> str:
