@@ -467,3 +467,13 @@ def test_a_character_the_files_encoding_cannot_hold_stops_the_write(tmp_path: Pa
     with pytest.raises(LicreportError, match=r"pool.csv: is cp1252 text, which cannot hold 'Ł'"):
         write_csv_folder(ledger, tmp_path / "out", appended={"Pool": new})
     assert (euro / "pool.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "quote", "status", "recover", "renew", "report", "reconcile"]
+)
+def test_every_ledger_command_takes_the_european_options(command: str) -> None:
+    code, stdout, _ = cli(command, "--help")
+    assert code == 0
+    for option in ("--decimal-comma / --decimal-point", "--dayfirst", "--monthfirst"):
+        assert option in stdout

@@ -120,11 +120,10 @@ def date_text(day: dt.date, form: CsvFormat) -> str:
 def file_format(dialect: Dialect, recorded: CsvFormat | None) -> tuple[Dialect, CsvFormat]:
     """The file's dialect and style: as the reader recorded it, else as `detect` sees it."""
     if recorded is None:
-        form = CsvFormat(dialect.delimiter, decimal_for(dialect.delimiter), dialect.encoding,
-                         dialect.bom)  # fmt: skip
-        return dialect, form
-    return replace(dialect, encoding=recorded.encoding, bom=recorded.bom,
-                   delimiter=recorded.delimiter), recorded  # fmt: skip
+        decimal = decimal_for(dialect.delimiter)
+        return dialect, CsvFormat(dialect.delimiter, decimal, dialect.encoding, dialect.bom)
+    encoding, bom, delimiter = recorded.encoding, recorded.bom, recorded.delimiter
+    return replace(dialect, encoding=encoding, bom=bom, delimiter=delimiter), recorded
 
 
 def _encode(text: str, dialect: Dialect, name: str) -> bytes:
