@@ -49,6 +49,7 @@ class Options:
     monthfirst: bool = False
     partner: str | None = None
     warn: Callable[[str], None] = _quiet  # told about encoding fallbacks, open-in-Excel locks
+    decimal: str | None = None  # CSV decimal separator forced: "," or "."; None: by delimiter
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
     """Read and replay; return every data error of the file (an empty list: clean)."""
     if options.dayfirst and options.monthfirst:
         raise UsageError("--dayfirst and --monthfirst exclude each other")
-    ledger, errors = load_ledger(path, dayfirst=options.dayfirst, monthfirst=options.monthfirst)
+    ledger, errors = load_ledger(
+        path, dayfirst=options.dayfirst, monthfirst=options.monthfirst, decimal=options.decimal
+    )
     scoped = ledger
     if options.partner is not None:
         if options.partner not in ledger.partners:
@@ -143,7 +146,12 @@ def quote(
     if devices < 0:
         raise UsageError("--devices cannot be negative")
     if ledger is not None:
-        read, _ = load_ledger(ledger, dayfirst=options.dayfirst, monthfirst=options.monthfirst)
+        read, _ = load_ledger(
+            ledger,
+            dayfirst=options.dayfirst,
+            monthfirst=options.monthfirst,
+            decimal=options.decimal,
+        )
         products = read["Products"]
         match = products[products["product"].str.casefold() == product.casefold()]
         if match.empty:

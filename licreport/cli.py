@@ -19,6 +19,7 @@ import click
 
 from licreport import __version__, api
 from licreport.errors import LicreportError
+from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.rules.shortfall import POLICIES
 
@@ -36,14 +37,41 @@ def _month_first(month: str) -> date:
         raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
 
 
+def _day(value: str, hint: str, dayfirst: bool, monthfirst: bool) -> date:
+    """A date option: ISO always; D/M/Y or M/D/Y with --dayfirst/--monthfirst (SPEC §11),
+    read by the ledger's own date reader so that an option and a cell agree."""
+    day = date_reader(DateOptions(dayfirst=dayfirst, monthfirst=monthfirst))(value)
+    if isinstance(day, Bad):
+        raise click.BadParameter(str(day), param_hint=hint)
+    return day
+
+
+DECIMAL_KEY = "licreport.decimal"
+
+
+def _remember_decimal(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    # Kept in ctx.meta (not a parameter) so the commands' signatures stay as they are:
+    # `_options` puts it in `api.Options`.
+    ctx.meta[DECIMAL_KEY] = None if value is None else "," if value else "."
+
+
 def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--dayfirst / --monthfirst / --partner, shared by every command that reads a ledger."""
+    """--dayfirst / --monthfirst / --decimal-comma / --partner, shared by every command
+    that reads a ledger."""
     f = click.option("--partner", help="Restrict to one partner id.")(f)
     return date_options(f)
 
 
 def date_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--dayfirst / --monthfirst: how text dates are read."""
+    f = click.option(
+        "--decimal-comma/--decimal-point",
+        default=None,
+        expose_value=False,
+        callback=_remember_decimal,
+        help="Read numbers in every CSV file as 1.234,50 / 1,234.50 "
+        "(default: a decimal comma in ;-delimited files only).",
+    )(f)
     f = click.option(
         "--monthfirst", is_flag=True, help="Read text dates like 12/31/2026 as month/day/year."
     )(f)
@@ -74,17 +102,22 @@ def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """--as-of DATE or --month YYYY-MM (its 1st); the command receives `day`."""
 
     @functools.wraps(f)
-    def wrapper(*args: Any, as_of: Any, month: str | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, as_of: str | None, month: str | None, **kwargs: Any) -> Any:
         if as_of and month:
             raise click.UsageError("give --as-of or --month, not both")
-        day = as_of.date() if as_of else _month_first(month) if month else _today()
+        if as_of:
+            first = (kwargs.get("dayfirst", False), kwargs.get("monthfirst", False))
+            day = _day(as_of, "--as-of", *first)
+        else:
+            day = _month_first(month) if month else _today()
         return f(*args, day=day, **kwargs)
 
     wrapper = click.option("--month", help="Compute as of the 1st of this month, YYYY-MM.")(wrapper)
     return click.option(
         "--as-of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="The date to compute for (default: today).",
+        metavar="DATE",
+        help="The date to compute for, YYYY-MM-DD (or as --dayfirst/--monthfirst say; "
+        "default: today).",
     )(wrapper)
 
 
@@ -93,7 +126,10 @@ def _warn(message: str) -> None:
 
 
 def _options(dayfirst: bool, monthfirst: bool, partner: str | None) -> api.Options:
-    return api.Options(dayfirst=dayfirst, monthfirst=monthfirst, partner=partner, warn=_warn)
+    decimal = click.get_current_context().meta.get(DECIMAL_KEY)
+    return api.Options(
+        dayfirst=dayfirst, monthfirst=monthfirst, partner=partner, warn=_warn, decimal=decimal
+    )
 
 
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,6 +157,8 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
             where = f": {exc.filename}" if exc.filename else ""
             click.echo(f"licreport: {exc.strerror or exc}{where}; nothing was written", err=True)
             ctx.exit(2)
+        except click.ClickException:  # a bad option value found in the command: Click's exit 2
+            raise
         except Exception as exc:  # a bug: one line, the traceback only with --debug
             if ctx.find_root().params.get("debug"):
                 raise
@@ -191,7 +229,10 @@ def validate(
 @click.option("--product", required=True, help="Product code, e.g. AD360.")
 @click.option("--devices", required=True, type=click.IntRange(min=0), help="Devices to cover.")
 @click.option(
-    "--date", "when", type=click.DateTime(formats=["%Y-%m-%d"]), help="Exchange date (today)."
+    "--date",
+    "when",
+    metavar="DATE",
+    help="Exchange date, YYYY-MM-DD or as --dayfirst/--monthfirst say (today).",
 )
 @click.option("--ledger", type=LEDGER, help="Take the price from this ledger's Products.")
 @click.option("--points-per-licence", type=click.IntRange(min=1), help="Price in MSSP Points.")
@@ -201,7 +242,7 @@ def validate(
 def quote(
     product: str,
     devices: int,
-    when: Any,
+    when: str | None,
     ledger: Path | None,
     points_per_licence: int | None,
     dayfirst: bool,
@@ -213,7 +254,7 @@ def quote(
 
     Example: licreport quote --product AD360 --devices 30 --date 2026-01-23 --points-per-licence 3
     """
-    day = when.date() if when else _today()
+    day = _day(when, "--date", dayfirst, monthfirst) if when else _today()
     q = api.quote(
         product,
         devices,

@@ -291,6 +291,8 @@ def test_csv_delimiters(write_csvs: Callable[..., Path], delimiter: str) -> None
     ).replace(";", delimiter)
     if delimiter == ",":
         pool = pool.replace("1,000", '"1,000"')
+    if delimiter == ";":  # a ";" file reads a decimal comma (SPEC §11)
+        pool = pool.replace("1,000", "1.000").replace("12.50", "12,50")
     folder = write_csvs(
         {"partners.csv": PARTNERS_CSV, "products.csv": PRODUCTS_CSV, "pool.csv": pool}
     )

@@ -666,8 +666,9 @@ def test_csv_folder_appends_in_the_files_dialect(tmp_path: Path) -> None:
     ]
     assert (target / "partners.csv").read_bytes() == (folder / "partners.csv").read_bytes()
     assert (target / "README.txt").read_bytes() == b"notes\n"
-    renewals = (target / "renewals.csv").read_bytes().decode("cp1252").split("\r\n")
-    assert renewals[0] == ";".join(BY_NAME["Renewals"].names)
+    # A new file is UTF-8 (SPEC §11), with a BOM as the folder is not plain UTF-8.
+    renewals = (target / "renewals.csv").read_bytes().decode("utf-8").split("\r\n")
+    assert renewals[0] == "\ufeff" + ";".join(BY_NAME["Renewals"].names)
     assert renewals[1].startswith("2026-02-r1;2026-02;;C1;")
     assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "clients.csv", "partners.csv"]
 

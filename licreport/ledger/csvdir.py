@@ -3,7 +3,11 @@
 Files match sheets by their stem (``Clients.csv`` = ``clients.csv`` = Clients).
 Delimiter ``,`` ``;`` or tab, guessed from the first lines; UTF-8 with or
 without BOM (UTF-16 with a BOM too, as Excel's "Unicode text" saves it), else
-Windows-1252 with a warning.  Every value stays text; `parse` types it.
+Windows-1252 with a warning.  Every value stays text; `parse` types it, with
+the decimal separator chosen here (SPEC §11): ``,`` in a ``;`` file, ``.``
+otherwise, unless the caller forces one (``--decimal-comma``/``--decimal-point``).
+How each file was read is kept (`CsvFormat`) so that rows appended to it
+follow it.
 """
 
 from __future__ import annotations
@@ -12,19 +16,26 @@ import codecs
 import csv
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
-from licreport.ledger.headers import RawBook, RawSheet, match_sheets
+from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, match_sheets
+from licreport.ledger.model import CsvFormat
+from licreport.ledger.parse import DateOptions, text_date_separator
 from licreport.ledger.safety import Limits
-from licreport.ledger.schema import BY_NAME
+from licreport.ledger.schema import BY_NAME, DATE, Sheet
 
 DELIMITERS = (",", ";", "\t")
 SNIFF_LINES = 30
 
 
-def read_csv_folder(path: Path, limits: Limits) -> RawBook:
-    """The schema sheets of a CSV folder as raw grids, keyed by schema sheet name."""
+def read_csv_folder(path: Path, limits: Limits, decimal: str | None = None) -> RawBook:
+    """The schema sheets of a CSV folder as raw grids, keyed by schema sheet name.
+
+    `decimal` (``","`` or ``"."``) forces the decimal separator of every file;
+    ``None`` takes it from each file's delimiter (`decimal_for`).
+    """
     display = f"{path.name}/"
     files = sorted(
         (f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".csv"),
@@ -51,31 +62,66 @@ def read_csv_folder(path: Path, limits: Limits) -> RawBook:
     for schema_name in BY_NAME:
         if schema_name in chosen:
             f = chosen[schema_name]
-            sheets[schema_name] = parse_csv(contents[schema_name], f.name, f.stem, warnings)
+            sheets[schema_name] = parse_csv(
+                contents[schema_name], f.name, f.stem, warnings, decimal=decimal
+            )
+    _ascii_like_the_folder(sheets, contents)
     present = [f.name for f in files]
     return RawBook(display, "csv", digest.hexdigest(), sheets, present, warnings)
 
 
+def _ascii_like_the_folder(sheets: dict[str, RawSheet], contents: dict[str, bytes]) -> None:
+    """A file of plain ASCII reads as UTF-8, but Excel saved it like its neighbours: when
+    the others are Windows-1252 (or Latin-1), record that, so that rows appended to it
+    (a client name with an accent) are written in the encoding the user's Excel reads."""
+    legacy = {
+        s.csv.encoding
+        for s in sheets.values()
+        if s.csv is not None and s.csv.encoding in ("cp1252", "latin-1")
+    }
+    if len(legacy) != 1:
+        return
+    encoding = legacy.pop()
+    for name, raw in sheets.items():
+        if raw.csv is not None and not raw.csv.bom and contents[name].isascii():
+            raw.csv = replace(raw.csv, encoding=encoding)
+
+
 def decode(data: bytes, name: str, warnings: list[str]) -> str:
     """UTF-8 (BOM optional), UTF-16 with BOM, else Windows-1252 with a warning."""
+    return decode_as(data, name, warnings)[0]
+
+
+def decode_as(data: bytes, name: str, warnings: list[str]) -> tuple[str, str, bytes]:
+    """`decode`, also saying which codec read it and the BOM it started with."""
+    bom = b""
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
+        bom, data = codecs.BOM_UTF8, data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        bom = data[:2]
+        codec = "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
         try:
-            return data.decode("utf-16")
+            return data[2:].decode(codec), codec, bom
         except UnicodeDecodeError as exc:
             raise UnreadableFile(f"{name}: is not valid UTF-16 text ({exc})") from exc
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8", bom
     except UnicodeDecodeError:
         pass
     try:
-        text = data.decode("cp1252")
+        text, codec = data.decode("cp1252"), "cp1252"
         warnings.append(f"{name} is not UTF-8; read as Windows-1252")
     except UnicodeDecodeError:
-        text = data.decode("latin-1")
+        text, codec = data.decode("latin-1"), "latin-1"
         warnings.append(f"{name} is not UTF-8; read as Latin-1")
-    return text
+    return text, codec, bom
+
+
+def decimal_for(delimiter: str, forced: str | None = None) -> str:
+    """The decimal separator a file is read with: forced, else ``,`` in a ``;`` file."""
+    if forced is not None:
+        return forced
+    return "," if delimiter == ";" else "."
 
 
 def sniff_delimiter(text: str) -> str:
@@ -85,12 +131,20 @@ def sniff_delimiter(text: str) -> str:
     return max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
 
 
-def parse_csv(data: bytes, name: str, stem: str, warnings: list[str]) -> RawSheet:
-    """One CSV file as a grid padded to its widest line, with each record's line number."""
-    text = decode(data, name, warnings)
+def parse_csv(
+    data: bytes, name: str, stem: str, warnings: list[str], *, decimal: str | None = None
+) -> RawSheet:
+    """One CSV file as a grid padded to its widest line, with each record's line number.
+
+    ``RawSheet.csv`` records the delimiter, encoding and the decimal separator
+    its numbers are to be read with: `decimal` when given, else by the delimiter.
+    """
+    text, encoding, bom = decode_as(data, name, warnings)
     if "\x00" in text:
         raise UnreadableFile(f"{name}: holds NUL bytes; it is not a text (CSV) file")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    delimiter = sniff_delimiter(text)
+    form = CsvFormat(delimiter, decimal_for(delimiter, decimal), encoding, bom)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[object]] = []
     numbers: list[int] = []
     line = 0
@@ -105,4 +159,23 @@ def parse_csv(data: bytes, name: str, stem: str, warnings: list[str]) -> RawShee
     for r in rows:
         if len(r) < width:
             r.extend([""] * (width - len(r)))
-    return RawSheet(name, stem, rows, numbers)
+    return RawSheet(name, stem, rows, numbers, csv=form)
+
+
+def date_style(
+    raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: DateOptions
+) -> CsvFormat | None:
+    """`raw.csv` completed with how its text dates were read: ``dmy`` when some were
+    read day-first, ``mdy`` month-first, else ``iso`` (SPEC §11, for the writer)."""
+    if raw.csv is None:
+        return None
+    if match is None or not (options.dayfirst or options.monthfirst):
+        return raw.csv
+    dates = [j for c, j in match.columns.items() if schema.column(c).kind == DATE]
+    body = raw.rows[match.index + 1 :]
+    for j in dates:
+        sep = text_date_separator({r[j] for r in body if j < len(r)})
+        if sep is not None:
+            order = "dmy" if options.dayfirst else "mdy"
+            return replace(raw.csv, dates=order, date_sep=sep)
+    return raw.csv

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from licreport.errors import DataError
-from licreport.ledger.model import column_letter
+from licreport.ledger.model import CsvFormat, column_letter
 from licreport.ledger.schema import Sheet, normalise, schema_sheet
 
 HEADER_SCAN_ROWS = 30
@@ -25,7 +25,8 @@ class RawSheet:
 
     ``row_numbers[i]`` is the row number the user sees for ``rows[i]`` (the CSV
     line number); ``cell_errors`` maps ``(i, column index)`` to an Excel error
-    such as ``#N/A`` that the reader returned as blank.
+    such as ``#N/A`` that the reader returned as blank.  ``csv`` says how a CSV
+    file was read (delimiter, decimal separator, encoding); ``None`` for a worksheet.
     """
 
     file: str
@@ -33,6 +34,7 @@ class RawSheet:
     rows: list[list[Any]]
     row_numbers: list[int] | None = None
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    csv: CsvFormat | None = None
 
     def row_number(self, i: int) -> int:
         return self.row_numbers[i] if self.row_numbers is not None else i + 1

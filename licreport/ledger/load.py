@@ -17,7 +17,7 @@ from pandas.api.types import pandas_dtype
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UsageError
 from licreport.ledger import safety
-from licreport.ledger.csvdir import read_csv_folder
+from licreport.ledger.csvdir import date_style, read_csv_folder
 from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, find_header
 from licreport.ledger.model import Ledger, Table, cell_column, column_letter, empty_table
 from licreport.ledger.parse import Cells, DateOptions, convert, to_text
@@ -45,8 +45,11 @@ def load_ledger(
     dayfirst: bool = False,
     monthfirst: bool = False,
     limits: Limits | None = None,
+    decimal: str | None = None,
 ) -> tuple[Ledger, list[DataError]]:
     """Read a ledger (.xlsx/.xlsm or a CSV folder): typed tables and every data error.
+
+    `decimal` (``","``/``"."``) forces the decimal separator of CSV files (SPEC §11).
 
     Raises `UnreadableFile`, `UnsafeFile` or `SheetError` (exit 2) for what stops
     the read, listing every such problem of the file at once.
@@ -55,7 +58,7 @@ def load_ledger(
     if dayfirst and monthfirst:
         raise UsageError("--dayfirst and --monthfirst cannot be used together")
     path = Path(path)
-    book = read_source(path, limits or Limits())
+    book = read_source(path, limits or Limits(), decimal)
     options = DateOptions(dayfirst, monthfirst, book.date1904)
     matches = _match_all(book)
     built: dict[str, _Built] = {}
@@ -75,13 +78,18 @@ def load_ledger(
         key=lambda e: (order[_schema_of(e, built)], e.row or 0, cell_column(e.cell)),
     )
     ledger = Ledger(path, book.kind, book.sha256, tables, list(book.warnings))
+    for schema in SHEETS:
+        raw = book.sheets.get(schema.name)
+        form = date_style(raw, schema, matches.get(schema.name), options) if raw else None
+        if raw is not None and form is not None:
+            ledger.csv_formats[raw.file] = form
     return ledger, errors
 
 
-def read_source(path: Path, limits: Limits) -> RawBook:
+def read_source(path: Path, limits: Limits, decimal: str | None = None) -> RawBook:
     """Dispatch on what `path` is: a CSV folder, an .xlsx/.xlsm file, or something we refuse."""
     if path.is_dir():
-        return read_csv_folder(path, limits)
+        return read_csv_folder(path, limits, decimal)
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file or folder")
     if not path.is_file():
@@ -187,7 +195,7 @@ def _build(raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: Dat
             frame[col.name] = pd.Series(fill, index=index, dtype=object).astype(dtype)
             continue
         sub = cells[match.columns[col.name]].take(keep)
-        values, problems = convert(sub, col, options)
+        values, problems = convert(sub, col, options, raw.csv.decimal if raw.csv else None)
         values.index = index
         bad_cells = excel_errors.get(col.name, {})
         for pos, code in sorted(bad_cells.items()):

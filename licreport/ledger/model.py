@@ -75,15 +75,36 @@ def empty_table(schema: Sheet, file: str) -> Table:
     return Table(schema, frame, file, schema.name, present=False)
 
 
+@dataclass(frozen=True)
+class CsvFormat:
+    """How one CSV file was read, so that rows appended to it are written the same way.
+
+    ``decimal`` is the decimal separator numbers were read with (``","``: ``1.234,50``);
+    ``dates`` the order its text dates were read in (``"iso"``, ``"dmy"``, ``"mdy"``)
+    and ``date_sep`` the separator they were written with (``26.11.2026``).
+    """
+
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    dates: str = "iso"
+    date_sep: str = "/"
+
+
 @dataclass
 class Ledger:
-    """Everything `load_ledger` read: typed tables, their origin, the file hash."""
+    """Everything `load_ledger` read: typed tables, their origin, the file hash.
+
+    ``csv_formats`` maps each CSV file name (``Table.file``) to how it was read.
+    """
 
     path: Path
     kind: str  # "xlsx" or "csv"
     sha256: str
     tables: dict[str, Table]
     warnings: list[str] = field(default_factory=list)
+    csv_formats: dict[str, CsvFormat] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name].frame

@@ -11,9 +11,10 @@ distinct ids costs one pass.  Each converter returns the typed Series and
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,12 @@ Problems = list[tuple[int, str]]
 _INT = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.0*)?")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+|\d{1,3}(?:,\d{3})+(?:\.\d*)?)")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")
+# Decimal comma (SPEC §11): "1.234,50", "1 234,50" (a space or no-break space groups).
+_GROUP = r"(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+"
+_INT_DC = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:" + _GROUP + r"))(?:,0*)?")
+_DECIMAL_DC = re.compile(r"[+-]?(?:\d+(?:,\d*)?|,\d+|\d{1,3}(?:" + _GROUP + r")(?:,\d*)?)")
+_POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
+_GROUPING = str.maketrans("", "", ". \u00a0\u202f")
 _DECORATION = re.compile(r"^[€$£\s]+|[€$£%\s]+$")
 _TIME0 = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})" + _TIME0)
@@ -131,21 +138,35 @@ def _shown(v: Any) -> str:
     return cell_text(v)
 
 
-def read_int(v: Any) -> int | Bad:
-    """Whole numbers: 5, 5.0, "5", "1,234"; not "ten", 2.5 or "1,5"."""
+def read_int(v: Any, decimal: str | None = None) -> int | Bad:
+    """Whole numbers: 5, 5.0, "5", "1,234"; not "ten", 2.5 or "1,5".
+
+    With ``decimal=","`` (a decimal-comma CSV file) text reads "1.234" as 1234 and "5,0" as 5.
+    """
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         if math.isfinite(v) and float(v).is_integer() and abs(v) < 2**53:
             return int(v)
-    elif isinstance(v, str) and _INT.fullmatch(v := v.strip()):
-        digits = v.replace(",", "").split(".")[0]
-        if len(digits.lstrip("+-")) > 15:
-            return Bad(f'"{v}" is too large')
-        return int(digits)
+    elif isinstance(v, str) and decimal == "," and _INT_DC.fullmatch(v := v.strip()):
+        return _whole(v, v.translate(_GROUPING).split(",")[0])
+    elif isinstance(v, str) and decimal != "," and _INT.fullmatch(v := v.strip()):
+        return _whole(v, v.replace(",", "").split(".")[0])
     return Bad(f'"{_shown(v)}" is not a whole number')
 
 
-def read_decimal(v: Any) -> Decimal | Bad:
-    """Money and percent, exact: floats via their repr; "1,234.50" yes, "12,5" no."""
+def _whole(shown: str, digits: str) -> int | Bad:
+    if len(digits.lstrip("+-")) > 15:
+        return Bad(f'"{shown}" is too large')
+    return int(digits)
+
+
+def read_decimal(v: Any, decimal: str | None = None) -> Decimal | Bad:
+    """Money and percent, exact: floats via their repr; "1,234.50" yes, "12,5" no.
+
+    `decimal` is how a CSV file's text is read (SPEC §11): ``","`` reads
+    "1.234,50" as 1234.50 and refuses "38.00"; ``"."`` is the default reading,
+    whose refusals name ``--decimal-comma``; ``None`` (a worksheet) the same
+    without that hint, as the option does not apply to .xlsx files.
+    """
     if isinstance(v, float):
         if math.isfinite(v):
             return Decimal(repr(v))
@@ -153,10 +174,19 @@ def read_decimal(v: Any) -> Decimal | Bad:
         return Decimal(v)
     elif isinstance(v, str):
         s = _DECORATION.sub("", v.strip())
-        if _DECIMAL.fullmatch(s):
+        if decimal == ",":
+            if _DECIMAL_DC.fullmatch(s):
+                return Decimal(s.translate(_GROUPING).replace(",", "."))
+            if _POINT_DECIMAL.fullmatch(s):
+                return Bad(
+                    f'"{v.strip()}" is ambiguous: this file is read with a decimal comma; '
+                    "write it with a comma or pass --decimal-point"
+                )
+        elif _DECIMAL.fullmatch(s):
             return Decimal(s.replace(",", ""))
-        if _COMMA_DECIMAL.fullmatch(s):
-            return Bad(f'"{v.strip()}" is ambiguous: write the decimal separator as a point')
+        elif _COMMA_DECIMAL.fullmatch(s):
+            hint = " (or pass --decimal-comma)" if decimal == "." else ""
+            return Bad(f'"{v.strip()}" is ambiguous: write the decimal separator as a point{hint}')
     return Bad(f'"{_shown(v)}" is not a number')
 
 
@@ -196,6 +226,17 @@ def date_reader(options: DateOptions) -> Callable[[Any], dt.date | Bad]:
         return Bad(f'"{_shown(v)}" is not a date')
 
     return read_date
+
+
+def text_date_separator(values: Iterable[Any]) -> str | None:
+    """The separator of the first D/M/Y-or-M/D/Y text date in `values` (``None``: none).
+
+    A CSV writer follows it (SPEC §11): ``26.11.2026`` in, ``01.12.2026`` appended.
+    """
+    for v in values:
+        if isinstance(v, str) and _DMY.fullmatch(s := v.strip()):
+            return s[len(s) - len(s.lstrip("0123456789"))]
+    return None
 
 
 def _ymd(shown: str, year: int, month: int, day: int) -> dt.date | Bad:
@@ -266,17 +307,17 @@ def _choice_key(value: str) -> str:
     return re.sub(r"[\s_\-]+", "", value.casefold())
 
 
-def to_int(cells: Cells) -> tuple[pd.Series, Problems]:
-    results, problems = cells.read(read_int)
+def to_int(cells: Cells, decimal: str | None = None) -> tuple[pd.Series, Problems]:
+    results, problems = cells.read(functools.partial(read_int, decimal=decimal))
     ok_u = np.array([r is not None for r in results], dtype=bool)
     values_u = np.array([r if r is not None else 0 for r in results], dtype=np.int64)
     ok = ok_u[cells.codes]
     return pd.Series(pd.arrays.IntegerArray(values_u[cells.codes], ~ok)), problems
 
 
-def to_decimal(cells: Cells) -> tuple[pd.Series, Problems]:
+def to_decimal(cells: Cells, decimal: str | None = None) -> tuple[pd.Series, Problems]:
     """Exact ``Decimal`` values in an object column, ``None`` when blank or unreadable."""
-    results, problems = cells.read(read_decimal)
+    results, problems = cells.read(functools.partial(read_decimal, decimal=decimal))
     return pd.Series(_object(results)[cells.codes], dtype=object), problems
 
 
@@ -302,8 +343,13 @@ def _object(values: list[Any]) -> np.ndarray:
     return out
 
 
-def convert(cells: Cells, column: Column, options: DateOptions) -> tuple[pd.Series, Problems]:
-    """The typed Series of `column` (its schema dtype) and the cells that could not be read."""
+def convert(
+    cells: Cells, column: Column, options: DateOptions, decimal: str | None = None
+) -> tuple[pd.Series, Problems]:
+    """The typed Series of `column` (its schema dtype) and the cells that could not be read.
+
+    `decimal` is the CSV file's decimal separator (`read_decimal`); ``None`` for a worksheet.
+    """
     kind = column.kind
     if kind == TEXT:
         return to_text(cells), []
@@ -311,9 +357,9 @@ def convert(cells: Cells, column: Column, options: DateOptions) -> tuple[pd.Seri
         return to_choice(cells, column.choices)
     if kind == DATE:
         return to_date(cells, options)
-    converters: dict[str, Callable[[Cells], tuple[pd.Series, Problems]]] = {
-        INT: to_int,
-        DECIMAL: to_decimal,
-        BOOL: to_bool,
-    }
+    if kind == INT:
+        return to_int(cells, decimal)
+    if kind == DECIMAL:
+        return to_decimal(cells, decimal)
+    converters: dict[str, Callable[[Cells], tuple[pd.Series, Problems]]] = {BOOL: to_bool}
     return converters[kind](cells)

@@ -1,7 +1,11 @@
 """The updated CSV folder: the input files as they are, with the new rows added.
 
 Each input file is copied byte for byte and the new rows are appended as new
-lines in the file's own encoding, delimiter and line ending.  Only when a new
+lines in the file's own encoding, delimiter, line ending, decimal separator and
+date style, as the reader saw them (`Ledger.csv_formats`, SPEC §11).  A file
+the folder lacks is written in UTF-8 (with a BOM when the folder's Partners
+file is not plain UTF-8, so that Excel reads its accents), with the folder's
+delimiter and decimal separator and ISO dates.  Only when a new
 row needs a column the file lacks is the file rewritten (header extended, every
 record padded).  Text we write that a spreadsheet would run as a formula
 (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading ``'``.
@@ -18,7 +22,7 @@ import datetime as dt
 import io
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from licreport.errors import UnreadableFile
-from licreport.ledger.csvdir import sniff_delimiter
-from licreport.ledger.model import Ledger, Table
+from licreport.errors import LicreportError, UnreadableFile
+from licreport.ledger.csvdir import decimal_for, sniff_delimiter
+from licreport.ledger.model import CsvFormat, Ledger, Table
 from licreport.ledger.schema import BY_NAME, normalise
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -76,8 +80,12 @@ def detect(data: bytes) -> tuple[Dialect, str]:
     return Dialect(encoding, bom, sniff_delimiter(text), newline), text
 
 
-def field(value: Any) -> str:
-    """One value as CSV text: ISO dates, plain decimals, yes/no, formulas defused."""
+ISO = CsvFormat()
+
+
+def field(value: Any, form: CsvFormat = ISO) -> str:
+    """One value as CSV text in `form`'s style (dates, decimal separator; ISO and a
+    point by default), plain decimals (no grouping), yes/no, formulas defused."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float) and value != value:
@@ -86,18 +94,49 @@ def field(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (pd.Timestamp, dt.datetime, np.datetime64)):
         ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat(sep=" ")
+        return date_text(ts.date(), form) if ts == ts.normalize() else ts.isoformat(sep=" ")
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return date_text(value, form)
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format(value, "f").replace(".", form.decimal)
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         f = float(value)
-        return str(int(f)) if f.is_integer() else repr(f)
+        return str(int(f)) if f.is_integer() else repr(f).replace(".", form.decimal)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def date_text(day: dt.date, form: CsvFormat) -> str:
+    """A date as the file writes it: ISO, dd/mm/yyyy or mm/dd/yyyy (its own separator)."""
+    if form.dates == "dmy":
+        return f"{day.day:02d}{form.date_sep}{day.month:02d}{form.date_sep}{day.year:04d}"
+    if form.dates == "mdy":
+        return f"{day.month:02d}{form.date_sep}{day.day:02d}{form.date_sep}{day.year:04d}"
+    return day.isoformat()
+
+
+def file_format(dialect: Dialect, recorded: CsvFormat | None) -> tuple[Dialect, CsvFormat]:
+    """The file's dialect and style: as the reader recorded it, else as `detect` sees it."""
+    if recorded is None:
+        decimal = decimal_for(dialect.delimiter)
+        return dialect, CsvFormat(dialect.delimiter, decimal, dialect.encoding, dialect.bom)
+    encoding, bom, delimiter = recorded.encoding, recorded.bom, recorded.delimiter
+    return replace(dialect, encoding=encoding, bom=bom, delimiter=delimiter), recorded
+
+
+def _encode(text: str, dialect: Dialect, name: str) -> bytes:
+    """`text` in the file's encoding; a character it cannot hold stops the run (no '?')."""
+    try:
+        return text.encode(dialect.encoding)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise LicreportError(
+            f"{name}: is {dialect.encoding} text, which cannot hold {bad!r} "
+            f"(in {exc.object[max(0, exc.start - 20) : exc.end + 20]!r}); "
+            "save the file as UTF-8 and run again; nothing was written"
+        ) from exc
 
 
 def _records(text: str, delimiter: str, until: int | None = None) -> list[tuple[int, list[str]]]:
@@ -137,15 +176,19 @@ def _lines(rows: list[list[str]], dialect: Dialect) -> str:
     return buf.getvalue()
 
 
-def _new_values(new: pd.DataFrame, columns: list[str]) -> list[list[str]]:
+def _new_values(new: pd.DataFrame, columns: list[str], form: CsvFormat = ISO) -> list[list[str]]:
     values = [new[c].tolist() if c in new.columns else [None] * len(new) for c in columns]
-    return [[field(v) for v in row] for row in zip(*values, strict=True)] if values else []
+    return [[field(v, form) for v in row] for row in zip(*values, strict=True)] if values else []
 
 
-def append_to_file(path: Path, table: Table, new: pd.DataFrame) -> None:
-    """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect."""
+def append_to_file(
+    path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat | None = None
+) -> None:
+    """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect
+    and style: `recorded` (how the reader read it) when known, else as detected."""
     data = path.read_bytes()
-    dialect, text = detect(data)
+    dialect, form = file_format(detect(data)[0], recorded)
+    text = data[len(dialect.bom) :].decode(dialect.encoding)
     records = _records(text, dialect.delimiter, until=table.header_row)
     at = next((i for i, (line, _) in enumerate(records) if line == table.header_row), None)
     if at is None:
@@ -165,9 +208,9 @@ def append_to_file(path: Path, table: Table, new: pd.DataFrame) -> None:
         for i in range(at + 1, len(rows)):
             rows[i] = rows[i] + [""] * (width - len(rows[i]))
         text = _lines(rows, dialect)
-        data = dialect.bom + text.encode(dialect.encoding, "replace")
+        data = dialect.bom + _encode(text, dialect, path.name)
     out_rows = []
-    for values in _new_values(new, [c for c in wanted if c in positions]):
+    for values in _new_values(new, [c for c in wanted if c in positions], form):
         row = [""] * width
         for c, v in zip([c for c in wanted if c in positions], values, strict=True):
             row[positions[c]] = v
@@ -175,7 +218,7 @@ def append_to_file(path: Path, table: Table, new: pd.DataFrame) -> None:
     tail = _lines(out_rows, dialect)
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
-    path.write_bytes(data + tail.encode(dialect.encoding, "replace"))
+    path.write_bytes(data + _encode(tail, dialect, path.name))
 
 
 def rows_to_remove(removed: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
@@ -225,15 +268,28 @@ def remove_from_file(path: Path, table: Table, rows: Sequence[int]) -> None:
     path.write_bytes(b"".join(kept))
 
 
-def new_file(path: Path, name: str, new: pd.DataFrame, dialect: Dialect) -> None:
+def new_file(
+    path: Path, name: str, new: pd.DataFrame, dialect: Dialect, form: CsvFormat = ISO
+) -> None:
     """A ledger sheet the folder lacks: every canonical header, then the new rows."""
     schema = BY_NAME.get(name)
     columns = schema.names if schema else []
     columns = columns + [
         str(c) for c in new.columns if c not in columns and not str(c).startswith("_")
     ]
-    text = _lines([columns, *_new_values(new, columns)], dialect)
-    path.write_bytes(dialect.bom + text.encode(dialect.encoding, "replace"))
+    text = _lines([columns, *_new_values(new, columns, form)], dialect)
+    path.write_bytes(dialect.bom + _encode(text, dialect, path.name))
+
+
+def new_file_format(reference: Dialect, recorded: CsvFormat | None) -> tuple[Dialect, CsvFormat]:
+    """How a file the folder lacks is written (SPEC §11): UTF-8, ISO dates, and the
+    reference file's delimiter, decimal separator and line ending.  A BOM when the
+    reference is not plain UTF-8: Excel reads a UTF-8 file without one as ANSI."""
+    dialect, form = file_format(reference, recorded)
+    plain = form.encoding == "utf-8" and not form.bom
+    bom = b"" if plain else codecs.BOM_UTF8
+    dialect = replace(dialect, encoding="utf-8", bom=bom)
+    return dialect, replace(form, encoding="utf-8", bom=bom, dates="iso", date_sep="/")
 
 
 def without_implied_partner(ledger: Ledger, table: Table | None, new: pd.DataFrame) -> pd.DataFrame:
@@ -280,15 +336,18 @@ def write_csv_folder(
     for name, rows in dropping.items():
         remove_from_file(target / ledger.tables[name].file, ledger.tables[name], rows)
     reference = ledger.tables.get("Partners")
-    default = Dialect()
+    default, default_form = Dialect(), ISO
     if reference is not None and (target / reference.file).is_file():
-        default = detect((target / reference.file).read_bytes())[0]
+        default, default_form = new_file_format(
+            detect((target / reference.file).read_bytes())[0],
+            ledger.csv_formats.get(reference.file),
+        )
     for name, new in appended.items():
         if new is None or not len(new):
             continue
         table = ledger.tables.get(name)
         new = without_implied_partner(ledger, table, new)
         if table is not None and table.present and (target / table.file).is_file():
-            append_to_file(target / table.file, table, new)
+            append_to_file(target / table.file, table, new, ledger.csv_formats.get(table.file))
         else:
-            new_file(target / f"{name.lower()}.csv", name, new, default)
+            new_file(target / f"{name.lower()}.csv", name, new, default, default_form)
