@@ -168,8 +168,12 @@ def _sheet_writer(
     *,
     filters: bool,
     chart: bool,
+    date1904: bool = False,
 ) -> Callable[[IO[bytes]], None]:
-    """A function streaming one new worksheet: bold frozen header, widths, filter, rows."""
+    """A function streaming one new worksheet: bold frozen header, widths, filter, rows.
+
+    Dates are written as serials of the workbook's date system (`date1904`).
+    """
 
     def write(out: IO[bytes]) -> None:
         n = max((len(c.values) for c in columns), default=0)
@@ -206,6 +210,7 @@ def _sheet_writer(
                     kinds[i],
                     as_text=c.fmt == "text",
                     scale=100 if c.fmt == "percent" else 1,
+                    date1904=date1904,
                 )
                 for i, c in enumerate(columns)
             ]
@@ -485,7 +490,10 @@ def _xlsx_ledger_sheets(
             raise ValueError(f"cannot remove rows of {name!r}: the workbook has no such sheet")
         elif new is not None:
             columns = _new_ledger_columns(name, new)
-            pkg.add_sheet(name, _sheet_writer(columns, styles, filters=False, chart=False))
+            pkg.add_sheet(
+                name,
+                _sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904),
+            )
 
 
 def _csv_ledger_sheets(
@@ -514,7 +522,9 @@ def _csv_ledger_sheets(
             columns = _new_ledger_columns(name, new)
         else:
             continue
-        pkg.add_sheet(name, _sheet_writer(columns, styles, filters=False, chart=False))
+        pkg.add_sheet(
+            name, _sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904)
+        )
 
 
 def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> None:
@@ -534,7 +544,9 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
     existing = next((s for s in pkg.sheets if normalise(s.name) == key and s.part), None)
     name = existing.name if existing is not None else sheet.name
     drawing = chart_parts(name, frame, sheet.chart) if sheet.chart is not None else None
-    write = _sheet_writer(columns, styles, filters=True, chart=drawing is not None)
+    write = _sheet_writer(
+        columns, styles, filters=True, chart=drawing is not None, date1904=pkg.date1904
+    )
     if existing is not None:
         pkg.replace_sheet(existing, write, drawing)
         if columns:  # keep Excel's hidden filter range in step with the new table

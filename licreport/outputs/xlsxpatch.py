@@ -64,6 +64,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 INT_FMT, MONEY_FMT, PERCENT_FMT = 3, 4, 10
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DATE_EPOCH = dt.date(1899, 12, 30)
+_DAYS_1904 = 1462  # 1904-01-01 is serial 0 in the 1904 date system, 1462 in the 1900 one
 
 _P = rb"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix in a tag name
 _ROW_RE = re.compile(rb"\s*(<" + _P + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _P + rb"row\s*>))", re.S)
@@ -216,8 +217,12 @@ def _number_text(v: Any) -> str | None:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
-def _serial(v: Any) -> float | None:
-    """A date/datetime as an Excel serial (1900 system); None if out of Excel's range."""
+def _serial(v: Any, date1904: bool = False) -> float | None:
+    """A date/datetime as an Excel serial; None if out of Excel's range.
+
+    The 1900 system counts from 1899-12-30 (Excel's calendar is off before
+    1900-03-01); the 1904 system (``date1904`` workbooks) counts from 1904-01-01.
+    """
     if isinstance(v, np.datetime64):
         v = pd.Timestamp(v)
     if isinstance(v, dt.datetime):
@@ -227,11 +232,14 @@ def _serial(v: Any) -> float | None:
         serial = delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
     else:
         serial = float((v - _DATE_EPOCH).days)
+    if date1904:
+        serial -= _DAYS_1904
+        return serial if serial >= 0 else None
     return serial if serial >= 61 else None  # before 1900-03-01 Excel's calendar is off
 
 
-def classify(v: Any) -> tuple[str, str] | None:
-    """One value -> (kind, lexical text), or None for a blank."""
+def classify(v: Any, date1904: bool = False) -> tuple[str, str] | None:
+    """One value -> (kind, lexical text), or None for a blank (dates as serials of the system)."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (bool, np.bool_)):
@@ -242,7 +250,7 @@ def classify(v: Any) -> tuple[str, str] | None:
     if isinstance(v, (dt.date, np.datetime64)):
         if isinstance(v, np.datetime64) and np.isnat(v):
             return None
-        serial = _serial(v)
+        serial = _serial(v, date1904)
         if serial is None:
             return TEXT, pd.Timestamp(v).date().isoformat()
         return DATE, _number_text(serial) or ""
@@ -265,7 +273,7 @@ def series_kind(values: pd.Series) -> str | None:
 
 
 def lexical(
-    values: pd.Series, *, as_text: bool = False, scale: int = 1
+    values: pd.Series, *, as_text: bool = False, scale: int = 1, date1904: bool = False
 ) -> list[tuple[str, str] | None]:
     """Every value of a column as (kind, text) or None, value by value.
 
@@ -284,7 +292,7 @@ def lexical(
                 v = v / scale
             elif isinstance(v, (int, float, np.integer, np.floating)):
                 v = float(v) / scale
-        out.append(classify(v))
+        out.append(classify(v, date1904))
     return out
 
 
@@ -338,11 +346,13 @@ def column_cells(
     *,
     as_text: bool = False,
     scale: int = 1,
+    date1904: bool = False,
 ) -> list[str]:
     """``<c>`` elements for one column (``""`` for a blank), one pass per dtype.
 
     The common dtypes (string, integer, datetime) are rendered in a single list
-    comprehension; anything else goes value by value through `classify`.
+    comprehension; anything else goes value by value through `classify`.  Dates
+    are serials of the workbook's date system (`date1904`).
     """
     kind = None if as_text else series_kind(values)
     p = prefix
@@ -374,7 +384,9 @@ def column_cells(
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_localize(None)
         serial = ((ts - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
-        if not (serial[serial == serial] < 61).any():
+        if date1904:
+            serial = serial - _DAYS_1904
+        if not (serial[serial == serial] < (0 if date1904 else 61)).any():
             sd = f' s="{styles[DATE]}"' if styles.get(DATE) else ""
             whole = serial == np.floor(serial)
             blank = serial != serial
@@ -388,7 +400,8 @@ def column_cells(
                 "" if v != v else f'<{p}c r="{letter}{r}"{sd}><{p}v>{_serial_text(v)}</{p}v></{p}c>'
                 for v, r in zip(serial.tolist(), rows, strict=True)
             ]
-    return render_cells(lexical(values, as_text=as_text, scale=scale), letter, rows, styles, prefix)
+    items = lexical(values, as_text=as_text, scale=scale, date1904=date1904)
+    return render_cells(items, letter, rows, styles, prefix)
 
 
 def _all_text(values: pd.Series) -> bool:
@@ -717,6 +730,13 @@ class _NewSheet:
     replaced: bool = False
 
 
+def _is_date1904(workbook_xml: bytes) -> bool:
+    """Does the workbook count dates from 1904 (``<workbookPr date1904="1">``)?"""
+    root = SafeET.fromstring(workbook_xml)
+    pr = next((c for c in root if _local(c.tag) == "workbookPr"), None)
+    return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
+
+
 class Package:
     """An .xlsx being rewritten: the input zip, the edits collected, then `write`."""
 
@@ -739,6 +759,7 @@ class Package:
         self.workbook = docs[0].target
         self.workbook_xml = self.read(self.workbook)
         self.sheets = self._read_sheets()
+        self.date1904 = _is_date1904(self.workbook_xml)
 
     # -- reading
 
@@ -1387,7 +1408,14 @@ class SheetAppender:
         for i in range(0, self.n, BATCH):
             rows = list(range(self.first + i, min(self.first + i + BATCH, self.last + 1)))
             cols = [
-                column_cells(c.values.iloc[i : i + BATCH], column_letter(idx), rows, kinds, p)
+                column_cells(
+                    c.values.iloc[i : i + BATCH],
+                    column_letter(idx),
+                    rows,
+                    kinds,
+                    p,
+                    date1904=self.pkg.date1904,
+                )
                 for idx, c, kinds in self.columns
             ]
             lines = []
