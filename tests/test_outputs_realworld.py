@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -19,7 +20,8 @@ from click.testing import CliRunner, Result
 from python_calamine import CalamineWorkbook
 
 from licreport.cli import main
-from tests.userbook import REALWORLD, paste_ledger, workbook_part
+from licreport.outputs import xlsxpatch
+from tests.userbook import REALWORLD, SAMPLE, TRANS_R, paste_ledger, workbook_part
 
 MONTH_DAY = dt.date(2026, 12, 1)
 # Parts a run rewrites: the package's lists, styles, the ledger sheets that get rows.
@@ -32,8 +34,10 @@ def reconcile(ledger: Path, out: Path, *extra: str, month: str = "2026-12") -> R
 
 
 def output_of(ledger: Path, out: Path, month: str = "2026-12") -> Path:
-    stem = ledger.stem.rsplit("-2026-12", 1)[0] if month != "2026-12" else ledger.stem
-    return out / f"{stem}-{month}{ledger.suffix.lower()}"
+    """The updated workbook of `month` (its name: SPEC §4, whichever form the run used)."""
+    found = sorted(out.glob(f"*-{month}{ledger.suffix.lower()}"))
+    assert len(found) == 1, found
+    return found[0]
 
 
 def touched_parts(path: Path) -> set[str]:
@@ -132,3 +136,67 @@ def test_1904_recover_apply_then_validate(tmp_path: Path) -> None:
 def test_users_case_smoke(name: str, tmp_path: Path) -> None:
     case = users_case(name, tmp_path)
     assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+
+
+# ---------------------------------------------------------------- point 1: namespaces
+
+
+def rels_on_each_sheet(src: Path, dst: Path) -> Path:
+    """`src` as openpyxl with lxml saves it: ``xmlns:r`` on each ``<sheet>``, not the root."""
+    decl = f'xmlns:r="{TRANS_R}"'
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/workbook.xml":
+                text = data.decode().replace(" " + decl, "", 1)
+                assert decl not in text
+                text = text.replace("<sheet ", f"<sheet {decl} ")
+                data = text.encode()
+            zout.writestr(info, data)
+    return dst
+
+
+def test_relationship_prefix_declared_per_sheet(tmp_path: Path) -> None:
+    """New ``<sheet>`` elements declare the prefix they use; the output reads everywhere."""
+    case = rels_on_each_sheet(SAMPLE, tmp_path / "ledger.xlsx")
+    out = tmp_path / "out"
+    book = assert_users_case(case, out, reconcile(case, out))
+    with zipfile.ZipFile(book) as z:
+        xml = z.read("xl/workbook.xml")
+    ElementTree.fromstring(xml)  # the strict parser: no unbound prefix
+    assert b'name="Status"' in xml
+    # licreport's next run reads it (it refused it with "unbound prefix" before).
+    january = reconcile(book, out, month="2027-01")
+    assert january.exit_code == 0, january.output
+    openpyxl.load_workbook(output_of(book, out, "2027-01"))
+
+
+def test_unbound_prefix_fails_the_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The post-write check parses what we wrote strictly: the old bug is exit 2, no output."""
+    case = rels_on_each_sheet(SAMPLE, tmp_path / "ledger.xlsx")
+    monkeypatch.setattr(xlsxpatch, "_prefix_for", lambda xml, ns, fallback: ("r", ""))
+    out = tmp_path / "out"
+    result = reconcile(case, out)
+    assert result.exit_code == 2, result.output
+    assert "xl/workbook.xml is not well-formed XML (unbound prefix" in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_check_xml_refuses_bad_parts(tmp_path: Path) -> None:
+    path = tmp_path / "parts.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("good.xml", f'<a xmlns:r="{TRANS_R}"><b r:id="x"/></a>')
+        z.writestr("unbound.xml", '<a><b r:id="x"/></a>')
+        z.writestr("broken.rels", "<a><b></a>")
+        z.writestr("dtd.xml", '<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>')
+        z.writestr("media/image.png", b"\x89PNG not xml")
+    with zipfile.ZipFile(path) as z:
+        xlsxpatch.check_xml(z, "good.xml")
+        xlsxpatch.check_xml(z, "media/image.png")
+        for name, why in [
+            ("unbound.xml", "unbound prefix"),
+            ("broken.rels", "mismatched tag"),
+            ("dtd.xml", "DTD"),
+        ]:
+            with pytest.raises(xlsxpatch.PatchError, match=why):
+                xlsxpatch.check_xml(z, name)

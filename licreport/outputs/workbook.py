@@ -43,6 +43,7 @@ from licreport.outputs.xlsxpatch import (
     Package,
     PatchError,
     SheetAppender,
+    check_xml,
     classify,
     col_index,
     column_cells,
@@ -447,7 +448,7 @@ def write_workbook(
         names = pkg.final_sheet_names()
         with open(target, "wb") as fp:
             pkg.write(fp)
-    verify(target, names)
+    verify(target, names, pkg.written)
 
 
 def _xlsx_ledger_sheets(
@@ -556,12 +557,19 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
         pkg.add_sheet(name, write, drawing)
 
 
-def verify(target: Path, sheets: Sequence[str]) -> None:
-    """Re-open what was written: every zip entry's CRC, and every sheet listed."""
+def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> None:
+    """Re-open what was written: every zip entry's CRC, every part we wrote, every sheet.
+
+    Each part in `parts` (those the writer rendered, not copied) is read with a
+    strict, namespace-aware XML parser: calamine tolerates an unbound prefix that
+    Excel, LibreOffice and openpyxl refuse.
+    """
     with zipfile.ZipFile(target) as z:
         bad = z.testzip()
-    if bad is not None:
-        raise PatchError(f"the written workbook is corrupt at {bad}")
+        if bad is not None:
+            raise PatchError(f"the written workbook is corrupt at {bad}")
+        for name in parts:
+            check_xml(z, name)
     found = set(CalamineWorkbook.from_path(str(target)).sheet_names)
     missing = [s for s in sheets if s not in found]
     if missing:

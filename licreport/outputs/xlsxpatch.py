@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, cast
 from urllib.parse import unquote
+from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
@@ -529,6 +530,45 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     return xml, styles
 
 
+# ---------------------------------------------------------------- checking what we wrote
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_: Any) -> None:
+    raise _Refused
+
+
+def check_xml(z: zipfile.ZipFile, name: str) -> None:
+    """Parse one part of a written package strictly (well-formed, every prefix bound).
+
+    Streamed through expat with namespace processing and no tree, so a 100,000-row
+    sheet costs no memory; DTDs and entity declarations are refused as defusedxml
+    does (its parsers build a tree, hence expat directly).  Non-XML parts pass.
+    """
+    if not name.lower().endswith((".xml", ".rels", ".vml")) and name != CONTENT_TYPES:
+        return
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    try:
+        with z.open(name) as fp:
+            while chunk := fp.read(CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise PatchError(
+            f"the written workbook's part {name} is not well-formed XML "
+            f"({expat.ErrorString(exc.code)}, line {exc.lineno}); nothing was written. "
+            "This is a bug: please report it with the input workbook"
+        ) from None
+    except _Refused:
+        raise PatchError(f"the written workbook's part {name} declares a DTD or entities") from None
+
+
 # ---------------------------------------------------------------- zip entries
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -730,6 +770,31 @@ class _NewSheet:
     replaced: bool = False
 
 
+def _root_tag(xml: bytes) -> bytes:
+    """The start tag of the document element (after the XML declaration and comments)."""
+    m = re.search(rb"<[A-Za-z_]", xml)
+    if m is None:
+        raise PatchError("a part has no document element")
+    return xml[m.start() : xml.index(b">", m.start())]
+
+
+def _prefix_for(xml: bytes, namespace: str, fallback: str) -> tuple[str, str]:
+    """(prefix, declaration) for attributes in `namespace` on a new child of the root.
+
+    Only a declaration on the document element is in scope everywhere: openpyxl
+    with lxml declares ``xmlns:r`` on each ``<sheet>`` instead, and using that
+    ``r:`` elsewhere leaves an unbound prefix.  Without one on the root, the new
+    element declares its own (the second item, to put in its start tag).
+    """
+    decl = re.search(
+        rb"xmlns:([\w.-]+)\s*=\s*[\"']" + re.escape(namespace.encode()) + rb"[\"']",
+        _root_tag(xml),
+    )
+    if decl is not None:
+        return decl.group(1).decode(), ""
+    return fallback, f' xmlns:{fallback}="{namespace}"'
+
+
 def _is_date1904(workbook_xml: bytes) -> bool:
     """Does the workbook count dates from 1904 (``<workbookPr date1904="1">``)?"""
     root = SafeET.fromstring(workbook_xml)
@@ -753,6 +818,7 @@ class Package:
         self.filter_refs: dict[int, str] = {}  # sheet index -> its autofilter's new range
         self._extra_rels: list[tuple[str, str]] = []
         self._rels: dict[str, list[Rel]] = {}
+        self.written: list[str] = []  # the parts `write` rendered (not copied), for `verify`
         docs = [r for r in self.rels("") if r.type == REL_DOC]
         if not docs or docs[0].target not in self.names:
             raise UnreadableFile("not a workbook: no officeDocument part")
@@ -917,6 +983,7 @@ class Package:
         self.replace[CONTENT_TYPES] = self._content_types()
 
         added = {n for n, _ in self.added}
+        self.written = sorted((set(self.replace) | added) - self.drop)
         with zipfile.ZipFile(
             target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
         ) as zout:
@@ -979,10 +1046,7 @@ class Package:
         if m is None:
             raise PatchError("workbook.xml has no <sheets>")
         p = m.group(1)
-        decl = re.search(
-            rb"xmlns:([\w.-]+)\s*=\s*[\"']" + re.escape(NS_R.encode()) + rb"[\"']", xml
-        )
-        rp, local = (decl.group(1).decode(), "") if decl else ("r", f' xmlns:r="{NS_R}"')
+        rp, local = _prefix_for(xml, NS_R, "r")
         sheet_id = max([0, *(s.sheet_id for s in self.sheets)])
         items = []
         for s in new:
