@@ -56,30 +56,61 @@ def touched_parts(path: Path) -> set[str]:
     return touched
 
 
-def assert_users_case(case: Path, out: Path, result: Result) -> Path:
-    """The checks every user's case must pass; returns the output workbook."""
+def opens_in_openpyxl(path: Path) -> bool:
+    try:
+        openpyxl.load_workbook(path)
+    except Exception:
+        return False
+    return True
+
+
+def untyped_parts(path: Path) -> list[str]:
+    """Parts with neither an Override nor a Default for their extension."""
+    with zipfile.ZipFile(path) as z:
+        types = ElementTree.fromstring(z.read("[Content_Types].xml"))
+        names = [n for n in z.namelist() if n != "[Content_Types].xml" and not n.endswith("/")]
+    local = [(e.tag.rsplit("}", 1)[-1], e.attrib) for e in types]
+    defaults = {a.get("Extension", "").lower() for t, a in local if t == "Default"}
+    overrides = {a.get("PartName", "").lower() for t, a in local if t == "Override"}
+    return [
+        n
+        for n in names
+        if "/" + n.lower() not in overrides and n.rsplit(".", 1)[-1].lower() not in defaults
+    ]
+
+
+def assert_users_case(case: Path, out: Path, result: Result, *, dates: bool = True) -> Path:
+    """The checks every user's case must pass; returns the output workbook.
+
+    openpyxl is asked to open the output whenever it opens the input (it cannot
+    open some real workbooks at all: a cellStyle without a name, a workbook part
+    outside xl/).  `dates`: calamine shows the new cells' dates as dates.
+    """
     assert result.exit_code == 0, result.output
     book = output_of(case, out)
     assert book.exists()
-    assert case.read_bytes() == case.read_bytes()  # the input is only read
-    # Opens in openpyxl and in calamine, with every sheet readable.
-    wb = openpyxl.load_workbook(book)
+    # Every part has a content type; every sheet opens in calamine (and openpyxl).
+    assert untyped_parts(book) == untyped_parts(case) == []
     cal = CalamineWorkbook.from_path(str(book))
-    assert set(cal.sheet_names) == set(wb.sheetnames)
     for name in cal.sheet_names:
         cal.get_sheet_by_name(name).to_python()
+    if opens_in_openpyxl(case):
+        wb = openpyxl.load_workbook(book)
+        assert set(cal.sheet_names) == set(wb.sheetnames)
+        ws = wb["Exchanges"]
+        new_xl = [r for r in ws.iter_rows(min_row=2) if r[8].value]
+        assert new_xl and all(r[0].is_date and r[0].value.date() == MONTH_DAY for r in new_xl)
     # The user's parts are intact.
     with zipfile.ZipFile(case) as zin, zipfile.ZipFile(book) as zout:
         out_names = set(zout.namelist())
         for name in set(zin.namelist()) - touched_parts(case):
             assert name in out_names, f"{name} was dropped"
             assert zin.read(name) == zout.read(name), f"{name} was changed"
-    # The new Exchanges rows (dated the run's month) read back as that date in both.
-    new_cal = [r for r in cal.get_sheet_by_name("Exchanges").to_python() if r[-1]]
-    assert new_cal and all(r[0] == MONTH_DAY for r in new_cal[1:]), new_cal
-    ws = wb["Exchanges"]
-    new_xl = [r for r in ws.iter_rows(min_row=2) if r[8].value]
-    assert new_xl and all(r[0].is_date and r[0].value.date() == MONTH_DAY for r in new_xl)
+    # The new Exchanges rows (dated the run's month) read back as that date.
+    new_cal = [r for r in cal.get_sheet_by_name("Exchanges").to_python()[1:] if r[8]]
+    assert new_cal
+    if dates:
+        assert all(r[0] == MONTH_DAY for r in new_cal), new_cal
     # And licreport's own validate passes on the output.
     checked = CliRunner().invoke(main, ["validate", str(book)])
     assert checked.exit_code == 0, checked.output
@@ -132,10 +163,96 @@ def test_1904_recover_apply_then_validate(tmp_path: Path) -> None:
     assert all(r[6] == MONTH_DAY and isinstance(r[7], dt.date) for r in clients), clients
 
 
-@pytest.mark.parametrize("name", ["poi-51444-rels-overrides.xlsx"])
-def test_users_case_smoke(name: str, tmp_path: Path) -> None:
-    case = users_case(name, tmp_path)
-    assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+# ---------------------------------------------------------------- points 3, 4, 5, 7: styles, types
+
+
+def cell_xfs(book: Path) -> list[dict[str, str]]:
+    """cellXfs as Excel counts them: an mc:AlternateContent is one item (its Fallback)."""
+    with zipfile.ZipFile(book) as z:
+        root = ElementTree.fromstring(z.read("xl/styles.xml"))
+    group = next(e for e in root if e.tag.endswith("}cellXfs"))
+    out = []
+    for child in group:
+        if child.tag.endswith("}AlternateContent"):
+            fallback = next(e for e in child if e.tag.endswith("}Fallback"))
+            child = next(e for e in fallback if e.tag.endswith("}xf"))
+        out.append(dict(child.attrib))
+    return out
+
+
+def new_date_styles(book: Path, sheet_part: str) -> set[str]:
+    """The ``s`` of the date cells licreport appended to Exchanges (rows with a run id)."""
+    with zipfile.ZipFile(book) as z:
+        xml = z.read(sheet_part).decode()
+    rows = [r for r in xml.split("<row ") if "2026-12-" in r]
+    return {r.split('<c r="A', 1)[1].split('s="', 1)[1].split('"', 1)[0] for r in rows}
+
+
+def test_styles_in_alternate_content_are_counted_once(tmp_path: Path) -> None:
+    """Hancom Office's mc:AlternateContent fonts/xfs count as one each (dates were 46357)."""
+    case = users_case("poi-style-alternate-content.xlsx", tmp_path)
+    # calamine counts both branches of each mc:AlternateContent, so it cannot show these
+    # dates (a calamine limitation); LibreOffice shows them (test_libreoffice_reads_...).
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"), dates=False)
+    xfs = cell_xfs(book)
+    # The input holds 29 cellXfs (7 of them wrapped): ours are 29 (header) .. 33.
+    assert len(xfs) == 29 + 5
+    assert new_date_styles(book, "xl/worksheets/pasted6.xml") == {"30"}
+    assert xfs[30]["numFmtId"] == "164" and xfs[29]["fontId"] == "14"  # 14 fonts before ours
+    with zipfile.ZipFile(book) as z:
+        styles = z.read("xl/styles.xml")
+    assert b'<x:numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>' in styles
+    assert b'<x:fonts count="15">' in styles and b'<x:cellXfs count="34">' in styles
+
+
+def test_workbook_without_styles_gets_xl_styles_xml(tmp_path: Path) -> None:
+    """No styles part: the new one is xl/styles.xml, where openpyxl and calamine look."""
+    case = users_case("poi-56278-no-styles.xlsx", tmp_path)
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    with zipfile.ZipFile(book) as z:
+        assert "xl/styles.xml" in z.namelist()
+        assert not [n for n in z.namelist() if n.startswith("xl/styles") and n != "xl/styles.xml"]
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    assert b'Target="styles.xml"' in rels
+
+
+def test_empty_styles_part_is_completed(tmp_path: Path) -> None:
+    """``<styleSheet/>``: validate passed, reconcile refused; now both pass."""
+    case = users_case("poi-47889-empty-styles.xlsx", tmp_path)
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    xfs = cell_xfs(book)
+    # The default xf first (the user's cells keep showing as before), then our five.
+    assert len(xfs) == 1 + 5
+    assert xfs[0]["numFmtId"] == "0" and xfs[2]["numFmtId"] == "164"
+    assert new_date_styles(book, "xl/worksheets/pasted6.xml") == {"2"}
+
+
+def test_new_rels_parts_are_typed_when_the_package_types_rels_by_override(
+    tmp_path: Path,
+) -> None:
+    """LibreOffice 3-5 packages: no Default for .rels, so each new .rels gets an Override."""
+    case = users_case("poi-51444-rels-overrides.xlsx", tmp_path)
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    with zipfile.ZipFile(book) as z:
+        types = z.read("[Content_Types].xml").decode()
+        new_rels = [n for n in z.namelist() if n.endswith(".rels") and "worksheets/_rels" in n]
+    assert new_rels  # the Status sheet's drawing relationships
+    for name in new_rels:
+        assert f'PartName="/{name}" ContentType="{xlsxpatch.CT_RELS}"' in types
+
+
+def test_second_run_reuses_the_formats_it_added(tmp_path: Path) -> None:
+    """styles.xml grew by a font and five cellXfs every run; the second run adds nothing."""
+    out = tmp_path / "out"
+    assert reconcile(SAMPLE, out).exit_code == 0
+    december = output_of(SAMPLE, out)
+    january = reconcile(december, out, month="2027-01")
+    assert january.exit_code == 0, january.output
+    with zipfile.ZipFile(december) as a, zipfile.ZipFile(output_of(december, out, "2027-01")) as b:
+        first, second = a.read("xl/styles.xml"), b.read("xl/styles.xml")
+    # The sample's styles: 3 fonts, 5 cellXfs, 1 numFmt; the first run adds 1, 5, 1.
+    assert b'<fonts count="4">' in first and b'<cellXfs count="10">' in first
+    assert second == first
 
 
 # ---------------------------------------------------------------- point 1: namespaces

@@ -54,6 +54,8 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
+_CT_BY_EXTENSION = {"rels": CT_RELS, "xml": "application/xml"}  # for parts no Default types
 CONTENT_TYPES = "[Content_Types].xml"
 
 COMPRESSLEVEL = 3  # deflate level of the parts we write: 2x faster than 6, ~5% larger
@@ -465,21 +467,143 @@ def _insert_children(xml: bytes, prefix: bytes, name: bytes, items: bytes, count
     return xml[: m.start()] + start + xml[m.end() : close] + items + xml[close:]
 
 
+# The children of <styleSheet> in schema order (CT_Stylesheet), and the minimal
+# content of the collections a cell style needs, for a styles part that lacks them.
+_STYLE_ORDER = (
+    "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+    "dxfs", "tableStyles", "colors", "extLst",
+)  # fmt: skip
+_STYLE_DEFAULTS = {  # collection -> (count, items)
+    "fonts": (
+        1,
+        '<{p}font><{p}sz val="11"/><{p}name val="Calibri"/><{p}family val="2"/></{p}font>',
+    ),
+    "fills": (
+        2,
+        '<{p}fill><{p}patternFill patternType="none"/></{p}fill>'
+        '<{p}fill><{p}patternFill patternType="gray125"/></{p}fill>',
+    ),
+    "borders": (
+        1,
+        "<{p}border><{p}left/><{p}right/><{p}top/><{p}bottom/><{p}diagonal/></{p}border>",
+    ),
+    "cellStyleXfs": (1, '<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'),
+    "cellXfs": (1, '<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'),
+    "cellStyles": (1, '<{p}cellStyle name="Normal" xfId="0" builtinId="0"/>'),
+}
+
+
+def _complete_styles(xml: bytes) -> bytes:
+    """styles.xml with every collection a cell style points into (an empty part made whole).
+
+    LibreOffice and Excel open a styles part without fonts or cellXfs (even an
+    empty ``<styleSheet/>``) using their defaults; our cells need those
+    collections, so the missing ones get the same defaults, in schema order.
+    """
+    root = SafeET.fromstring(xml)
+    m = re.search(rb"<(" + _P + rb")styleSheet\b[^>]*?(/?)>", xml)
+    if m is None:
+        raise PatchError("styles.xml has no <styleSheet>")
+    prefix = m.group(1)
+    p = prefix.decode()
+    if m.group(2):  # <styleSheet .../>
+        tag = xml[m.start() : m.end() - 2].rstrip() + b">"
+        xml = xml[: m.start()] + tag + b"</" + prefix + b"styleSheet>" + xml[m.end() :]
+    present = {_local(c.tag) for c in root}
+    for name, (count, items) in _STYLE_DEFAULTS.items():
+        if name in present:
+            continue
+        element = f'<{p}{name} count="{count}">{items.format(p=p)}</{p}{name}>'.encode()
+        later = _STYLE_ORDER[_STYLE_ORDER.index(name) + 1 :]
+        at = None
+        for follower in later:
+            if follower in present:
+                found = re.search(rb"<" + re.escape(prefix + follower.encode()) + rb"\b", xml)
+                if found is not None:
+                    at = found.start()
+                    break
+        if at is None:
+            at = xml.rindex(b"</" + prefix + b"styleSheet")
+        xml = xml[:at] + element + xml[at:]
+        present.add(name)
+    return xml
+
+
+def _items(root: Any, group: str, name: str) -> list[Any]:
+    """The `name` elements of every `group`, one per index as Excel counts them.
+
+    An ``mc:AlternateContent`` (Hancom Office wraps fonts and xfs in them) is one
+    item: its ``mc:Fallback`` element (else its first ``mc:Choice``'s) stands for it.
+    """
+    out: list[Any] = []
+    for g in _children(root, group):
+        for child in g:
+            local = _local(child.tag)
+            if local == name:
+                out.append(child)
+            elif local == "AlternateContent":
+                branches = _children(child, "Fallback") + _children(child, "Choice")
+                inner = next((e for b in branches for e in b if _local(e.tag) == name), None)
+                if inner is not None:
+                    out.append(inner)
+    return out
+
+
+def _shape(elem: Any) -> tuple[Any, ...]:
+    """An element's attributes and children as a comparable value (prefixes ignored)."""
+    attrs = tuple(sorted((_local(k), v) for k, v in elem.attrib.items()))
+    return (_local(elem.tag), attrs, tuple(_shape(c) for c in elem))
+
+
+def _reuse_or_append(
+    xml: bytes, prefix: bytes, group: str, existing: list[Any], wanted: list[str]
+) -> tuple[bytes, list[int]]:
+    """Indices of the `wanted` elements: one already in `group` is reused, the rest appended.
+
+    A second run on its own output finds the formats the first one added, so
+    styles.xml does not grow by a font and five cell formats every month.
+    """
+    shapes = {}
+    for i, elem in enumerate(existing):
+        shapes.setdefault(_shape(elem), i)
+    indices, items = [], b""
+    count = len(existing)
+    for text in wanted:
+        shape = _shape(SafeET.fromstring(_with_ns(text, prefix)))
+        if shape in shapes:
+            indices.append(shapes[shape])
+            continue
+        shapes[shape] = count
+        indices.append(count)
+        items += text.encode()
+        count += 1
+    if items:
+        xml = _insert_children(xml, prefix, group.encode(), items, count)
+    return xml, indices
+
+
+def _with_ns(text: str, prefix: bytes) -> bytes:
+    """A lone element in the main namespace under `prefix`, so it parses by itself."""
+    p = prefix.decode().rstrip(":")
+    decl = f' xmlns:{p}="{NS_MAIN}"' if p else f' xmlns="{NS_MAIN}"'
+    m = re.match(r"<([\w:.-]+)", text)
+    assert m is not None
+    return (text[: m.end()] + decl + text[m.end() :]).encode()
+
+
 def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
-    """Append a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml."""
+    """Add a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml (reused if there)."""
+    xml = _complete_styles(xml)
     root = SafeET.fromstring(xml)
     m = re.search(rb"<(" + _P + rb")styleSheet\b", xml)
     prefix = m.group(1) if m else b""
     p = prefix.decode()
 
     numfmts = {}
-    for group in _children(root, "numFmts"):
-        for nf in _children(group, "numFmt"):
-            numfmts[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
-    xfs = [x for g in _children(root, "cellXfs") for x in _children(g, "xf")]
-    fonts = [f for g in _children(root, "fonts") for f in _children(g, "font")]
-    if not _children(root, "cellXfs") or not _children(root, "fonts"):
-        raise PatchError("styles.xml has no cellXfs or fonts")
+    for nf in _items(root, "numFmts", "numFmt"):
+        numfmts[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
+    xfs = _items(root, "cellXfs", "xf")
+    fonts = _items(root, "fonts", "font")
 
     # Bold header font: the default font with <b/>.
     font_xml = f"<{p}font><{p}b/>"
@@ -491,8 +615,7 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
             )
             font_xml += f"<{p}{name}{attrs}/>"
     font_xml += f"</{p}font>"
-    bold_font = len(fonts)
-    xml = _insert_children(xml, prefix, b"fonts", font_xml.encode(), len(fonts) + 1)
+    xml, (bold_font,) = _reuse_or_append(xml, prefix, "fonts", fonts, [font_xml])
 
     date_id = next((i for i, c in numfmts.items() if c == DATE_FORMAT), None)
     if date_id is None:
@@ -503,30 +626,29 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
         else:
             assert m is not None
             end = xml.index(b">", m.end())
-            if xml[end - 1 : end] == b"/":
-                raise PatchError("styles.xml is empty")
             xml = (
                 xml[: end + 1]
                 + b'<%snumFmts count="1">%s</%snumFmts>' % (prefix, item, prefix)
                 + xml[end + 1 :]
             )
-            numfmts[date_id] = DATE_FORMAT
+        numfmts[date_id] = DATE_FORMAT
 
-    base = len(xfs)
     rest = 'fillId="0" borderId="0" xfId="0"'
     new = [f'<{p}xf numFmtId="0" fontId="{bold_font}" {rest} applyFont="1"/>'] + [
         f'<{p}xf numFmtId="{fid}" fontId="0" {rest} applyNumberFormat="1"/>'
         for fid in (date_id, INT_FMT, MONEY_FMT, PERCENT_FMT)
     ]
-    xml = _insert_children(xml, prefix, b"cellXfs", "".join(new).encode(), base + len(new))
+    xml, (header, date, integer, money, percent) = _reuse_or_append(
+        xml, prefix, "cellXfs", xfs, new
+    )
 
     date_xfs = set()
     for i, xf in enumerate(xfs):
         fid = int(xf.get("numFmtId", "0") or 0)
         if fid in _BUILTIN_DATE_IDS or (fid in numfmts and is_date_format(numfmts[fid])):
             date_xfs.add(i)
-    date_xfs.add(base + 1)
-    styles = CellStyles(base, base + 1, base + 2, base + 3, base + 4, frozenset(date_xfs))
+    date_xfs.add(date)
+    styles = CellStyles(header, date, integer, money, percent, frozenset(date_xfs))
     return xml, styles
 
 
@@ -881,7 +1003,11 @@ class Package:
         for r in self.rels(self.workbook):
             if r.type == REL_STYLES and r.target in self.names:
                 return r.target, self.read(r.target)
-        name = self.free_name(posixpath.dirname(self.workbook) or "xl", "styles", "xml")
+        folder = posixpath.dirname(self.workbook) or "xl"
+        name = f"{folder}/styles.xml"  # the name openpyxl and calamine look for
+        if name.lower() in self._taken:
+            name = self.free_name(folder, "styles", "xml")
+        self._taken.add(name.lower())
         self._extra_rels.append((REL_STYLES, name))
         self.overrides["/" + name] = CT_STYLES
         return name, MINIMAL_STYLES
@@ -1076,13 +1202,29 @@ class Package:
             )
         m = re.search(rb"<(" + _P + rb")Types\b", xml)
         p = m.group(1).decode() if m else ""
+        overrides = {**self.overrides, **self._untyped(root)}
         body = "".join(
             f'<{p}Override PartName="{xml_attr(name)}" ContentType="{ct}"/>'
-            for name, ct in self.overrides.items()
+            for name, ct in overrides.items()
             if name.lower() not in existing
         )
         close = xml.rindex(b"</")
         return xml[:close] + body.encode() + xml[close:]
+
+    def _untyped(self, types: Any) -> dict[str, str]:
+        """Overrides for new parts whose extension has no Default in [Content_Types].xml.
+
+        Packages written by LibreOffice 3-5 (and some Excel builds) type each
+        ``.rels`` part by an Override and have no ``Default Extension="rels"``.
+        """
+        defaults = {d.get("Extension", "").lower() for d in types if _local(d.tag) == "Default"}
+        out = {}
+        for name, _ in self.added:
+            part = "/" + name
+            ext = name.rsplit(".", 1)[-1].lower()
+            if part not in self.overrides and ext not in defaults and ext in _CT_BY_EXTENSION:
+                out[part] = _CT_BY_EXTENSION[ext]
+        return out
 
 
 MINIMAL_STYLES = (
