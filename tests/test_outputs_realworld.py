@@ -10,6 +10,7 @@ read back as dates, and licreport's own `validate` passes on the output.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -17,6 +18,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 from click.testing import CliRunner, Result
+from openpyxl.chart import BarChart, Reference
 from python_calamine import CalamineWorkbook
 
 from licreport.cli import main
@@ -317,3 +319,67 @@ def test_check_xml_refuses_bad_parts(tmp_path: Path) -> None:
         ]:
             with pytest.raises(xlsxpatch.PatchError, match=why):
                 xlsxpatch.check_xml(z, name)
+
+
+# ---------------------------------------------------------------- point 2: users' sheets
+
+
+def with_users_sheet(dst: Path, title: str, base: Path = SAMPLE) -> Path:
+    """`base` plus the user's own sheet `title`: contract numbers and a budget chart."""
+    wb = openpyxl.load_workbook(base)
+    ws = wb.create_sheet(title)
+    ws.append(["contract", "budget"])
+    for i, budget in enumerate((1200, 800, 450), 1):
+        ws.append([f"K-2026-{i:03d}", budget])
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=4), titles_from_data=True)
+    ws.add_chart(chart, "D2")
+    wb.save(dst)
+    return dst
+
+
+@pytest.mark.parametrize("title", ["Status", "contracts", "Forecast", "CHECKS"])
+def test_users_sheet_with_a_computed_name_stops_the_run(title: str, tmp_path: Path) -> None:
+    """A user's sheet named like a computed sheet: exit 2, nothing written, what to do."""
+    case = with_users_sheet(tmp_path / "ledger.xlsx", title)
+    before = case.read_bytes()
+    out = tmp_path / "out"
+    result = reconcile(case, out)
+    assert result.exit_code == 2, result.output
+    assert f"ledger.xlsx:{title}: this sheet was not written by licreport" in result.output
+    assert f'rename your sheet (e.g. to "{title} (mine)") and run again' in result.output
+    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert case.read_bytes() == before
+    # Renamed as told, the run goes through and the user's sheet is kept as it was.
+    wb = openpyxl.load_workbook(case)
+    wb[title].title = f"{title} (mine)"
+    wb.save(case)
+    assert reconcile(case, out).exit_code == 0
+    kept = openpyxl.load_workbook(output_of(case, out))[f"{title} (mine)"]
+    assert [c.value for c in kept["A"]] == ["contract", "K-2026-001", "K-2026-002", "K-2026-003"]
+    assert len(kept._charts) == 1
+
+
+def test_users_sheet_refusal_in_json(tmp_path: Path) -> None:
+    case = with_users_sheet(tmp_path / "ledger.xlsx", "Status")
+    result = reconcile(case, tmp_path / "out", "--json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert [(e["file"], e["sheet"]) for e in doc["errors"]] == [("ledger.xlsx", "Status")]
+
+
+def test_licreports_own_sheets_are_recognised_after_edits(tmp_path: Path) -> None:
+    """Its marker survives the user editing values and moving the sheet (openpyxl save)."""
+    out = tmp_path / "out"
+    assert reconcile(SAMPLE, out).exit_code == 0
+    december = output_of(SAMPLE, out)
+    wb = openpyxl.load_workbook(december)
+    wb["Status"]["H2"] = 999
+    wb["Status"]["A1"] = "edited header"
+    wb.move_sheet("Status", offset=-3)
+    edited = tmp_path / "ledger-2026-12.xlsx"
+    wb.save(edited)
+    january = reconcile(edited, tmp_path / "jan", month="2027-01")
+    assert january.exit_code == 0, january.output
+    status = openpyxl.load_workbook(output_of(edited, tmp_path / "jan", "2027-01"))["Status"]
+    assert status["A1"].value == "as_of" and status["H2"].value != 999

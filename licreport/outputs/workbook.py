@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from licreport.errors import DataError, SheetError
 from licreport.ledger.model import Ledger, Table, column_letter
 from licreport.ledger.schema import BY_NAME, ROW, SHEETS, normalise
 from licreport.outputs.csvout import rows_to_remove, without_implied_partner, write_csv_folder
@@ -436,6 +437,7 @@ def write_workbook(
     )
     with zipfile.ZipFile(source) as zin:
         pkg = Package(zin)
+        _refuse_users_sheets(pkg, computed, ledger.path.name)
         styles_name, styles_xml = pkg.styles_xml()
         styles_xml, styles = patch_styles(styles_xml)
         pkg.set_styles(styles_name, styles_xml)
@@ -554,7 +556,35 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
             last = column_letter(len(columns) - 1)
             pkg.filter_refs[existing.index] = f"A1:{last}{len(frame) + 1}"
     else:
-        pkg.add_sheet(name, write, drawing)
+        pkg.add_sheet(name, write, drawing, computed=True)
+
+
+def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], display: str) -> None:
+    """Only a sheet licreport wrote may be rewritten: a user's sheet of that name stops the run.
+
+    A user's Status, Contracts, Forecast or Checks (contract numbers, a budget with
+    its chart) was silently replaced; licreport's own carry a marker (see
+    `xlsxpatch.COMPUTED_MARK`).  Exit 2, nothing written, with what to do.
+    """
+    problems = []
+    for sheet in computed:
+        key = normalise(sheet.name)
+        for ref in pkg.sheets:
+            if normalise(ref.name) == key and not pkg.is_computed(ref):
+                problems.append(
+                    DataError(
+                        display,
+                        ref.name,
+                        None,
+                        None,
+                        None,
+                        f"this sheet was not written by licreport, which writes its own "
+                        f'"{sheet.name}" sheet and would replace it; rename your sheet '
+                        f'(e.g. to "{ref.name} (mine)") and run again',
+                    )
+                )
+    if problems:
+        raise SheetError(str(problems[0]), problems)
 
 
 def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> None:

@@ -890,6 +890,7 @@ class _NewSheet:
     drawing: tuple[bytes, bytes] | None  # (drawing xml, chart xml)
     rid: str = ""
     replaced: bool = False
+    computed: bool = False  # gets the COMPUTED_MARK name
 
 
 def _root_tag(xml: bytes) -> bytes:
@@ -915,6 +916,54 @@ def _prefix_for(xml: bytes, namespace: str, fallback: str) -> tuple[str, str]:
     if decl is not None:
         return decl.group(1).decode(), ""
     return fallback, f' xmlns:{fallback}="{namespace}"'
+
+
+# licreport's computed sheets carry a hidden sheet-scoped defined name: it follows
+# the sheet when the user moves, renames or copies it, survives edits of the
+# cells, and goes when the sheet is deleted -- so a sheet the user makes and
+# names Status never has it.  (Excel, LibreOffice and openpyxl keep such names.)
+COMPUTED_MARK = "_licreport_computed"
+
+
+def _computed_marks(workbook_xml: bytes) -> frozenset[int]:
+    """Indices (``localSheetId``) of the sheets carrying `COMPUTED_MARK`."""
+    root = SafeET.fromstring(workbook_xml)
+    out = set()
+    for group in _children(root, "definedNames"):
+        for name in _children(group, "definedName"):
+            local = name.get("localSheetId", "")
+            if name.get("name", "").casefold() == COMPUTED_MARK and local.isdigit():
+                out.add(int(local))
+    return frozenset(out)
+
+
+# What may follow <definedNames> in a workbook (CT_Workbook's sequence).
+_AFTER_DEFINED_NAMES = (
+    "calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+    "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst",
+)  # fmt: skip
+
+
+def _add_defined_names(xml: bytes, items: bytes) -> bytes:
+    """`xml` (workbook.xml) with `items` (``<definedName>`` elements) in ``<definedNames>``."""
+    m = re.search(rb"<(" + _P + rb")definedNames\b[^>]*?(/?)>", xml)
+    if m is not None:
+        p = m.group(1)
+        if m.group(2):
+            tag = xml[m.start() : m.end() - 2].rstrip() + b">"
+            return xml[: m.start()] + tag + items + b"</" + p + b"definedNames>" + xml[m.end() :]
+        close = xml.index(b"</" + p + b"definedNames", m.end())
+        return xml[:close] + items + xml[close:]
+    root = re.search(rb"<(" + _P + rb")workbook\b", xml)
+    p = root.group(1) if root else b""
+    at = None
+    for name in _AFTER_DEFINED_NAMES:
+        found = re.search(rb"<" + re.escape(p + name.encode()) + rb"[\s/>]", xml)
+        if found is not None:
+            at = found.start() if at is None else min(at, found.start())
+    if at is None:
+        at = xml.rindex(b"</" + p + b"workbook")
+    return xml[:at] + b"<%sdefinedNames>%s</%sdefinedNames>" % (p, items, p) + xml[at:]
 
 
 def _is_date1904(workbook_xml: bytes) -> bool:
@@ -948,6 +997,7 @@ class Package:
         self.workbook_xml = self.read(self.workbook)
         self.sheets = self._read_sheets()
         self.date1904 = _is_date1904(self.workbook_xml)
+        self._computed_marks = _computed_marks(self.workbook_xml)
 
     # -- reading
 
@@ -1029,13 +1079,19 @@ class Package:
         name: str,
         write: Callable[[IO[bytes]], None],
         drawing: tuple[bytes, bytes] | None = None,
+        *,
+        computed: bool = False,
     ) -> None:
-        """A new worksheet at the end of the workbook."""
+        """A new worksheet at the end of the workbook (`computed`: marked as licreport's)."""
         taken = [s.name for s in self.sheets] + [s.name for s in self._new_sheets]
         if any(t.casefold() == name.casefold() for t in taken):
             raise PatchError(f"sheet {name!r} already exists")
         part = self.free_name("xl/worksheets", "sheet", "xml")
-        self._new_sheets.append(_NewSheet(name, part, write, drawing))
+        self._new_sheets.append(_NewSheet(name, part, write, drawing, computed=computed))
+
+    def is_computed(self, ref: SheetRef) -> bool:
+        """Did licreport write this sheet (it carries the COMPUTED_MARK name)?"""
+        return ref.index in self._computed_marks
 
     def replace_sheet(
         self,
@@ -1174,16 +1230,23 @@ class Package:
         p = m.group(1)
         rp, local = _prefix_for(xml, NS_R, "r")
         sheet_id = max([0, *(s.sheet_id for s in self.sheets)])
-        items = []
-        for s in new:
+        items, marks = [], []
+        for index, s in enumerate(new, len(self.sheets)):
             sheet_id += 1
             attrs = f'name="{xml_attr(s.name)}" sheetId="{sheet_id}" {rp}:id="{s.rid}"'
             items.append(f"<{p.decode()}sheet{local} {attrs}/>")
+            if s.computed:
+                marks.append(
+                    f'<{p.decode()}definedName name="{COMPUTED_MARK}" localSheetId="{index}" '
+                    f'hidden="1">"licreport"</{p.decode()}definedName>'
+                )
         body = "".join(items).encode()
         if m.group(2):
-            return xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
-        close = xml.index(b"</" + p + b"sheets", m.end())
-        return xml[:close] + body + xml[close:]
+            xml = xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
+        else:
+            close = xml.index(b"</" + p + b"sheets", m.end())
+            xml = xml[:close] + body + xml[close:]
+        return _add_defined_names(xml, "".join(marks).encode()) if marks else xml
 
     def _content_types(self) -> bytes:
         xml = self.read(CONTENT_TYPES)
