@@ -22,6 +22,7 @@ from openpyxl.chart import BarChart, Reference
 from python_calamine import CalamineWorkbook
 
 from licreport.cli import main
+from licreport.ledger.xlsx import open_calamine
 from licreport.outputs import xlsxpatch
 from tests.userbook import REALWORLD, SAMPLE, TRANS_R, paste_ledger, workbook_part
 
@@ -93,12 +94,12 @@ def assert_users_case(case: Path, out: Path, result: Result, *, dates: bool = Tr
     assert book.exists()
     # Every part has a content type; every sheet opens in calamine (and openpyxl).
     assert untyped_parts(book) == untyped_parts(case) == []
-    cal = CalamineWorkbook.from_path(str(book))
+    cal = open_calamine(book)  # calamine itself, unless a macro sheet must be hidden from it
     for name in cal.sheet_names:
         cal.get_sheet_by_name(name).to_python()
     if opens_in_openpyxl(case):
         wb = openpyxl.load_workbook(book)
-        assert set(cal.sheet_names) == set(wb.sheetnames)
+        assert set(cal.sheet_names) <= set(wb.sheetnames)  # a macro sheet is hidden from cal
         ws = wb["Exchanges"]
         new_xl = [r for r in ws.iter_rows(min_row=2) if r[8].value]
         assert new_xl and all(r[0].is_date and r[0].value.date() == MONTH_DAY for r in new_xl)
@@ -383,3 +384,83 @@ def test_licreports_own_sheets_are_recognised_after_edits(tmp_path: Path) -> Non
     assert january.exit_code == 0, january.output
     status = openpyxl.load_workbook(output_of(edited, tmp_path / "jan", "2027-01"))["Status"]
     assert status["A1"].value == "as_of" and status["H2"].value != 999
+
+
+# ---------------------------------------------------------------- point 6: refusals
+
+
+def test_excel_4_macro_sheet_is_kept_and_the_ledger_read(tmp_path: Path) -> None:
+    """A workbook with an Excel 4.0 macro sheet was refused outright (calamine cannot parse
+    one); the ledger is read around it and the macro sheet is kept byte for byte."""
+    case = users_case("poi-64420-macrosheet.xlsm", tmp_path)
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    assert book.suffix == ".xlsm"
+    with zipfile.ZipFile(book) as z:
+        assert b'name="Macro Sheet"' in z.read("xl/workbook.xml")
+
+
+def test_workbook_part_at_the_package_root(tmp_path: Path) -> None:
+    """The workbook part where _rels/.rels says (/workbook.xml), not only xl/workbook.xml."""
+    case = users_case("calamine-minimal-package.xlsx", tmp_path)
+    with zipfile.ZipFile(case) as z:
+        assert "xl/workbook.xml" not in z.namelist()
+    book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    with zipfile.ZipFile(book) as z:
+        assert b'name="Status"' in z.read("workbook.xml")
+
+
+def test_strict_open_xml_is_read_and_refused_for_writing(tmp_path: Path) -> None:
+    """Strict OOXML was "Partners is missing (sheets present: none)": it is read, and a
+    run that would rewrite it says why it cannot and what to do, writing nothing."""
+    case = users_case("poi-SimpleStrict.xlsx", tmp_path)
+    checked = CliRunner().invoke(main, ["validate", str(case)])
+    assert checked.exit_code == 0, checked.output
+    out = tmp_path / "out"
+    result = reconcile(case, out)
+    assert result.exit_code == 2
+    assert (
+        "poi-SimpleStrict.xlsx: is saved as Strict Open XML, which licreport reads but cannot "
+        "update; save it as Excel Workbook (.xlsx) and run again"
+    ) in result.output
+    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
+    doc = json.loads(reconcile(case, out, "--json").stdout)
+    assert doc["errors"][0]["file"] == "poi-SimpleStrict.xlsx"
+    assert doc["errors"][0]["message"].startswith("is saved as Strict Open XML")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "remedy"),
+    [
+        (".xlsb", "is an Excel binary workbook (.xlsb); open it in Excel and save it as"),
+        (".ods", "is an OpenDocument spreadsheet (.ods); save it as .xlsx"),
+        (".xltx", "is an Excel template (.xltx); create a workbook from it and save that"),
+    ],
+)
+def test_other_formats_get_a_remedy(suffix: str, remedy: str, tmp_path: Path) -> None:
+    path = tmp_path / f"ledger{suffix}"
+    path.write_bytes(SAMPLE.read_bytes())
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"licreport: ledger{suffix}: {remedy}" in result.output
+
+
+def test_file_level_refusal_in_json(tmp_path: Path) -> None:
+    """`--json` prints the same {errors: [...]} document for a file-level refusal."""
+    path = tmp_path / "ledger.xlsb"
+    path.write_bytes(SAMPLE.read_bytes())
+    result = CliRunner().invoke(main, ["validate", str(path), "--json"])
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc == {
+        "errors": [
+            {
+                "file": "ledger.xlsb",
+                "sheet": None,
+                "row": None,
+                "column": None,
+                "cell": None,
+                "message": "is an Excel binary workbook (.xlsb); open it in Excel and save it "
+                "as Excel Workbook (.xlsx)",
+            }
+        ]
+    }

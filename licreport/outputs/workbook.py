@@ -25,11 +25,11 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
-from licreport.errors import DataError, SheetError
+from licreport.errors import DataError, SheetError, UnreadableFile
 from licreport.ledger.model import Ledger, Table, column_letter
 from licreport.ledger.schema import BY_NAME, ROW, SHEETS, normalise
+from licreport.ledger.xlsx import open_calamine
 from licreport.outputs.csvout import rows_to_remove, without_implied_partner, write_csv_folder
 from licreport.outputs.xlsxpatch import (
     BATCH,
@@ -437,6 +437,11 @@ def write_workbook(
     )
     with zipfile.ZipFile(source) as zin:
         pkg = Package(zin)
+        if pkg.strict:
+            raise UnreadableFile(
+                f"{ledger.path.name}: is saved as Strict Open XML, which licreport reads but "
+                "cannot update; save it as Excel Workbook (.xlsx) and run again"
+            )
         _refuse_users_sheets(pkg, computed, ledger.path.name)
         styles_name, styles_xml = pkg.styles_xml()
         styles_xml, styles = patch_styles(styles_xml)
@@ -600,7 +605,7 @@ def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> No
             raise PatchError(f"the written workbook is corrupt at {bad}")
         for name in parts:
             check_xml(z, name)
-    found = set(CalamineWorkbook.from_path(str(target)).sheet_names)
+    found = set(open_calamine(target).sheet_names)
     missing = [s for s in sheets if s not in found]
     if missing:
         raise PatchError(f"the written workbook lacks sheet {missing[0]!r}")

@@ -40,6 +40,7 @@ from licreport.errors import LicreportError, UnreadableFile
 from licreport.ledger.model import column_letter
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -990,13 +991,16 @@ class Package:
         self._extra_rels: list[tuple[str, str]] = []
         self._rels: dict[str, list[Rel]] = {}
         self.written: list[str] = []  # the parts `write` rendered (not copied), for `verify`
-        docs = [r for r in self.rels("") if r.type == REL_DOC]
+        # transitional or Strict (whose relationship types are purl.oclc.org ones)
+        docs = [r for r in self.rels("") if r.type.endswith("/officeDocument")]
         if not docs or docs[0].target not in self.names:
             raise UnreadableFile("not a workbook: no officeDocument part")
         self.workbook = docs[0].target
         self.workbook_xml = self.read(self.workbook)
         self.sheets = self._read_sheets()
         self.date1904 = _is_date1904(self.workbook_xml)
+        # Strict Open XML (ISO 29500 strict namespaces): read, never rewritten.
+        self.strict = SafeET.fromstring(self.workbook_xml).tag.startswith(NS_STRICT_MAIN)
         self._computed_marks = _computed_marks(self.workbook_xml)
 
     # -- reading
@@ -1063,8 +1067,9 @@ class Package:
         return name, MINIMAL_STYLES
 
     def final_sheet_names(self) -> list[str]:
-        """Every sheet the output will list, in order."""
-        return [s.name for s in self.sheets] + [s.name for s in self._new_sheets if not s.replaced]
+        """Every worksheet the output will list, in order (not chart or macro sheets)."""
+        new = [s.name for s in self._new_sheets if not s.replaced]
+        return [s.name for s in self.sheets if s.part] + new
 
     def set_styles(self, name: str, xml: bytes) -> None:
         if name in self.names:
