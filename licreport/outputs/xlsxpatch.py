@@ -564,7 +564,7 @@ def _reuse_or_append(
     A second run on its own output finds the formats the first one added, so
     styles.xml does not grow by a font and five cell formats every month.
     """
-    shapes = {}
+    shapes: dict[tuple[Any, ...], int] = {}
     for i, elem in enumerate(existing):
         shapes.setdefault(_shape(elem), i)
     indices, items = [], b""
@@ -660,7 +660,7 @@ class _Refused(Exception):
     pass
 
 
-def _refuse(*_: Any) -> None:
+def _refuse(*_: Any) -> Any:
     raise _Refused
 
 
