@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -464,3 +465,24 @@ def test_file_level_refusal_in_json(tmp_path: Path) -> None:
             }
         ]
     }
+
+
+def test_outputs_from_before_the_marker_are_recognised_by_their_header(tmp_path: Path) -> None:
+    """A computed sheet without the marker (an older licreport's output) whose first row
+    is exactly licreport's header is rewritten, and gets the marker from then on."""
+    out = tmp_path / "out"
+    assert reconcile(SAMPLE, out).exit_code == 0
+    december = output_of(SAMPLE, out)
+    older = tmp_path / "ledger-2026-12.xlsx"
+    with zipfile.ZipFile(december) as zin, zipfile.ZipFile(older, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/workbook.xml":
+                mark = rb'<definedName name="_licreport_computed"[^>]*>[^<]*</definedName>'
+                data = re.sub(mark, b"", data)
+                assert b"_licreport_computed" not in data
+            zout.writestr(info, data)
+    january = reconcile(older, tmp_path / "jan", month="2027-01")
+    assert january.exit_code == 0, january.output
+    with zipfile.ZipFile(output_of(older, tmp_path / "jan", "2027-01")) as z:
+        assert z.read("xl/workbook.xml").count(b'name="_licreport_computed"') == 4

@@ -442,7 +442,8 @@ def write_workbook(
                 f"{ledger.path.name}: is saved as Strict Open XML, which licreport reads but "
                 "cannot update; save it as Excel Workbook (.xlsx) and run again"
             )
-        _refuse_users_sheets(pkg, computed, ledger.path.name)
+        if ledger.kind == "xlsx":
+            _refuse_users_sheets(pkg, computed, ledger.path)
         styles_name, styles_xml = pkg.styles_xml()
         styles_xml, styles = patch_styles(styles_xml)
         pkg.set_styles(styles_name, styles_xml)
@@ -556,7 +557,7 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
         columns, styles, filters=True, chart=drawing is not None, date1904=pkg.date1904
     )
     if existing is not None:
-        pkg.replace_sheet(existing, write, drawing)
+        pkg.replace_sheet(existing, write, drawing, computed=True)
         if columns:  # keep Excel's hidden filter range in step with the new table
             last = column_letter(len(columns) - 1)
             pkg.filter_refs[existing.index] = f"A1:{last}{len(frame) + 1}"
@@ -564,32 +565,50 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
         pkg.add_sheet(name, write, drawing, computed=True)
 
 
-def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], display: str) -> None:
+def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], path: Path) -> None:
     """Only a sheet licreport wrote may be rewritten: a user's sheet of that name stops the run.
 
     A user's Status, Contracts, Forecast or Checks (contract numbers, a budget with
     its chart) was silently replaced; licreport's own carry a marker (see
-    `xlsxpatch.COMPUTED_MARK`).  Exit 2, nothing written, with what to do.
+    `xlsxpatch.COMPUTED_MARK`).  A sheet without it whose first row is exactly the
+    header licreport writes is an output of a version before the marker, and is
+    taken as licreport's.  Exit 2, nothing written, with what to do.
     """
     problems = []
     for sheet in computed:
         key = normalise(sheet.name)
+        header = [str(c) for c in sheet.frame.columns if c != ROW]
         for ref in pkg.sheets:
-            if normalise(ref.name) == key and not pkg.is_computed(ref):
-                problems.append(
-                    DataError(
-                        display,
-                        ref.name,
-                        None,
-                        None,
-                        None,
-                        f"this sheet was not written by licreport, which writes its own "
-                        f'"{sheet.name}" sheet and would replace it; rename your sheet '
-                        f'(e.g. to "{ref.name} (mine)") and run again',
-                    )
+            if normalise(ref.name) != key or pkg.is_computed(ref):
+                continue
+            if header and ref.part and _first_row(path, ref.name) == header:
+                continue
+            problems.append(
+                DataError(
+                    path.name,
+                    ref.name,
+                    None,
+                    None,
+                    None,
+                    f"this sheet was not written by licreport, which writes its own "
+                    f'"{sheet.name}" sheet and would replace it; rename your sheet '
+                    f'(e.g. to "{ref.name} (mine)") and run again',
                 )
+            )
     if problems:
         raise SheetError(str(problems[0]), problems)
+
+
+def _first_row(path: Path, sheet: str) -> list[str]:
+    """Row 1 of `sheet` as text (trailing blanks dropped); [] when it cannot be read."""
+    try:
+        rows = open_calamine(path).get_sheet_by_name(sheet).to_python(nrows=1)
+    except Exception:  # an unreadable sheet is not one licreport wrote
+        return []
+    row = [str(v) for v in rows[0]] if rows else []
+    while row and row[-1] == "":
+        row.pop()
+    return row
 
 
 def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> None:

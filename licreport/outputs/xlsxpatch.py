@@ -1103,6 +1103,8 @@ class Package:
         ref: SheetRef,
         write: Callable[[IO[bytes]], None],
         drawing: tuple[bytes, bytes] | None = None,
+        *,
+        computed: bool = False,
     ) -> None:
         """Rewrite an existing worksheet in place: same name, position and part name.
 
@@ -1111,7 +1113,7 @@ class Package:
         if ref.part not in self.names:
             raise PatchError(f"sheet {ref.name!r} is not a worksheet")
         self._new_sheets.append(
-            _NewSheet(ref.name, ref.part, write, drawing, ref.rid, replaced=True)
+            _NewSheet(ref.name, ref.part, write, drawing, ref.rid, replaced=True, computed=computed)
         )
         self.replace[ref.part] = write
         doomed = self._reachable(ref.part)
@@ -1227,31 +1229,41 @@ class Package:
         for index, ref in self.filter_refs.items():
             xml = _set_filter_database(xml, index, self.sheets[index].name, ref)
         new = [s for s in self._new_sheets if not s.replaced]
-        if not new:
+        if new:
+            xml = self._sheet_entries(xml, new)
+        by_part = {r.part: r.index for r in self.sheets if r.part}
+        marks = [by_part[s.part] for s in self._new_sheets if s.replaced and s.computed]
+        marks += [i for i, s in enumerate(new, len(self.sheets)) if s.computed]
+        marks = [i for i in marks if i not in self._computed_marks]
+        if not marks:
             return xml
+        root = re.search(rb"<(" + _P + rb")workbook\b", xml)
+        p = root.group(1).decode() if root else ""
+        items = "".join(
+            f'<{p}definedName name="{COMPUTED_MARK}" localSheetId="{i}" hidden="1">'
+            f'"licreport"</{p}definedName>'
+            for i in marks
+        )
+        return _add_defined_names(xml, items.encode())
+
+    def _sheet_entries(self, xml: bytes, new: Sequence[_NewSheet]) -> bytes:
+        """workbook.xml with a ``<sheet>`` for each of `new` at the end of ``<sheets>``."""
         m = re.search(rb"<(" + _P + rb")sheets\b[^>]*?(/?)>", xml)
         if m is None:
             raise PatchError("workbook.xml has no <sheets>")
         p = m.group(1)
         rp, local = _prefix_for(xml, NS_R, "r")
         sheet_id = max([0, *(s.sheet_id for s in self.sheets)])
-        items, marks = [], []
-        for index, s in enumerate(new, len(self.sheets)):
+        items = []
+        for s in new:
             sheet_id += 1
             attrs = f'name="{xml_attr(s.name)}" sheetId="{sheet_id}" {rp}:id="{s.rid}"'
             items.append(f"<{p.decode()}sheet{local} {attrs}/>")
-            if s.computed:
-                marks.append(
-                    f'<{p.decode()}definedName name="{COMPUTED_MARK}" localSheetId="{index}" '
-                    f'hidden="1">"licreport"</{p.decode()}definedName>'
-                )
         body = "".join(items).encode()
         if m.group(2):
-            xml = xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
-        else:
-            close = xml.index(b"</" + p + b"sheets", m.end())
-            xml = xml[:close] + body + xml[close:]
-        return _add_defined_names(xml, "".join(marks).encode()) if marks else xml
+            return xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
+        close = xml.index(b"</" + p + b"sheets", m.end())
+        return xml[:close] + body + xml[close:]
 
     def _content_types(self) -> bytes:
         xml = self.read(CONTENT_TYPES)
