@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from licreport import __version__, api
-from licreport.errors import LicreportError
+from licreport.errors import DataError, LicreportError
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.rules.shortfall import POLICIES
@@ -132,6 +132,13 @@ def _options(dayfirst: bool, monthfirst: bool, partner: str | None) -> api.Optio
     )
 
 
+def _file_error(exc: LicreportError, ledger: object) -> DataError:
+    """A file-level refusal as one error of the JSON document (as a sheet-level one)."""
+    name = ledger.name if isinstance(ledger, Path) else ""
+    message = exc.message.removeprefix(f"{name}: ") if name else exc.message
+    return DataError(name, None, None, None, None, message)
+
+
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     """Turn what stops a run into its exit code and readable lines (traceback only with --debug)."""
 
@@ -143,8 +150,9 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except LicreportError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
-            if kwargs.get("as_json") and exc.errors:
-                click.echo(jsonout.dumps({"errors": [e.to_json() for e in exc.errors]}))
+            if kwargs.get("as_json"):
+                errors = exc.errors or [_file_error(exc, kwargs.get("ledger"))]
+                click.echo(jsonout.dumps({"errors": [e.to_json() for e in errors]}))
             else:
                 if exc.errors and exc.message:
                     click.echo(f"licreport: {exc.message}", err=True)

@@ -222,10 +222,17 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_path_that_is_not_a_workbook_or_folder(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.ods"
+    path = tmp_path / "ledger.zip"
     path.write_bytes(b"PK\x03\x04rest")
     exc = refused(path, UnreadableFile)
-    assert exc.message == "ledger.ods: is not an .xlsx/.xlsm workbook or a folder of CSV files"
+    assert exc.message == "ledger.zip: is not an .xlsx/.xlsm workbook or a folder of CSV files"
+    ods = tmp_path / "ledger.ods"  # a spreadsheet format we know gets its remedy
+    ods.write_bytes(b"PK\x03\x04rest")
+    exc = refused(ods, UnreadableFile)
+    assert exc.message == (
+        "ledger.ods: is an OpenDocument spreadsheet (.ods); save it as .xlsx "
+        "(in LibreOffice: File > Save As > Excel 2007-365)"
+    )
     single = tmp_path / "clients.csv"
     single.write_text("client\n")
     exc = refused(single, UnreadableFile)

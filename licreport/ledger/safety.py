@@ -80,7 +80,8 @@ def column_number(letters: str) -> int:
 
 
 def check_signature(path: Path, display: str) -> None:
-    """Refuse empty files, legacy .xls and password-protected (OLE2) workbooks by their bytes."""
+    """Refuse empty files, legacy .xls and password-protected (OLE2) workbooks by their bytes,
+    and the spreadsheet formats licreport does not read by their suffix, each with a remedy."""
     with path.open("rb") as fh:
         head = fh.read(8)
         if not head:
@@ -91,6 +92,25 @@ def check_signature(path: Path, display: str) -> None:
                     f"{display}: is password-protected; remove the password in Excel and save again"
                 )
             raise UnreadableFile(f"{display}: is an Excel 97-2003 .xls file; save it as .xlsx")
+    remedy = OTHER_FORMATS.get(path.suffix.lower())
+    if remedy is not None:
+        raise UnreadableFile(f"{display}: {remedy}")
+
+
+# Spreadsheet files licreport does not read, by suffix, each with what to do instead.
+OTHER_FORMATS = {
+    ".xlsb": "is an Excel binary workbook (.xlsb); open it in Excel and save it as "
+    "Excel Workbook (.xlsx)",
+    ".ods": "is an OpenDocument spreadsheet (.ods); save it as .xlsx (in LibreOffice: "
+    "File > Save As > Excel 2007-365)",
+    ".fods": "is a flat OpenDocument spreadsheet (.fods); save it as .xlsx (in LibreOffice: "
+    "File > Save As > Excel 2007-365)",
+    ".xltx": "is an Excel template (.xltx); create a workbook from it and save that as "
+    "Excel Workbook (.xlsx)",
+    ".xltm": "is an Excel macro-enabled template (.xltm); create a workbook from it and "
+    "save that as .xlsx or .xlsm",
+    ".numbers": "is an Apple Numbers file; export it as Excel (.xlsx) (File > Export To > Excel)",
+}
 
 
 def _contains(fh: BinaryIO, needle: bytes) -> bool:

@@ -9,7 +9,10 @@ python-calamine read the schema sheets.
 from __future__ import annotations
 
 import hashlib
+import io
 import posixpath
+import re
+import zipfile
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
@@ -21,10 +24,14 @@ from licreport.ledger.headers import RawBook, RawSheet, match_sheets
 from licreport.ledger.schema import BY_NAME, schema_sheet
 
 WORKBOOK = "xl/workbook.xml"
-WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+ROOT_RELS = "_rels/.rels"
+# ``r:id`` of a <sheet>, transitional or Strict Open XML.
+_R_ID = frozenset(
+    {
+        "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id",
+        "{http://purl.oclc.org/ooxml/officeDocument/relationships}id",
+    }
+)
 
 
 def file_sha256(path: Path) -> str:
@@ -43,8 +50,9 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
     try:
         reader = safety.PartReader(zf, display, limits)
         names = set(zf.namelist())
-        _check_is_workbook(names, display)
-        sheets, date1904 = _sheet_list(reader, names)
+        workbook = _workbook_part(reader, names)
+        _check_is_workbook(names, display, workbook)
+        sheets, date1904 = _sheet_list(reader, names, workbook)
         chosen = _choose_sheets(sheets, display)
         for name, part in chosen.values():
             if part not in names:  # calamine must never read a part we did not scan
@@ -52,7 +60,7 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
                     f"{display}:{name}: the sheet's data is missing (damaged file)"
                 )
         parts = {part: name for name, part in chosen.values()}
-        scans = safety.scan_parts(reader, parts, skip={WORKBOOK, WORKBOOK_RELS})
+        scans = safety.scan_parts(reader, parts, skip={workbook, _rels_of(workbook)})
     finally:
         zf.close()
     safety.check_used_range(scans.values(), display, limits)
@@ -62,41 +70,129 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
     return RawBook(display, "xlsx", file_sha256(path), raw, present, date1904=date1904)
 
 
-def _check_is_workbook(names: set[str], display: str) -> None:
-    if WORKBOOK in names:
+def _rels_of(part: str) -> str:
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", base + ".rels")
+
+
+def _target(source: str, target: str) -> str:
+    """A relationship target as a part name (relative to the folder of `source`)."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+def _workbook_part(reader: safety.PartReader, names: set[str]) -> str:
+    """The workbook part the package's root relationships name (usually xl/workbook.xml)."""
+    if ROOT_RELS not in names:
+        return WORKBOOK
+    try:
+        root = SafeET.fromstring(reader.read_small(ROOT_RELS))
+    except UnsafeFile:
+        raise
+    except Exception:  # a damaged root rels part: fall back to the usual place
+        return WORKBOOK
+    for rel in root:
+        if rel.get("Type", "").endswith("/officeDocument"):
+            part = _target("", rel.get("Target", ""))
+            if part in names:
+                return part
+    return WORKBOOK
+
+
+def _check_is_workbook(names: set[str], display: str, workbook: str = WORKBOOK) -> None:
+    if workbook in names:
         return
     if "xl/workbook.bin" in names:
-        raise UnreadableFile(f"{display}: is an Excel binary workbook (.xlsb); save it as .xlsx")
+        raise UnreadableFile(
+            f"{display}: is an Excel binary workbook (.xlsb); open it in Excel and save it "
+            "as Excel Workbook (.xlsx)"
+        )
     if "content.xml" in names and "mimetype" in names:
-        raise UnreadableFile(f"{display}: is an OpenDocument spreadsheet; save it as .xlsx")
+        raise UnreadableFile(
+            f"{display}: is an OpenDocument spreadsheet (.ods); save it as .xlsx "
+            "(in LibreOffice: File > Save As > Excel 2007-365)"
+        )
     raise UnreadableFile(f"{display}: is a zip file but not an Excel workbook (no {WORKBOOK})")
 
 
-def _sheet_list(reader: safety.PartReader, names: set[str]) -> tuple[list[tuple[str, str]], bool]:
-    """(sheet name, worksheet part) in workbook order, and whether dates count from 1904."""
+def _sheet_list(
+    reader: safety.PartReader, names: set[str], workbook: str = WORKBOOK
+) -> tuple[list[tuple[str, str]], bool]:
+    """(sheet name, worksheet part) in workbook order, and whether dates count from 1904.
+
+    Namespaces are matched by local name, so Strict Open XML workbooks (whose
+    namespaces are purl.oclc.org ones) are read like transitional ones.
+    """
     display = reader.display
+    rels = _rels_of(workbook)
     try:
-        root = SafeET.fromstring(reader.read_small(WORKBOOK))
-        rels_root = (
-            SafeET.fromstring(reader.read_small(WORKBOOK_RELS)) if WORKBOOK_RELS in names else None
-        )
+        root = SafeET.fromstring(reader.read_small(workbook))
+        rels_root = SafeET.fromstring(reader.read_small(rels)) if rels in names else None
     except UnsafeFile:
         raise
     except Exception as exc:  # defusedxml / expat errors on a damaged part
-        raise UnreadableFile(f"{display}: {WORKBOOK} cannot be read ({exc})") from exc
+        raise UnreadableFile(f"{display}: {workbook} cannot be read ({exc})") from exc
     targets: dict[str, str] = {}
     if rels_root is not None:
-        for rel in rels_root.iter(f"{_NS_PKG}Relationship"):
-            target = rel.get("Target", "")
-            part = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-            targets[rel.get("Id", "")] = posixpath.normpath(part)
-    pr = root.find(f"{_NS_MAIN}workbookPr")
+        for rel in rels_root:
+            if _local(rel.tag) == "Relationship":
+                targets[rel.get("Id", "")] = _target(workbook, rel.get("Target", ""))
+    pr = next((e for e in root if _local(e.tag) == "workbookPr"), None)
     date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
     sheets = []
-    for el in root.iter(f"{_NS_MAIN}sheet"):
-        name = el.get("name", "")
-        sheets.append((name, targets.get(el.get(f"{_NS_REL}id", ""), "")))
+    for el in root.iter():
+        if _local(el.tag) != "sheet":
+            continue
+        rid = next((v for k, v in el.attrib.items() if k in _R_ID), "")
+        sheets.append((el.get("name", ""), targets.get(rid, "")))
     return sheets, date1904
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def open_calamine(path: Path) -> CalamineWorkbook:
+    """calamine on `path`, with sheets it cannot parse hidden from it.
+
+    calamine refuses a whole workbook holding an Excel 4.0 macro sheet or a
+    dialog sheet ("Unrecognized sheet:type"); those sheets are never ledger
+    sheets, so calamine gets an in-memory copy whose workbook part lists only
+    worksheets and chartsheets.  Other workbooks are opened as they are.
+    """
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        workbook = WORKBOOK
+        if ROOT_RELS in names:
+            for rel in SafeET.fromstring(z.read(ROOT_RELS)):
+                if rel.get("Type", "").endswith("/officeDocument"):
+                    workbook = _target("", rel.get("Target", ""))
+        rels = _rels_of(workbook)
+        if workbook not in names or rels not in names:
+            return CalamineWorkbook.from_path(str(path))
+        other = {
+            rel.get("Id", "")
+            for rel in SafeET.fromstring(z.read(rels))
+            if not rel.get("Type", "").endswith(("/worksheet", "/chartsheet"))
+        }
+        xml = z.read(workbook)
+        drop = [
+            m
+            for m in re.finditer(rb"<(?:[\w.-]+:)?sheet\b[^>]*?/>", xml)
+            if (rid := re.search(rb":id\s*=\s*[\"']([^\"']*)[\"']", m.group(0)))
+            and rid.group(1).decode() in other
+        ]
+        if not drop:
+            return CalamineWorkbook.from_path(str(path))
+        for m in reversed(drop):
+            xml = xml[: m.start()] + xml[m.end() :]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+            for info in z.infolist():
+                out.writestr(info.filename, xml if info.filename == workbook else z.read(info))
+    buf.seek(0)
+    return CalamineWorkbook.from_filelike(buf)
 
 
 def _choose_sheets(sheets: list[tuple[str, str]], display: str) -> dict[str, tuple[str, str]]:
@@ -143,7 +239,7 @@ def _read_cells(
     out: dict[str, RawSheet] = {}
     name = ""
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = open_calamine(path)
         for schema_name in BY_NAME:
             if schema_name not in chosen:
                 continue

@@ -25,10 +25,11 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
+from licreport.errors import DataError, SheetError, UnreadableFile
 from licreport.ledger.model import Ledger, Table, column_letter
 from licreport.ledger.schema import BY_NAME, ROW, SHEETS, normalise
+from licreport.ledger.xlsx import open_calamine
 from licreport.outputs.csvout import rows_to_remove, without_implied_partner, write_csv_folder
 from licreport.outputs.xlsxpatch import (
     BATCH,
@@ -43,6 +44,7 @@ from licreport.outputs.xlsxpatch import (
     Package,
     PatchError,
     SheetAppender,
+    check_xml,
     classify,
     col_index,
     column_cells,
@@ -168,8 +170,12 @@ def _sheet_writer(
     *,
     filters: bool,
     chart: bool,
+    date1904: bool = False,
 ) -> Callable[[IO[bytes]], None]:
-    """A function streaming one new worksheet: bold frozen header, widths, filter, rows."""
+    """A function streaming one new worksheet: bold frozen header, widths, filter, rows.
+
+    Dates are written as serials of the workbook's date system (`date1904`).
+    """
 
     def write(out: IO[bytes]) -> None:
         n = max((len(c.values) for c in columns), default=0)
@@ -206,6 +212,7 @@ def _sheet_writer(
                     kinds[i],
                     as_text=c.fmt == "text",
                     scale=100 if c.fmt == "percent" else 1,
+                    date1904=date1904,
                 )
                 for i, c in enumerate(columns)
             ]
@@ -430,6 +437,13 @@ def write_workbook(
     )
     with zipfile.ZipFile(source) as zin:
         pkg = Package(zin)
+        if pkg.strict:
+            raise UnreadableFile(
+                f"{ledger.path.name}: is saved as Strict Open XML, which licreport reads but "
+                "cannot update; save it as Excel Workbook (.xlsx) and run again"
+            )
+        if ledger.kind == "xlsx":
+            _refuse_users_sheets(pkg, computed, ledger.path)
         styles_name, styles_xml = pkg.styles_xml()
         styles_xml, styles = patch_styles(styles_xml)
         pkg.set_styles(styles_name, styles_xml)
@@ -442,7 +456,7 @@ def write_workbook(
         names = pkg.final_sheet_names()
         with open(target, "wb") as fp:
             pkg.write(fp)
-    verify(target, names)
+    verify(target, names, pkg.written)
 
 
 def _xlsx_ledger_sheets(
@@ -485,7 +499,10 @@ def _xlsx_ledger_sheets(
             raise ValueError(f"cannot remove rows of {name!r}: the workbook has no such sheet")
         elif new is not None:
             columns = _new_ledger_columns(name, new)
-            pkg.add_sheet(name, _sheet_writer(columns, styles, filters=False, chart=False))
+            pkg.add_sheet(
+                name,
+                _sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904),
+            )
 
 
 def _csv_ledger_sheets(
@@ -514,7 +531,9 @@ def _csv_ledger_sheets(
             columns = _new_ledger_columns(name, new)
         else:
             continue
-        pkg.add_sheet(name, _sheet_writer(columns, styles, filters=False, chart=False))
+        pkg.add_sheet(
+            name, _sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904)
+        )
 
 
 def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> None:
@@ -534,23 +553,78 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
     existing = next((s for s in pkg.sheets if normalise(s.name) == key and s.part), None)
     name = existing.name if existing is not None else sheet.name
     drawing = chart_parts(name, frame, sheet.chart) if sheet.chart is not None else None
-    write = _sheet_writer(columns, styles, filters=True, chart=drawing is not None)
+    write = _sheet_writer(
+        columns, styles, filters=True, chart=drawing is not None, date1904=pkg.date1904
+    )
     if existing is not None:
-        pkg.replace_sheet(existing, write, drawing)
+        pkg.replace_sheet(existing, write, drawing, computed=True)
         if columns:  # keep Excel's hidden filter range in step with the new table
             last = column_letter(len(columns) - 1)
             pkg.filter_refs[existing.index] = f"A1:{last}{len(frame) + 1}"
     else:
-        pkg.add_sheet(name, write, drawing)
+        pkg.add_sheet(name, write, drawing, computed=True)
 
 
-def verify(target: Path, sheets: Sequence[str]) -> None:
-    """Re-open what was written: every zip entry's CRC, and every sheet listed."""
+def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], path: Path) -> None:
+    """Only a sheet licreport wrote may be rewritten: a user's sheet of that name stops the run.
+
+    A user's Status, Contracts, Forecast or Checks (contract numbers, a budget with
+    its chart) was silently replaced; licreport's own carry a marker (see
+    `xlsxpatch.COMPUTED_MARK`).  A sheet without it whose first row is exactly the
+    header licreport writes is an output of a version before the marker, and is
+    taken as licreport's.  Exit 2, nothing written, with what to do.
+    """
+    problems = []
+    for sheet in computed:
+        key = normalise(sheet.name)
+        header = [str(c) for c in sheet.frame.columns if c != ROW]
+        for ref in pkg.sheets:
+            if normalise(ref.name) != key or pkg.is_computed(ref):
+                continue
+            if header and ref.part and _first_row(path, ref.name) == header:
+                continue
+            problems.append(
+                DataError(
+                    path.name,
+                    ref.name,
+                    None,
+                    None,
+                    None,
+                    f"this sheet was not written by licreport, which writes its own "
+                    f'"{sheet.name}" sheet and would replace it; rename your sheet '
+                    f'(e.g. to "{ref.name} (mine)") and run again',
+                )
+            )
+    if problems:
+        raise SheetError(str(problems[0]), problems)
+
+
+def _first_row(path: Path, sheet: str) -> list[str]:
+    """Row 1 of `sheet` as text (trailing blanks dropped); [] when it cannot be read."""
+    try:
+        rows = open_calamine(path).get_sheet_by_name(sheet).to_python(nrows=1)
+    except Exception:  # an unreadable sheet is not one licreport wrote
+        return []
+    row = [str(v) for v in rows[0]] if rows else []
+    while row and row[-1] == "":
+        row.pop()
+    return row
+
+
+def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> None:
+    """Re-open what was written: every zip entry's CRC, every part we wrote, every sheet.
+
+    Each part in `parts` (those the writer rendered, not copied) is read with a
+    strict, namespace-aware XML parser: calamine tolerates an unbound prefix that
+    Excel, LibreOffice and openpyxl refuse.
+    """
     with zipfile.ZipFile(target) as z:
         bad = z.testzip()
-    if bad is not None:
-        raise PatchError(f"the written workbook is corrupt at {bad}")
-    found = set(CalamineWorkbook.from_path(str(target)).sheet_names)
+        if bad is not None:
+            raise PatchError(f"the written workbook is corrupt at {bad}")
+        for name in parts:
+            check_xml(z, name)
+    found = set(open_calamine(target).sheet_names)
     missing = [s for s in sheets if s not in found]
     if missing:
         raise PatchError(f"the written workbook lacks sheet {missing[0]!r}")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, cast
 from urllib.parse import unquote
+from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ from licreport.errors import LicreportError, UnreadableFile
 from licreport.ledger.model import column_letter
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -53,6 +55,8 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
+_CT_BY_EXTENSION = {"rels": CT_RELS, "xml": "application/xml"}  # for parts no Default types
 CONTENT_TYPES = "[Content_Types].xml"
 
 COMPRESSLEVEL = 3  # deflate level of the parts we write: 2x faster than 6, ~5% larger
@@ -64,6 +68,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 INT_FMT, MONEY_FMT, PERCENT_FMT = 3, 4, 10
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DATE_EPOCH = dt.date(1899, 12, 30)
+_DAYS_1904 = 1462  # 1904-01-01 is serial 0 in the 1904 date system, 1462 in the 1900 one
 
 _P = rb"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix in a tag name
 _ROW_RE = re.compile(rb"\s*(<" + _P + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _P + rb"row\s*>))", re.S)
@@ -216,8 +221,12 @@ def _number_text(v: Any) -> str | None:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
-def _serial(v: Any) -> float | None:
-    """A date/datetime as an Excel serial (1900 system); None if out of Excel's range."""
+def _serial(v: Any, date1904: bool = False) -> float | None:
+    """A date/datetime as an Excel serial; None if out of Excel's range.
+
+    The 1900 system counts from 1899-12-30 (Excel's calendar is off before
+    1900-03-01); the 1904 system (``date1904`` workbooks) counts from 1904-01-01.
+    """
     if isinstance(v, np.datetime64):
         v = pd.Timestamp(v)
     if isinstance(v, dt.datetime):
@@ -227,11 +236,14 @@ def _serial(v: Any) -> float | None:
         serial = delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
     else:
         serial = float((v - _DATE_EPOCH).days)
+    if date1904:
+        serial -= _DAYS_1904
+        return serial if serial >= 0 else None
     return serial if serial >= 61 else None  # before 1900-03-01 Excel's calendar is off
 
 
-def classify(v: Any) -> tuple[str, str] | None:
-    """One value -> (kind, lexical text), or None for a blank."""
+def classify(v: Any, date1904: bool = False) -> tuple[str, str] | None:
+    """One value -> (kind, lexical text), or None for a blank (dates as serials of the system)."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (bool, np.bool_)):
@@ -242,7 +254,7 @@ def classify(v: Any) -> tuple[str, str] | None:
     if isinstance(v, (dt.date, np.datetime64)):
         if isinstance(v, np.datetime64) and np.isnat(v):
             return None
-        serial = _serial(v)
+        serial = _serial(v, date1904)
         if serial is None:
             return TEXT, pd.Timestamp(v).date().isoformat()
         return DATE, _number_text(serial) or ""
@@ -265,7 +277,7 @@ def series_kind(values: pd.Series) -> str | None:
 
 
 def lexical(
-    values: pd.Series, *, as_text: bool = False, scale: int = 1
+    values: pd.Series, *, as_text: bool = False, scale: int = 1, date1904: bool = False
 ) -> list[tuple[str, str] | None]:
     """Every value of a column as (kind, text) or None, value by value.
 
@@ -284,7 +296,7 @@ def lexical(
                 v = v / scale
             elif isinstance(v, (int, float, np.integer, np.floating)):
                 v = float(v) / scale
-        out.append(classify(v))
+        out.append(classify(v, date1904))
     return out
 
 
@@ -338,11 +350,13 @@ def column_cells(
     *,
     as_text: bool = False,
     scale: int = 1,
+    date1904: bool = False,
 ) -> list[str]:
     """``<c>`` elements for one column (``""`` for a blank), one pass per dtype.
 
     The common dtypes (string, integer, datetime) are rendered in a single list
-    comprehension; anything else goes value by value through `classify`.
+    comprehension; anything else goes value by value through `classify`.  Dates
+    are serials of the workbook's date system (`date1904`).
     """
     kind = None if as_text else series_kind(values)
     p = prefix
@@ -374,7 +388,9 @@ def column_cells(
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_localize(None)
         serial = ((ts - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
-        if not (serial[serial == serial] < 61).any():
+        if date1904:
+            serial = serial - _DAYS_1904
+        if not (serial[serial == serial] < (0 if date1904 else 61)).any():
             sd = f' s="{styles[DATE]}"' if styles.get(DATE) else ""
             whole = serial == np.floor(serial)
             blank = serial != serial
@@ -388,7 +404,8 @@ def column_cells(
                 "" if v != v else f'<{p}c r="{letter}{r}"{sd}><{p}v>{_serial_text(v)}</{p}v></{p}c>'
                 for v, r in zip(serial.tolist(), rows, strict=True)
             ]
-    return render_cells(lexical(values, as_text=as_text, scale=scale), letter, rows, styles, prefix)
+    items = lexical(values, as_text=as_text, scale=scale, date1904=date1904)
+    return render_cells(items, letter, rows, styles, prefix)
 
 
 def _all_text(values: pd.Series) -> bool:
@@ -451,21 +468,143 @@ def _insert_children(xml: bytes, prefix: bytes, name: bytes, items: bytes, count
     return xml[: m.start()] + start + xml[m.end() : close] + items + xml[close:]
 
 
+# The children of <styleSheet> in schema order (CT_Stylesheet), and the minimal
+# content of the collections a cell style needs, for a styles part that lacks them.
+_STYLE_ORDER = (
+    "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+    "dxfs", "tableStyles", "colors", "extLst",
+)  # fmt: skip
+_STYLE_DEFAULTS = {  # collection -> (count, items)
+    "fonts": (
+        1,
+        '<{p}font><{p}sz val="11"/><{p}name val="Calibri"/><{p}family val="2"/></{p}font>',
+    ),
+    "fills": (
+        2,
+        '<{p}fill><{p}patternFill patternType="none"/></{p}fill>'
+        '<{p}fill><{p}patternFill patternType="gray125"/></{p}fill>',
+    ),
+    "borders": (
+        1,
+        "<{p}border><{p}left/><{p}right/><{p}top/><{p}bottom/><{p}diagonal/></{p}border>",
+    ),
+    "cellStyleXfs": (1, '<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'),
+    "cellXfs": (1, '<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'),
+    "cellStyles": (1, '<{p}cellStyle name="Normal" xfId="0" builtinId="0"/>'),
+}
+
+
+def _complete_styles(xml: bytes) -> bytes:
+    """styles.xml with every collection a cell style points into (an empty part made whole).
+
+    LibreOffice and Excel open a styles part without fonts or cellXfs (even an
+    empty ``<styleSheet/>``) using their defaults; our cells need those
+    collections, so the missing ones get the same defaults, in schema order.
+    """
+    root = SafeET.fromstring(xml)
+    m = re.search(rb"<(" + _P + rb")styleSheet\b[^>]*?(/?)>", xml)
+    if m is None:
+        raise PatchError("styles.xml has no <styleSheet>")
+    prefix = m.group(1)
+    p = prefix.decode()
+    if m.group(2):  # <styleSheet .../>
+        tag = xml[m.start() : m.end() - 2].rstrip() + b">"
+        xml = xml[: m.start()] + tag + b"</" + prefix + b"styleSheet>" + xml[m.end() :]
+    present = {_local(c.tag) for c in root}
+    for name, (count, items) in _STYLE_DEFAULTS.items():
+        if name in present:
+            continue
+        element = f'<{p}{name} count="{count}">{items.format(p=p)}</{p}{name}>'.encode()
+        later = _STYLE_ORDER[_STYLE_ORDER.index(name) + 1 :]
+        at = None
+        for follower in later:
+            if follower in present:
+                found = re.search(rb"<" + re.escape(prefix + follower.encode()) + rb"\b", xml)
+                if found is not None:
+                    at = found.start()
+                    break
+        if at is None:
+            at = xml.rindex(b"</" + prefix + b"styleSheet")
+        xml = xml[:at] + element + xml[at:]
+        present.add(name)
+    return xml
+
+
+def _items(root: Any, group: str, name: str) -> list[Any]:
+    """The `name` elements of every `group`, one per index as Excel counts them.
+
+    An ``mc:AlternateContent`` (Hancom Office wraps fonts and xfs in them) is one
+    item: its ``mc:Fallback`` element (else its first ``mc:Choice``'s) stands for it.
+    """
+    out: list[Any] = []
+    for g in _children(root, group):
+        for child in g:
+            local = _local(child.tag)
+            if local == name:
+                out.append(child)
+            elif local == "AlternateContent":
+                branches = _children(child, "Fallback") + _children(child, "Choice")
+                inner = next((e for b in branches for e in b if _local(e.tag) == name), None)
+                if inner is not None:
+                    out.append(inner)
+    return out
+
+
+def _shape(elem: Any) -> tuple[Any, ...]:
+    """An element's attributes and children as a comparable value (prefixes ignored)."""
+    attrs = tuple(sorted((_local(k), v) for k, v in elem.attrib.items()))
+    return (_local(elem.tag), attrs, tuple(_shape(c) for c in elem))
+
+
+def _reuse_or_append(
+    xml: bytes, prefix: bytes, group: str, existing: list[Any], wanted: list[str]
+) -> tuple[bytes, list[int]]:
+    """Indices of the `wanted` elements: one already in `group` is reused, the rest appended.
+
+    A second run on its own output finds the formats the first one added, so
+    styles.xml does not grow by a font and five cell formats every month.
+    """
+    shapes: dict[tuple[Any, ...], int] = {}
+    for i, elem in enumerate(existing):
+        shapes.setdefault(_shape(elem), i)
+    indices, items = [], b""
+    count = len(existing)
+    for text in wanted:
+        shape = _shape(SafeET.fromstring(_with_ns(text, prefix)))
+        if shape in shapes:
+            indices.append(shapes[shape])
+            continue
+        shapes[shape] = count
+        indices.append(count)
+        items += text.encode()
+        count += 1
+    if items:
+        xml = _insert_children(xml, prefix, group.encode(), items, count)
+    return xml, indices
+
+
+def _with_ns(text: str, prefix: bytes) -> bytes:
+    """A lone element in the main namespace under `prefix`, so it parses by itself."""
+    p = prefix.decode().rstrip(":")
+    decl = f' xmlns:{p}="{NS_MAIN}"' if p else f' xmlns="{NS_MAIN}"'
+    m = re.match(r"<([\w:.-]+)", text)
+    assert m is not None
+    return (text[: m.end()] + decl + text[m.end() :]).encode()
+
+
 def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
-    """Append a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml."""
+    """Add a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml (reused if there)."""
+    xml = _complete_styles(xml)
     root = SafeET.fromstring(xml)
     m = re.search(rb"<(" + _P + rb")styleSheet\b", xml)
     prefix = m.group(1) if m else b""
     p = prefix.decode()
 
     numfmts = {}
-    for group in _children(root, "numFmts"):
-        for nf in _children(group, "numFmt"):
-            numfmts[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
-    xfs = [x for g in _children(root, "cellXfs") for x in _children(g, "xf")]
-    fonts = [f for g in _children(root, "fonts") for f in _children(g, "font")]
-    if not _children(root, "cellXfs") or not _children(root, "fonts"):
-        raise PatchError("styles.xml has no cellXfs or fonts")
+    for nf in _items(root, "numFmts", "numFmt"):
+        numfmts[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
+    xfs = _items(root, "cellXfs", "xf")
+    fonts = _items(root, "fonts", "font")
 
     # Bold header font: the default font with <b/>.
     font_xml = f"<{p}font><{p}b/>"
@@ -477,8 +616,7 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
             )
             font_xml += f"<{p}{name}{attrs}/>"
     font_xml += f"</{p}font>"
-    bold_font = len(fonts)
-    xml = _insert_children(xml, prefix, b"fonts", font_xml.encode(), len(fonts) + 1)
+    xml, (bold_font,) = _reuse_or_append(xml, prefix, "fonts", fonts, [font_xml])
 
     date_id = next((i for i, c in numfmts.items() if c == DATE_FORMAT), None)
     if date_id is None:
@@ -489,31 +627,69 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
         else:
             assert m is not None
             end = xml.index(b">", m.end())
-            if xml[end - 1 : end] == b"/":
-                raise PatchError("styles.xml is empty")
             xml = (
                 xml[: end + 1]
                 + b'<%snumFmts count="1">%s</%snumFmts>' % (prefix, item, prefix)
                 + xml[end + 1 :]
             )
-            numfmts[date_id] = DATE_FORMAT
+        numfmts[date_id] = DATE_FORMAT
 
-    base = len(xfs)
     rest = 'fillId="0" borderId="0" xfId="0"'
     new = [f'<{p}xf numFmtId="0" fontId="{bold_font}" {rest} applyFont="1"/>'] + [
         f'<{p}xf numFmtId="{fid}" fontId="0" {rest} applyNumberFormat="1"/>'
         for fid in (date_id, INT_FMT, MONEY_FMT, PERCENT_FMT)
     ]
-    xml = _insert_children(xml, prefix, b"cellXfs", "".join(new).encode(), base + len(new))
+    xml, (header, date, integer, money, percent) = _reuse_or_append(
+        xml, prefix, "cellXfs", xfs, new
+    )
 
     date_xfs = set()
     for i, xf in enumerate(xfs):
         fid = int(xf.get("numFmtId", "0") or 0)
         if fid in _BUILTIN_DATE_IDS or (fid in numfmts and is_date_format(numfmts[fid])):
             date_xfs.add(i)
-    date_xfs.add(base + 1)
-    styles = CellStyles(base, base + 1, base + 2, base + 3, base + 4, frozenset(date_xfs))
+    date_xfs.add(date)
+    styles = CellStyles(header, date, integer, money, percent, frozenset(date_xfs))
     return xml, styles
+
+
+# ---------------------------------------------------------------- checking what we wrote
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_: Any) -> Any:
+    raise _Refused
+
+
+def check_xml(z: zipfile.ZipFile, name: str) -> None:
+    """Parse one part of a written package strictly (well-formed, every prefix bound).
+
+    Streamed through expat with namespace processing and no tree, so a 100,000-row
+    sheet costs no memory; DTDs and entity declarations are refused as defusedxml
+    does (its parsers build a tree, hence expat directly).  Non-XML parts pass.
+    """
+    if not name.lower().endswith((".xml", ".rels", ".vml")) and name != CONTENT_TYPES:
+        return
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    try:
+        with z.open(name) as fp:
+            while chunk := fp.read(CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise PatchError(
+            f"the written workbook's part {name} is not well-formed XML "
+            f"({expat.ErrorString(exc.code)}, line {exc.lineno}); nothing was written. "
+            "This is a bug: please report it with the input workbook"
+        ) from None
+    except _Refused:
+        raise PatchError(f"the written workbook's part {name} declares a DTD or entities") from None
 
 
 # ---------------------------------------------------------------- zip entries
@@ -715,6 +891,87 @@ class _NewSheet:
     drawing: tuple[bytes, bytes] | None  # (drawing xml, chart xml)
     rid: str = ""
     replaced: bool = False
+    computed: bool = False  # gets the COMPUTED_MARK name
+
+
+def _root_tag(xml: bytes) -> bytes:
+    """The start tag of the document element (after the XML declaration and comments)."""
+    m = re.search(rb"<[A-Za-z_]", xml)
+    if m is None:
+        raise PatchError("a part has no document element")
+    return xml[m.start() : xml.index(b">", m.start())]
+
+
+def _prefix_for(xml: bytes, namespace: str, fallback: str) -> tuple[str, str]:
+    """(prefix, declaration) for attributes in `namespace` on a new child of the root.
+
+    Only a declaration on the document element is in scope everywhere: openpyxl
+    with lxml declares ``xmlns:r`` on each ``<sheet>`` instead, and using that
+    ``r:`` elsewhere leaves an unbound prefix.  Without one on the root, the new
+    element declares its own (the second item, to put in its start tag).
+    """
+    decl = re.search(
+        rb"xmlns:([\w.-]+)\s*=\s*[\"']" + re.escape(namespace.encode()) + rb"[\"']",
+        _root_tag(xml),
+    )
+    if decl is not None:
+        return decl.group(1).decode(), ""
+    return fallback, f' xmlns:{fallback}="{namespace}"'
+
+
+# licreport's computed sheets carry a hidden sheet-scoped defined name: it follows
+# the sheet when the user moves, renames or copies it, survives edits of the
+# cells, and goes when the sheet is deleted -- so a sheet the user makes and
+# names Status never has it.  (Excel, LibreOffice and openpyxl keep such names.)
+COMPUTED_MARK = "_licreport_computed"
+
+
+def _computed_marks(workbook_xml: bytes) -> frozenset[int]:
+    """Indices (``localSheetId``) of the sheets carrying `COMPUTED_MARK`."""
+    root = SafeET.fromstring(workbook_xml)
+    out = set()
+    for group in _children(root, "definedNames"):
+        for name in _children(group, "definedName"):
+            local = name.get("localSheetId", "")
+            if name.get("name", "").casefold() == COMPUTED_MARK and local.isdigit():
+                out.add(int(local))
+    return frozenset(out)
+
+
+# What may follow <definedNames> in a workbook (CT_Workbook's sequence).
+_AFTER_DEFINED_NAMES = (
+    "calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+    "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst",
+)  # fmt: skip
+
+
+def _add_defined_names(xml: bytes, items: bytes) -> bytes:
+    """`xml` (workbook.xml) with `items` (``<definedName>`` elements) in ``<definedNames>``."""
+    m = re.search(rb"<(" + _P + rb")definedNames\b[^>]*?(/?)>", xml)
+    if m is not None:
+        p = m.group(1)
+        if m.group(2):
+            tag = xml[m.start() : m.end() - 2].rstrip() + b">"
+            return xml[: m.start()] + tag + items + b"</" + p + b"definedNames>" + xml[m.end() :]
+        close = xml.index(b"</" + p + b"definedNames", m.end())
+        return xml[:close] + items + xml[close:]
+    root = re.search(rb"<(" + _P + rb")workbook\b", xml)
+    p = root.group(1) if root else b""
+    at = None
+    for name in _AFTER_DEFINED_NAMES:
+        found = re.search(rb"<" + re.escape(p + name.encode()) + rb"[\s/>]", xml)
+        if found is not None:
+            at = found.start() if at is None else min(at, found.start())
+    if at is None:
+        at = xml.rindex(b"</" + p + b"workbook")
+    return xml[:at] + b"<%sdefinedNames>%s</%sdefinedNames>" % (p, items, p) + xml[at:]
+
+
+def _is_date1904(workbook_xml: bytes) -> bool:
+    """Does the workbook count dates from 1904 (``<workbookPr date1904="1">``)?"""
+    root = SafeET.fromstring(workbook_xml)
+    pr = next((c for c in root if _local(c.tag) == "workbookPr"), None)
+    return pr is not None and pr.get("date1904", "0").strip().lower() in ("1", "true")
 
 
 class Package:
@@ -733,12 +990,18 @@ class Package:
         self.filter_refs: dict[int, str] = {}  # sheet index -> its autofilter's new range
         self._extra_rels: list[tuple[str, str]] = []
         self._rels: dict[str, list[Rel]] = {}
-        docs = [r for r in self.rels("") if r.type == REL_DOC]
+        self.written: list[str] = []  # the parts `write` rendered (not copied), for `verify`
+        # transitional or Strict (whose relationship types are purl.oclc.org ones)
+        docs = [r for r in self.rels("") if r.type.endswith("/officeDocument")]
         if not docs or docs[0].target not in self.names:
             raise UnreadableFile("not a workbook: no officeDocument part")
         self.workbook = docs[0].target
         self.workbook_xml = self.read(self.workbook)
         self.sheets = self._read_sheets()
+        self.date1904 = _is_date1904(self.workbook_xml)
+        # Strict Open XML (ISO 29500 strict namespaces): read, never rewritten.
+        self.strict = SafeET.fromstring(self.workbook_xml).tag.startswith(NS_STRICT_MAIN)
+        self._computed_marks = _computed_marks(self.workbook_xml)
 
     # -- reading
 
@@ -794,14 +1057,19 @@ class Package:
         for r in self.rels(self.workbook):
             if r.type == REL_STYLES and r.target in self.names:
                 return r.target, self.read(r.target)
-        name = self.free_name(posixpath.dirname(self.workbook) or "xl", "styles", "xml")
+        folder = posixpath.dirname(self.workbook) or "xl"
+        name = f"{folder}/styles.xml"  # the name openpyxl and calamine look for
+        if name.lower() in self._taken:
+            name = self.free_name(folder, "styles", "xml")
+        self._taken.add(name.lower())
         self._extra_rels.append((REL_STYLES, name))
         self.overrides["/" + name] = CT_STYLES
         return name, MINIMAL_STYLES
 
     def final_sheet_names(self) -> list[str]:
-        """Every sheet the output will list, in order."""
-        return [s.name for s in self.sheets] + [s.name for s in self._new_sheets if not s.replaced]
+        """Every worksheet the output will list, in order (not chart or macro sheets)."""
+        new = [s.name for s in self._new_sheets if not s.replaced]
+        return [s.name for s in self.sheets if s.part] + new
 
     def set_styles(self, name: str, xml: bytes) -> None:
         if name in self.names:
@@ -816,19 +1084,27 @@ class Package:
         name: str,
         write: Callable[[IO[bytes]], None],
         drawing: tuple[bytes, bytes] | None = None,
+        *,
+        computed: bool = False,
     ) -> None:
-        """A new worksheet at the end of the workbook."""
+        """A new worksheet at the end of the workbook (`computed`: marked as licreport's)."""
         taken = [s.name for s in self.sheets] + [s.name for s in self._new_sheets]
         if any(t.casefold() == name.casefold() for t in taken):
             raise PatchError(f"sheet {name!r} already exists")
         part = self.free_name("xl/worksheets", "sheet", "xml")
-        self._new_sheets.append(_NewSheet(name, part, write, drawing))
+        self._new_sheets.append(_NewSheet(name, part, write, drawing, computed=computed))
+
+    def is_computed(self, ref: SheetRef) -> bool:
+        """Did licreport write this sheet (it carries the COMPUTED_MARK name)?"""
+        return ref.index in self._computed_marks
 
     def replace_sheet(
         self,
         ref: SheetRef,
         write: Callable[[IO[bytes]], None],
         drawing: tuple[bytes, bytes] | None = None,
+        *,
+        computed: bool = False,
     ) -> None:
         """Rewrite an existing worksheet in place: same name, position and part name.
 
@@ -837,7 +1113,7 @@ class Package:
         if ref.part not in self.names:
             raise PatchError(f"sheet {ref.name!r} is not a worksheet")
         self._new_sheets.append(
-            _NewSheet(ref.name, ref.part, write, drawing, ref.rid, replaced=True)
+            _NewSheet(ref.name, ref.part, write, drawing, ref.rid, replaced=True, computed=computed)
         )
         self.replace[ref.part] = write
         doomed = self._reachable(ref.part)
@@ -896,6 +1172,7 @@ class Package:
         self.replace[CONTENT_TYPES] = self._content_types()
 
         added = {n for n, _ in self.added}
+        self.written = sorted((set(self.replace) | added) - self.drop)
         with zipfile.ZipFile(
             target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
         ) as zout:
@@ -952,16 +1229,30 @@ class Package:
         for index, ref in self.filter_refs.items():
             xml = _set_filter_database(xml, index, self.sheets[index].name, ref)
         new = [s for s in self._new_sheets if not s.replaced]
-        if not new:
+        if new:
+            xml = self._sheet_entries(xml, new)
+        by_part = {r.part: r.index for r in self.sheets if r.part}
+        marks = [by_part[s.part] for s in self._new_sheets if s.replaced and s.computed]
+        marks += [i for i, s in enumerate(new, len(self.sheets)) if s.computed]
+        marks = [i for i in marks if i not in self._computed_marks]
+        if not marks:
             return xml
+        root = re.search(rb"<(" + _P + rb")workbook\b", xml)
+        p = root.group(1).decode() if root else ""
+        items = "".join(
+            f'<{p}definedName name="{COMPUTED_MARK}" localSheetId="{i}" hidden="1">'
+            f'"licreport"</{p}definedName>'
+            for i in marks
+        )
+        return _add_defined_names(xml, items.encode())
+
+    def _sheet_entries(self, xml: bytes, new: Sequence[_NewSheet]) -> bytes:
+        """workbook.xml with a ``<sheet>`` for each of `new` at the end of ``<sheets>``."""
         m = re.search(rb"<(" + _P + rb")sheets\b[^>]*?(/?)>", xml)
         if m is None:
             raise PatchError("workbook.xml has no <sheets>")
         p = m.group(1)
-        decl = re.search(
-            rb"xmlns:([\w.-]+)\s*=\s*[\"']" + re.escape(NS_R.encode()) + rb"[\"']", xml
-        )
-        rp, local = (decl.group(1).decode(), "") if decl else ("r", f' xmlns:r="{NS_R}"')
+        rp, local = _prefix_for(xml, NS_R, "r")
         sheet_id = max([0, *(s.sheet_id for s in self.sheets)])
         items = []
         for s in new:
@@ -991,13 +1282,29 @@ class Package:
             )
         m = re.search(rb"<(" + _P + rb")Types\b", xml)
         p = m.group(1).decode() if m else ""
+        overrides = {**self.overrides, **self._untyped(root)}
         body = "".join(
             f'<{p}Override PartName="{xml_attr(name)}" ContentType="{ct}"/>'
-            for name, ct in self.overrides.items()
+            for name, ct in overrides.items()
             if name.lower() not in existing
         )
         close = xml.rindex(b"</")
         return xml[:close] + body.encode() + xml[close:]
+
+    def _untyped(self, types: Any) -> dict[str, str]:
+        """Overrides for new parts whose extension has no Default in [Content_Types].xml.
+
+        Packages written by LibreOffice 3-5 (and some Excel builds) type each
+        ``.rels`` part by an Override and have no ``Default Extension="rels"``.
+        """
+        defaults = {d.get("Extension", "").lower() for d in types if _local(d.tag) == "Default"}
+        out = {}
+        for name, _ in self.added:
+            part = "/" + name
+            ext = name.rsplit(".", 1)[-1].lower()
+            if part not in self.overrides and ext not in defaults and ext in _CT_BY_EXTENSION:
+                out[part] = _CT_BY_EXTENSION[ext]
+        return out
 
 
 MINIMAL_STYLES = (
@@ -1387,7 +1694,14 @@ class SheetAppender:
         for i in range(0, self.n, BATCH):
             rows = list(range(self.first + i, min(self.first + i + BATCH, self.last + 1)))
             cols = [
-                column_cells(c.values.iloc[i : i + BATCH], column_letter(idx), rows, kinds, p)
+                column_cells(
+                    c.values.iloc[i : i + BATCH],
+                    column_letter(idx),
+                    rows,
+                    kinds,
+                    p,
+                    date1904=self.pkg.date1904,
+                )
                 for idx, c, kinds in self.columns
             ]
             lines = []
