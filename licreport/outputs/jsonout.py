@@ -15,7 +15,7 @@ import pandas as pd
 from licreport.rules.outlook import estimated_total
 from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
-from licreport.rules.status import StatusView
+from licreport.rules.status import StatusView, partner_summary
 
 
 def term_value(term: object) -> int | str:
@@ -133,6 +133,7 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
         view.overuse, ["client", "product", "term", "licences", "devices_used", "unlicensed"]
     )
     outlook = _outlook_json(view)
+    summary = _summary_json(view)
     info = view.partners.set_index("partner")
     out = []
     for p in partners:
@@ -151,7 +152,8 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
                 "spend": spend.get(p, []),
                 "currency": plain(info.at[p, "currency"]) if p in info.index else "EUR",
                 "overuse": overuse.get(p, []),
-                **outlook.get(p, {"outlook": [], "buy": _no_buy()}),
+                **outlook.get(p, _no_outlook()),
+                "summary": summary.get(p, {}),
             }
         )
     return {"as_of": view.as_of.date().isoformat(), "partners": out}
@@ -165,6 +167,23 @@ def _no_buy() -> dict[str, Any]:
         "licences": [],
         "estimated_total": "0.00",
     }
+
+
+def _no_outlook() -> dict[str, Any]:
+    return {"outlook": [], "buy": _no_buy(), "worklist": [], "trials_ending": []}
+
+
+def _summary_json(view: StatusView) -> dict[str, dict[str, Any]]:
+    """Per partner: the totals the report shows (computed once, `status.partner_summary`)."""
+    s = partner_summary(view)
+    s = s.assign(
+        spend=s["spend"].map(_money),
+        recoverable_value=s["recoverable_value"].map(_money),
+        estimated_total=s["estimated_total"].map(_money),
+    )
+    cols = ["at_risk", "annual_at_risk", "monthly_at_risk", "unlicensed", "points_to_buy",
+            "licences_to_buy", "estimated_total", "spend", "recoverable_value"]  # fmt: skip
+    return {str(p): rec for p, rec in zip(s["partner"], records(s, cols), strict=True)}
 
 
 def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
@@ -184,7 +203,7 @@ def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
     rows = rows.sort_values(["partner", "month", "_kind_order", "product", "term"], kind="stable")
     cols = ["month", "kind", "product", "term", "due", "available", "served", "shortfall",
             "points_needed"]  # fmt: skip
-    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"outlook": [], "buy": _no_buy()})
+    out: dict[str, dict[str, Any]] = defaultdict(_no_outlook)
     keys = zip(*(rows[k].tolist() for k in ["partner", *risk_keys]), strict=True)
     for key, rec in zip(keys, records(rows, cols), strict=True):
         rec["at_risk"] = risks.get(tuple(str(v) for v in key), [])
@@ -196,6 +215,16 @@ def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
     lines = by_partner(
         buy, ["product", "term", "short", "recoverable", "to_buy", "unit_price", "estimated_cost"]
     )
+    work = by_partner(
+        o.worklist,
+        ["month", "client", "client_name", "product", "term", "licences", "end", "auto_renew",
+         "cover"],
+    )  # fmt: skip
+    trials = by_partner(o.trials, ["client", "client_name", "product", "licences", "end"])
+    for p, items in work.items():
+        out[p]["worklist"] = items
+    for p, items in trials.items():
+        out[p]["trials_ending"] = items
     totals = estimated_total(o.buy)
     for r in o.points.to_dict("records"):
         p = str(r["partner"])
@@ -212,7 +241,9 @@ def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
 
 
 def _money(value: object) -> str | None:
-    return None if value is None or value is pd.NA else money(_to_decimal(value))
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return money(_to_decimal(value))
 
 
 def _to_decimal(value: object) -> Decimal:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from licreport.ledger.model import Ledger
-from licreport.ledger.schema import MONTHLY, PANDA, PURCHASE, ROW
+from licreport.ledger.schema import MONTHLY, PANDA, PURCHASE, ROW, TRIAL
 from licreport.rules.contracts import ANNUAL, apply_events
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
@@ -36,6 +36,13 @@ BUY_COLUMNS = [
     "estimated_cost",
 ]  # fmt: skip
 POINTS_COLUMNS = ["partner", "points_needed", "points_balance", "points_to_buy"]
+WORK_COLUMNS = [
+    "partner", "month", "client", "client_name", "product", "term", "licences", "end",
+    "auto_renew", "cover",
+]  # fmt: skip
+TRIAL_COLUMNS = ["partner", "client", "client_name", "product", "licences", "end"]
+# the renewal worklist's verdicts
+COVERED, PARTLY, NOT_COVERED, MANUAL = "covered", "partly", "not covered", "manual"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Outlook:
     at_risk: pd.DataFrame  # RISK_COLUMNS: the clients left short, per row
     buy: pd.DataFrame  # BUY_COLUMNS: per partner, product and term with an annual shortfall
     points: pd.DataFrame  # POINTS_COLUMNS: per partner
+    worklist: pd.DataFrame  # WORK_COLUMNS: annual contracts ending in the horizon, by month
+    trials: pd.DataFrame  # TRIAL_COLUMNS: trials ending by the horizon's end (conversions)
 
 
 def outlook_months(as_of: pd.Timestamp, horizon: int) -> list[pd.Timestamp]:
@@ -73,7 +82,7 @@ def project(
     start: Balances,
     firsts: list[pd.Timestamp],
     policy: str = "priority",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """O2–O4: serve each month's due contracts from the pools carried from the month before.
 
     `contracts` as the ledger stands on the status date, `start` the balances on the 1st of
@@ -85,12 +94,13 @@ def project(
     ppl = ppl.set_index("product")["points_per_licence"]
     names = contracts.dropna(subset=["client_name"]).drop_duplicates(["partner", "client"])
     names = names.set_index(["partner", "client"])["client_name"]
-    rows, risks = [], []
+    rows, risks, work = [], [], []
     balances = start
     for first in firsts:
         month = f"{first:%Y-%m}"
         plan = plan_renewals(contracts, balances, month=month, run="outlook", policy=policy)
         lines = plan.lines
+        work.append(_worklist(contracts, lines, first, month))
         if len(lines):
             rows.append(_month_rows(lines, balances, month, ppl))
             short = lines[lines["dropped"] > 0]
@@ -108,7 +118,50 @@ def project(
             if len(annual):
                 contracts = _renew_annual(contracts, annual, month)
         balances = balances_after(balances, plan)
-    return _concat(rows, ROW_COLUMNS), _concat(risks, RISK_COLUMNS)
+    return _concat(rows, ROW_COLUMNS), _concat(risks, RISK_COLUMNS), _concat(work, WORK_COLUMNS)
+
+
+def _worklist(
+    contracts: pd.DataFrame, lines: pd.DataFrame, first: pd.Timestamp, month: str
+) -> pd.DataFrame:
+    """Annual contracts ending in the month of `first`, and whether the pool covers them:
+    `manual` without auto_renew, else by their renewal line (covered / partly / not
+    covered)."""
+    c = contracts
+    nxt = first + pd.offsets.MonthBegin(1)
+    ending = c[
+        ((c["kind"] == ANNUAL) & (c["end"] >= first) & (c["end"] < nxt)).fillna(False)
+        & (c["licences"].fillna(0) > 0)
+    ]
+    keys = ["partner", "client", "product", "term"]
+    line = lines.set_index(keys)[["requested", "renewed"]]
+    at = line.reindex(pd.MultiIndex.from_frame(ending[keys].astype(object)))
+    renewed, requested = at["renewed"].to_numpy(), at["requested"].to_numpy()
+    auto = ending["auto_renew"].fillna(False).astype(bool).to_numpy()
+    cover = np.select(
+        [~auto, renewed >= requested, renewed > 0],
+        [MANUAL, COVERED, PARTLY],
+        default=NOT_COVERED,
+    )
+    return ending.assign(
+        month=month,
+        licences=ending["licences"].astype("int64"),
+        auto_renew=auto,
+        cover=cover,
+    ).sort_values(["partner", "end", "client", "product"], kind="stable")[WORK_COLUMNS]
+
+
+def trials_ending(
+    contracts: pd.DataFrame, as_of: pd.Timestamp, firsts: list[pd.Timestamp]
+) -> pd.DataFrame:
+    """Trials active on `as_of` that end before the horizon does: conversion opportunities,
+    listed apart from renewals."""
+    stop = firsts[-1] + pd.offsets.MonthBegin(1)
+    c = contracts
+    t = c[((c["kind"] == TRIAL) & (c["start"] <= as_of) & (c["end"] > as_of) & (c["end"] < stop))
+          .fillna(False)]  # fmt: skip
+    t = t.assign(licences=t["licences"].astype("int64"))
+    return t.sort_values(["partner", "end", "client"], kind="stable")[TRIAL_COLUMNS]
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -250,11 +303,13 @@ def build_outlook(
     """O1–O6 for every partner: `contracts` on `as_of` and `at_f1` the balances on the 1st
     of F1, both with the recorded runs of F1 … FN left out (`without_recorded_runs`)."""
     firsts = outlook_months(as_of, horizon)
-    rows, at_risk = project(contracts, at_f1, firsts, policy)
+    rows, at_risk, worklist = project(contracts, at_f1, firsts, policy)
     return Outlook(
         months=[f"{f:%Y-%m}" for f in firsts],
         rows=rows,
         at_risk=at_risk,
         buy=buying_list(rows, recoverable, pool, tiers),
         points=points_to_buy(rows, at_f1.points, partners),
+        worklist=worklist,
+        trials=trials_ending(contracts, as_of, firsts),
     )
