@@ -288,6 +288,8 @@ def _report_html(
             "as_of": view.as_of.date().isoformat(),
             "month": _month(view.as_of),
             "policy": policy,
+            "horizon": len(view.outlook.months) if view.outlook else 0,
+            "outlook_months": view.outlook.months if view.outlook else [],
             "input_name": loaded.ledger.path.name,
             "sha256": loaded.ledger.sha256,
             "version": __version__,
