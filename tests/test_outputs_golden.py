@@ -21,7 +21,7 @@ from licreport import api
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
-COMPUTED = ("Status", "Contracts", "Forecast", "Checks")
+COMPUTED = ("Status", "Contracts", "Forecast", "Buy", "Checks")
 
 
 @pytest.fixture(scope="module")
