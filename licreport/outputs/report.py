@@ -605,17 +605,21 @@ def _outlook_view(
     """The next months over all partners: due, served and short per month and kind, and the
     clients at risk (largest first)."""
     months: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    risks: list[Row] = []
+    # one row per client, product and term: from the first month short, the largest short
+    clients: dict[tuple[str, str, str, str], Row] = {}
     for pid, r in _tagged(partners, "outlook"):
         cell = months[_text(r.get("month")), _text(r.get("kind"))]
         for key in ("due", "served", "shortfall"):
             cell[key] += _num(r.get(key))
         cell["points_needed"] += _num(r.get("points_needed"))
         for x in r.get("at_risk") or []:
-            risks.append(
+            who = (pid, _text(x.get("client")), _text(r.get("product")), _text(r.get("term")))
+            row = clients.setdefault(
+                who,
                 {
                     "partner": names.partner(pid),
                     "month": _text(r.get("month")),
+                    "months": 0,
                     "kind": _text(r.get("kind")),
                     "client": {
                         "id": _text(x.get("client")),
@@ -623,9 +627,13 @@ def _outlook_view(
                     },
                     "product": _text(r.get("product")),
                     "term": r.get("term"),
-                    "short": _num(x.get("short")),
-                }
+                    "short": ZERO,
+                },
             )
+            row["months"] += 1
+            row["month"] = min(row["month"], _text(r.get("month")))
+            row["short"] = max(row["short"], _num(x.get("short")))
+    risks = list(clients.values())
     rows = [{"month": m, "kind": k, **v} for (m, k), v in sorted(months.items())]
     risks.sort(key=lambda x: (-x["short"], x["month"], x["partner"]["id"], x["client"]["id"]))
     return {
