@@ -189,8 +189,6 @@ def _summary_json(view: StatusView) -> dict[str, dict[str, Any]]:
 def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
     """Per partner: the `outlook` rows (with their `at_risk` clients) and `buy` (SPEC §7)."""
     o = view.outlook
-    if o is None:
-        return {}
     risk_keys = ["month", "kind", "product", "term"]
     risks: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for key, rec in zip(

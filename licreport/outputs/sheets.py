@@ -63,7 +63,6 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
     """The outlook (SPEC §7): per month, partner, kind, product and term, what is due,
     available, served and short, the points needed and the clients left short."""
     o = view.outlook
-    assert o is not None, "the Forecast sheet shows the outlook"
     risk = o.at_risk.assign(
         text=o.at_risk["client"].astype(str) + " " + o.at_risk["short"].astype(str)
     )
@@ -86,7 +85,6 @@ def buy_sheet(view: StatusView) -> ComputedSheet:
     """The buying list (SPEC §7 O5/O6): points to buy per partner, then licences to buy per
     product and term after recovering first, priced at the latest block and its tier."""
     o = view.outlook
-    assert o is not None, "the Buy sheet shows the buying list"
     info = view.partners.set_index("partner")
     points = o.points[o.points["points_needed"] > 0].assign(
         item="MSSP Points",

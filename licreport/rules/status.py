@@ -12,12 +12,11 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from licreport.ledger.schema import TRIAL
+from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
 from licreport.rules.outlook import Outlook, estimated_total, latest_prices
 from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
-from licreport.rules.renewal import due_annual, due_monthly
 from licreport.rules.replay import Balances
 
 EXPIRY_HORIZON = 90
@@ -39,12 +38,11 @@ class StatusView:
     expiring: pd.DataFrame  # partner, client, client_name, product, term, licences, end, days_left
     recoverable: pd.DataFrame  # recovery.CANDIDATE_COLUMNS
     forecast: pd.DataFrame  # partner, product, devices_due, available, shortfall, points_needed
-    annual_due: pd.DataFrame  # partner, product, term, licences_due, available, shortfall
     contracts: pd.DataFrame  # every contract with end, days_left, active, recoverable
     spend: pd.DataFrame  # pricing.SUMMARY_COLUMNS: what the pool cost (R5)
     prices: pd.DataFrame  # the Pool rows the O6 unit prices come from
     overuse: pd.DataFrame  # OVERUSE_COLUMNS: active contracts using more devices than licences
-    outlook: Outlook | None = None  # SPEC §7: the next N months and the buying list
+    outlook: Outlook  # SPEC §7: the next N months, the buying list, the worklist
     policy: str = "priority"
 
 
@@ -57,11 +55,11 @@ def status_view(
     now: Balances,
     next_month: Balances,
     as_of: pd.Timestamp,
-    outlook: Outlook | None = None,
+    outlook: Outlook,
     policy: str = "priority",
 ) -> StatusView:
-    """`now`: balances on `as_of`; `next_month`: balances on the 1st of the next month."""
-    first_next = (as_of + pd.offsets.MonthBegin(1)).normalize()
+    """`now`: balances on `as_of`; `next_month`: balances on the 1st of the next month (the
+    outlook's first month, `outlook` built from the same ledger)."""
     candidates = recoverable(contracts, as_of)
     catalogue = products.drop_duplicates("product")
     trials = pd.DataFrame(
@@ -105,8 +103,7 @@ def status_view(
         trials=trials,
         expiring=expiring,
         recoverable=candidates,
-        forecast=monthly_forecast(contracts, next_month, first_next),
-        annual_due=annual_forecast(contracts, next_month, first_next),
+        forecast=next_month_forecast(outlook, next_month),
         contracts=c,
         spend=spend_summary(pool[pool["date"] <= as_of], discounts),
         prices=pool,
@@ -160,18 +157,13 @@ def partner_summary(view: StatusView) -> pd.DataFrame:
     out["recoverable"] = total(view.recoverable, "recoverable")
     out["unlicensed"] = total(view.overuse, "unlicensed")
     o = view.outlook
-    if o is not None:
-        risk = o.at_risk
-        out["annual_at_risk"] = total(risk[risk["kind"] == ANNUAL], "short")
-        out["monthly_at_risk"] = total(risk[risk["kind"] != ANNUAL], "short")
-        points = o.points.set_index("partner")
-        out["points_to_buy"] = points["points_to_buy"].reindex(out.index).fillna(0).astype("int64")
-        out["licences_to_buy"] = total(o.buy, "to_buy")
-        out["estimated_total"] = estimated_total(o.buy).reindex(out.index)
-    else:
-        for col in ("annual_at_risk", "monthly_at_risk", "points_to_buy", "licences_to_buy"):
-            out[col] = 0
-        out["estimated_total"] = None
+    risk = o.at_risk
+    out["annual_at_risk"] = total(risk[risk["kind"] == ANNUAL], "short")
+    out["monthly_at_risk"] = total(risk[risk["kind"] != ANNUAL], "short")
+    points = o.points.set_index("partner")
+    out["points_to_buy"] = points["points_to_buy"].reindex(out.index).fillna(0).astype("int64")
+    out["licences_to_buy"] = total(o.buy, "to_buy")
+    out["estimated_total"] = estimated_total(o.buy).reindex(out.index)
     out["at_risk"] = out["annual_at_risk"] + out["monthly_at_risk"]
     spend = view.spend.groupby("partner")["spend"].agg(lambda s: sum(s, Decimal(0)))
     out["spend"] = spend.reindex(out.index).astype(object)
@@ -197,22 +189,19 @@ def recoverable_value(view: StatusView) -> pd.Series:
     return pd.Series(totals, dtype=object)
 
 
-def monthly_forecast(
-    contracts: pd.DataFrame, at_first: Balances, first: pd.Timestamp
-) -> pd.DataFrame:
-    """Per partner and product: devices due on `first`, licences there, shortfall, points."""
-    due = due_monthly(contracts, first)
-    need = due.groupby(["partner", "product"]).agg(
-        devices_due=("licences", "sum"), ppl=("points_per_licence", "first")
+def next_month_forecast(outlook: Outlook, at_first: Balances) -> pd.DataFrame:
+    """Per partner and product: the monthly rows of the outlook's first month (devices due,
+    licences there, shortfall, points needed) and the points balance after buying each
+    product's shortfall, in product order.  The numbers are the projection's own."""
+    rows = outlook.rows
+    first = rows[(rows["kind"] == MONTHLY) & (rows["month"] == outlook.months[0])]
+    f = first.rename(columns={"due": "devices_due"}).sort_values(
+        ["partner", "product"], kind="stable"
     )
-    have = at_first.monthly.set_index(["partner", "product"])["available"].clip(lower=0)
-    f = need.join(have, how="left").fillna({"available": 0}).reset_index()
-    f["devices_due"] = f["devices_due"].astype("int64")
-    f["available"] = f["available"].astype("int64")
-    f["shortfall"] = (f["devices_due"] - f["available"]).clip(lower=0)
-    f["points_needed"] = (f["shortfall"] * f["ppl"].astype("Int64")).fillna(0).astype("int64")
-    f = f.sort_values(["partner", "product"], kind="stable").reset_index(drop=True)
-    # what the points balance would be after buying each product's shortfall, in order
+    f = f.reset_index(drop=True)
+    for col in ("devices_due", "available", "shortfall"):
+        f[col] = f[col].astype("int64")
+    f["points_needed"] = f["points_needed"].fillna(0).astype("int64")
     points = at_first.points.set_index("partner")["available"]
     spent = f.groupby("partner")["points_needed"].cumsum()
     f["points_balance_after"] = (f["partner"].map(points).fillna(0) - spent).astype("int64")
@@ -221,21 +210,6 @@ def monthly_forecast(
         "points_balance_after",
     ]  # fmt: skip
     return f[cols]
-
-
-def annual_forecast(
-    contracts: pd.DataFrame, at_first: Balances, first: pd.Timestamp
-) -> pd.DataFrame:
-    """Per partner, product and term: auto-renewing licences ending in the month of `first`."""
-    due = due_annual(contracts, first)
-    keys = ["partner", "product", "term"]
-    need = due.groupby(keys).agg(contracts=("licences", "size"), licences_due=("licences", "sum"))
-    have = at_first.annual.set_index(keys)["available"].clip(lower=0)
-    f = need.join(have, how="left").fillna({"available": 0}).reset_index()
-    for col in ("contracts", "licences_due", "available"):
-        f[col] = f[col].astype("int64")
-    f["shortfall"] = (f["licences_due"] - f["available"]).clip(lower=0)
-    return f.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def pipeline(contracts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> pd.DataFrame:
