@@ -120,21 +120,23 @@ def load_clean(path: Path, options: Options) -> Loaded:
 
 def validate(path: Path, options: Options = Options()) -> list[DataError]:
     """Every data error; on a clean ledger, any R8 total that does not balance."""
+    return check(path, options)[0]
+
+
+def check(path: Path, options: Options = Options()) -> tuple[list[DataError], list[str]]:
+    """`validate`'s errors, and its findings (SPEC §8 over-use) as warning lines."""
     loaded, errors = load(path, options)
     if not errors:
         try:
             _check_conservation(loaded.book)
         except ConservationError as exc:
             errors = exc.errors
-    return errors
+    return errors, overuse_warnings(loaded.book.ledger)
 
 
-def overuse_warnings(path: Path, options: Options = Options()) -> list[str]:
+def overuse_warnings(ledger: Ledger) -> list[str]:
     """SPEC §8: one warning per Clients row whose devices_used is above its licences
     (a finding, not a data error), as file:sheet:cell: column: message."""
-    ledger, _ = load_ledger(path, dayfirst=options.dayfirst, monthfirst=options.monthfirst)
-    if options.partner is not None:
-        ledger = ledger.only_partners([options.partner])
     table = ledger.table("Clients")
     f = table.frame
     over = f[(f["devices_used"] > f["licences"]).fillna(False).astype(bool)]

@@ -190,9 +190,9 @@ def validate(
 
     Exit 1 when there is any. Example: licreport validate sample_data/ledger.xlsx
     """
-    errors = api.validate(ledger, _options(dayfirst, monthfirst, partner))
-    for finding in api.overuse_warnings(ledger, _options(dayfirst, monthfirst, partner)):
-        click.echo(f"{finding}", err=True)
+    errors, warnings = api.check(ledger, _options(dayfirst, monthfirst, partner))
+    for line in warnings:
+        click.echo(line, err=True)
     if as_json:
         click.echo(jsonout.dumps({"errors": [e.to_json() for e in errors]}))
     else:
