@@ -86,14 +86,12 @@ def project(
     """O2–O4: serve each month's due contracts from the pools carried from the month before.
 
     `contracts` as the ledger stands on the status date, `start` the balances on the 1st of
-    F1.  Returns (rows, at_risk).  A renewed annual contract moves its end by its term (the
-    same event a recorded renewal line is); monthly contracts ask for their licences again
-    every month.
+    F1.  Returns (rows, at_risk, worklist).  A renewed annual contract moves its end by its
+    term (the same event a recorded renewal line is); monthly contracts ask for their
+    licences again every month.
     """
     ppl = contracts.dropna(subset=["product"]).drop_duplicates("product")
     ppl = ppl.set_index("product")["points_per_licence"]
-    names = contracts.dropna(subset=["client_name"]).drop_duplicates(["partner", "client"])
-    names = names.set_index(["partner", "client"])["client_name"]
     rows, risks, work = [], [], []
     balances = start
     for first in firsts:
@@ -108,17 +106,19 @@ def project(
                 short.assign(
                     month=month,
                     kind=np.where(short["term"] == MONTHLY, MONTHLY, ANNUAL),
-                    client_name=pd.MultiIndex.from_arrays([short["partner"], short["client"]])
-                    .map(names.to_dict().get)
-                    .to_numpy(),
                     short=short["dropped"],
-                )[RISK_COLUMNS]
+                )[[c for c in RISK_COLUMNS if c != "client_name"]]
             )
             annual = lines[lines["term"] != MONTHLY]
             if len(annual):
                 contracts = _renew_annual(contracts, annual, month)
         balances = balances_after(balances, plan)
-    return _concat(rows, ROW_COLUMNS), _concat(risks, RISK_COLUMNS), _concat(work, WORK_COLUMNS)
+    # client names once, on the few rows at risk (not per month over every contract)
+    names = contracts[["partner", "client", "client_name"]].dropna(subset=["client_name"])
+    names = names.drop_duplicates(["partner", "client"])
+    at_risk = _concat(risks, [c for c in RISK_COLUMNS if c != "client_name"])
+    at_risk = at_risk.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
+    return _concat(rows, ROW_COLUMNS), at_risk, _concat(work, WORK_COLUMNS)
 
 
 def _worklist(
