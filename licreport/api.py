@@ -28,6 +28,13 @@ from licreport.rules.book import Book, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
+from licreport.rules.outlook import (
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    build_outlook,
+    outlook_months,
+    without_recorded_runs,
+)
 from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
@@ -119,13 +126,38 @@ def load_clean(path: Path, options: Options) -> Loaded:
 
 def validate(path: Path, options: Options = Options()) -> list[DataError]:
     """Every data error; on a clean ledger, any R8 total that does not balance."""
+    return check(path, options)[0]
+
+
+def check(path: Path, options: Options = Options()) -> tuple[list[DataError], list[str]]:
+    """`validate`'s errors, and its findings (SPEC §8 over-use) as warning lines."""
     loaded, errors = load(path, options)
     if not errors:
         try:
             _check_conservation(loaded.book)
         except ConservationError as exc:
             errors = exc.errors
-    return errors
+    return errors, overuse_warnings(loaded.book.ledger)
+
+
+def overuse_warnings(ledger: Ledger) -> list[str]:
+    """SPEC §8: one warning per Clients row whose devices_used is above its licences
+    (a finding, not a data error), as file:sheet:cell: column: message."""
+    table = ledger.table("Clients")
+    f = table.frame
+    over = f[(f["devices_used"] > f["licences"]).fillna(False).astype(bool)]
+    return [
+        str(
+            table.error(
+                int(r[ROW]),
+                "devices_used",
+                f"warning: over-use: {int(r['devices_used'])} devices used on "
+                f"{int(r['licences'])} licences ({int(r['devices_used'] - r['licences'])} "
+                "unlicensed)",
+            )
+        )
+        for r in over.to_dict("records")
+    ]
 
 
 # --- quote ---------------------------------------------------------------------------------
@@ -169,23 +201,67 @@ def quote(
 # --- status / report -----------------------------------------------------------------------
 
 
-def _view(book: Book, as_of: pd.Timestamp) -> StatusView:
-    first_next = (as_of + pd.offsets.MonthBegin(1)).normalize()
-    return status_view(
-        book.ledger["Partners"],
-        book.ledger["Products"],
-        book.ledger["Pool"],
-        book.ledger["Discounts"],
-        book.contracts_at(as_of),
-        book.balances(as_of),
-        book.balances(first_next),
+def _view(
+    book: Book,
+    as_of: pd.Timestamp,
+    horizon: int = DEFAULT_HORIZON,
+    policy: str = "priority",
+) -> StatusView:
+    """The status model on `as_of`, with the outlook over `horizon` months (SPEC §7).
+
+    The runs recorded for the outlook's months (and the exchanges they bought) are left
+    out of everything the view shows, so a month is never counted twice; every figure
+    dated on or before `as_of` is the same either way.
+    """
+    _check_outlook(horizon, policy)
+    firsts = outlook_months(as_of, horizon)
+    without = without_recorded_runs(book.ledger, [f"{f:%Y-%m}" for f in firsts])
+    if without is not None:
+        book = replay_ledger(without)
+    contracts = book.contracts_at(as_of)
+    ledger = book.ledger
+    outlook = build_outlook(
+        contracts,
+        book.balances(firsts[0]),
         as_of,
+        horizon,
+        policy,
+        recoverable=recoverable(contracts, as_of),
+        partners=ledger["Partners"],
+        pool=ledger["Pool"],
+        tiers=ledger["Discounts"],
+    )
+    return status_view(
+        ledger["Partners"],
+        ledger["Products"],
+        ledger["Pool"],
+        ledger["Discounts"],
+        contracts,
+        book.balances(as_of),
+        book.balances(firsts[0]),
+        as_of,
+        outlook=outlook,
+        policy=policy,
     )
 
 
-def status(path: Path, as_of: date, options: Options = Options()) -> tuple[dict, StatusView]:
+def _check_outlook(horizon: int, policy: str) -> None:
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise UsageError(f"--horizon must be 1 to {MAX_HORIZON} months, not {horizon}")
+    if policy not in POLICIES:
+        raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
+
+
+def status(
+    path: Path,
+    as_of: date,
+    options: Options = Options(),
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    policy: str = "priority",
+) -> tuple[dict, StatusView]:
     loaded = load_clean(path, options)
-    view = _view(loaded.book, pd.Timestamp(as_of))
+    view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
     return jsonout.status_json(view, loaded.partners), view
 
 
@@ -225,6 +301,8 @@ def _report_html(
             "as_of": view.as_of.date().isoformat(),
             "month": _month(view.as_of),
             "policy": policy,
+            "horizon": len(view.outlook.months),
+            "outlook_months": view.outlook.months,
             "input_name": loaded.ledger.path.name,
             "sha256": loaded.ledger.sha256,
             "version": __version__,
@@ -241,10 +319,11 @@ def report(
     outputs: Outputs,
     options: Options = Options(),
     policy: str = "priority",
+    horizon: int = DEFAULT_HORIZON,
 ) -> tuple[dict, Path]:
     """Only the HTML status report as of `as_of`; returns the status document it shows."""
     loaded = load_clean(path, options)
-    view = _view(loaded.book, pd.Timestamp(as_of))
+    view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
     doc = jsonout.status_json(view, loaded.partners)
     html = _report_html(loaded, view, None, doc, policy)
     final = outputs.out_dir / report_name(_month(as_of), options.partner)
@@ -355,6 +434,7 @@ class RunOptions:
     exchange: bool = False
     dry_run: bool = False
     redo: bool = False
+    horizon: int = DEFAULT_HORIZON
 
 
 @dataclass
@@ -454,6 +534,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
         after.monthly,
         after.annual,
         partners,
+        would_keep=plan.would_keep,
     )
     return MonthRun(doc, plan, after_book, appended, removed, checks)
 
@@ -494,6 +575,17 @@ def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict
 
 def _summary(plan: RenewalPlan) -> list[str]:
     lines = plan.lines
+    keep = plan.would_keep[plan.would_keep > 0]
+    hint = (
+        [
+            f"hint: --exchange would have kept {int(keep.sum())} dropped device(s) with the "
+            "MSSP Points already held ("
+            + ", ".join(f"{p} {int(n)}" for p, n in keep.sort_index().items())
+            + ")"
+        ]
+        if len(keep)
+        else []
+    )
     monthly = lines[lines["term"] == MONTHLY]
     annual = lines[lines["term"] != MONTHLY]
     return [
@@ -502,6 +594,7 @@ def _summary(plan: RenewalPlan) -> list[str]:
         f"annual: {int(annual['renewed'].sum())} of {int(annual['requested'].sum())} "
         f"licences renewed, {int(annual['dropped'].sum())} dropped",
         f"points exchanged: {int(plan.exchanged_points.sum())}",
+        *hint,
     ]
 
 
@@ -541,17 +634,26 @@ def _monthly(
 ) -> RunResult:
     """`renew` and `reconcile`: the month's run, then the workbook (and the report)."""
     progress("load")
+    _check_outlook(run.horizon, run.policy)
     loaded = load_clean(path, options)
     month = _month_run(loaded, run, progress)
+    first = pd.Timestamp(f"{run.month}-01")
     if month.plan is None:
         doc = month.document
+        if with_report:  # the status after the recorded run (SPEC §7)
+            view = _view(loaded.book, first, run.horizon, run.policy)
+            doc = {**doc, "status": jsonout.status_json(view, loaded.partners)}
         return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
     assert month.book is not None and month.checks is not None
     for line in _skipped_month(loaded.book, run.month):
         options.warn(line)
     progress("recovery")
-    view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
+    view = _view(month.book, first, run.horizon, run.policy)
     summary = _summary(month.plan)
+    document = month.document
+    status_doc = jsonout.status_json(view, loaded.partners)
+    if with_report:
+        document = {**document, "status": status_doc}
     if with_report:
         summary.append(
             f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
@@ -559,7 +661,7 @@ def _monthly(
         )
     written: list[Path] = []
     if run.dry_run:
-        return RunResult(month.document, written, summary)
+        return RunResult(document, written, summary)
     progress("status")
     computed = sheets.computed_sheets(view, month.checks)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
@@ -569,12 +671,11 @@ def _monthly(
         )
         if with_report:
             progress("report")
-            status_doc = jsonout.status_json(view, loaded.partners)
             html = _report_html(loaded, view, month.document, status_doc, run.policy)
             final = outputs.out_dir / report_name(run.month, options.partner)
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)
-    return RunResult(month.document, written, summary)
+    return RunResult(document, written, summary)
 
 
 def init(directory: Path, *, sample: bool, force: bool) -> Path:

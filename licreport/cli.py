@@ -21,6 +21,7 @@ from licreport import __version__, api
 from licreport.errors import DataError, LicreportError
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
+from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
 LEDGER = click.Path(exists=True, path_type=Path)
@@ -121,6 +122,27 @@ def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(wrapper)
 
 
+def horizon_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--horizon N: the months the outlook covers (SPEC §7)."""
+    return click.option(
+        "--horizon",
+        type=click.IntRange(1, MAX_HORIZON),
+        default=DEFAULT_HORIZON,
+        show_default=True,
+        help="Months the outlook and the buying list cover (1-12).",
+    )(f)
+
+
+def policy_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--policy",
+        type=click.Choice(POLICIES),
+        default="priority",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def _warn(message: str) -> None:
     click.echo(f"licreport: warning: {message}", err=True)
 
@@ -219,7 +241,9 @@ def validate(
 
     Exit 1 when there is any. Example: licreport validate sample_data/ledger.xlsx
     """
-    errors = api.validate(ledger, _options(dayfirst, monthfirst, partner))
+    errors, warnings = api.check(ledger, _options(dayfirst, monthfirst, partner))
+    for line in warnings:
+        click.echo(line, err=True)
     if as_json:
         click.echo(jsonout.dumps({"errors": [e.to_json() for e in errors]}))
     else:
@@ -325,33 +349,82 @@ def _print_status(doc: dict[str, Any]) -> None:
             click.echo(f"  MSSP Points balance: {p['points_balance']}")
         trials = [t["product"] for t in p["trials"] if t["available"]]
         click.echo(f"  Trials available: {', '.join(trials) or 'none'}")
+        sections.append(
+            (
+                "Over-use (devices above licences)",
+                p.get("overuse", []),
+                ["client", "product", "term", "licences", "devices_used", "unlicensed"],
+            )
+        )
         for title, rows, cols in sections:
             if rows:
                 click.echo(f"  {title}:")
                 for line in _table(rows, cols):
                     click.echo(f"    {line}")
+        _print_outlook(p)
+
+
+def _print_outlook(p: dict[str, Any]) -> None:
+    """The outlook rows with the clients at risk, then the buying list (SPEC §7)."""
+    rows = [
+        {
+            **r,
+            "at_risk": ", ".join(f"{x['client']} {x['short']}" for x in r["at_risk"]),
+        }
+        for r in p.get("outlook", [])
+    ]
+    if rows:
+        click.echo("  Outlook (due, served and short per month):")
+        cols = ["month", "kind", "product", "term", "due", "available", "served", "shortfall",
+                "points_needed", "at_risk"]  # fmt: skip
+        for line in _table(rows, cols):
+            click.echo(f"    {line.rstrip()}")
+    buy = p.get("buy")
+    if not buy:
+        return
+    currency = p.get("currency") or ""
+    if buy["points_to_buy"] or buy["points_needed"]:
+        click.echo(
+            f"  Points: {buy['points_needed']} needed over the outlook, "
+            f"{buy['points_balance']} held → buy {buy['points_to_buy']}"
+        )
+    if buy["licences"]:
+        click.echo(f"  To buy (recover first; prices in {currency}):")
+        cols = ["product", "term", "short", "recoverable", "to_buy", "unit_price",
+                "estimated_cost"]  # fmt: skip
+        for line in _table(buy["licences"], cols):
+            click.echo(f"    {line}")
+        total = buy["estimated_total"]
+        click.echo(f"    estimated total: {currency} {total if total is not None else 'unknown'}")
 
 
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @as_of_option
+@horizon_option
+@policy_option("Who the outlook serves first when licences are short.")
 @reading_options
 @json_option
 @handle_errors
 def status(
     ledger: Path,
     day: date,
+    horizon: int,
+    policy: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
     as_json: bool,
 ) -> None:
     """The "My available licenses" view per partner: pools, trials, monthly pool,
-    points, expiring contracts, recoverable licences, next month's forecast.
+    points, expiring contracts, recoverable licences, over-use, the outlook over
+    --horizon months (who would lose protection) and the buying list.
 
     Example: licreport status sample_data/ledger.xlsx --as-of 2026-12-01
     """
-    doc, _ = api.status(ledger, day, _options(dayfirst, monthfirst, partner))
+    doc, _ = api.status(
+        ledger, day, _options(dayfirst, monthfirst, partner), horizon=horizon, policy=policy
+    )
     if as_json:
         click.echo(jsonout.dumps(doc))
     else:
@@ -492,13 +565,8 @@ def renew(
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @as_of_option
-@click.option(
-    "--policy",
-    type=click.Choice(POLICIES),
-    default="priority",
-    show_default=True,
-    help="Named in the report's footer.",
-)
+@horizon_option
+@policy_option("Who the outlook serves first when licences are short.")
 @output_options
 @reading_options
 @json_option
@@ -506,6 +574,7 @@ def renew(
 def report(
     ledger: Path,
     day: date,
+    horizon: int,
     policy: str,
     out_dir: Path,
     force: bool,
@@ -519,7 +588,12 @@ def report(
     Example: licreport report sample_data/ledger.xlsx --as-of 2026-12-01
     """
     doc, path = api.report(
-        ledger, day, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner), policy
+        ledger,
+        day,
+        api.Outputs(out_dir, force),
+        _options(dayfirst, monthfirst, partner),
+        policy,
+        horizon,
     )
     click.echo(jsonout.dumps(doc) if as_json else f"wrote {path}")
 
@@ -527,6 +601,7 @@ def report(
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @run_options
+@horizon_option
 @output_options
 @reading_options
 @json_option
@@ -537,6 +612,7 @@ def reconcile(
     policy: str,
     exchange: bool,
     redo: bool,
+    horizon: int,
     out_dir: Path,
     force: bool,
     dayfirst: bool,
@@ -549,7 +625,7 @@ def reconcile(
 
     Example: licreport reconcile sample_data/ledger.xlsx --month 2026-12
     """
-    run = api.RunOptions(month, policy, exchange, False, redo)
+    run = api.RunOptions(month, policy, exchange, False, redo, horizon)
     interactive = sys.stderr.isatty() and not as_json
     with _progress(api.RECONCILE_STEPS, interactive) as progress:
         result = api.reconcile(

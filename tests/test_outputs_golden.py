@@ -21,7 +21,7 @@ from licreport import api
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
-COMPUTED = ("Status", "Contracts", "Forecast", "Checks")
+COMPUTED = ("Status", "Contracts", "Forecast", "Buying list", "Checks")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _check(name: str, text: str, update: bool) -> None:
 @pytest.mark.parametrize("sheet", COMPUTED)
 def test_computed_sheet_values(outputs: Path, sheet: str, update_golden: bool) -> None:
     text = _sheet_csv(outputs / "ledger-2026-12.xlsx", sheet)
-    _check(f"sample-2026-12-{sheet.lower()}.csv", text, update_golden)
+    _check(f"sample-2026-12-{sheet.lower().replace(' ', '-')}.csv", text, update_golden)
 
 
 def test_report(outputs: Path, update_golden: bool) -> None:

@@ -306,6 +306,8 @@ def test_kpis(page: _Page) -> None:
         "monthly": "17",
         "points": "345",
         "points_needed": "114",
+        "at_risk": "0",  # inputs without an outlook: nothing at risk, nothing to buy
+        "points_to_buy": "0",
         "dropped": "17",
         "expiring": "80",
         "recoverable": "10",

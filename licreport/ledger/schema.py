@@ -93,6 +93,7 @@ PARTNERS = Sheet(
         _partner(required=True),
         Column("name", TEXT, help="Partner's name."),
         Column("provider", CHOICE, True, PROVIDERS, help="Panda Security or WatchGuard."),
+        Column("currency", TEXT, help="ISO 4217 code of the partner's prices; blank = EUR."),
     ),
     required=True,
     help="One row per partner (reseller / MSP).",

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from licreport.ledger.schema import normalise
+from licreport.rules.outlook import estimated_total
 from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
-from licreport.rules.status import StatusView
+from licreport.rules.status import StatusView, partner_summary
 
 
 def term_value(term: object) -> int | str:
@@ -129,6 +130,11 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
         ),
         ["product", "term", "blocks", "quantity", "list_price", "spend", "average_discount"],
     )
+    overuse = by_partner(
+        view.overuse, ["client", "product", "term", "licences", "devices_used", "unlicensed"]
+    )
+    outlook = _outlook_json(view)
+    summary = _summary_json(view)
     info = view.partners.set_index("partner")
     out = []
     for p in partners:
@@ -145,9 +151,102 @@ def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
                 "recoverable": recoverable.get(p, []),
                 "forecast": forecast.get(p, []),
                 "spend": spend.get(p, []),
+                "currency": plain(info.at[p, "currency"]) if p in info.index else "EUR",
+                "overuse": overuse.get(p, []),
+                **outlook.get(p, _no_outlook()),
+                "summary": summary.get(p, {}),
             }
         )
     return {"as_of": view.as_of.date().isoformat(), "partners": out}
+
+
+def _no_buy() -> dict[str, Any]:
+    return {
+        "points_needed": 0,
+        "points_balance": 0,
+        "points_to_buy": 0,
+        "licences": [],
+        "estimated_total": "0.00",
+    }
+
+
+def _no_outlook() -> dict[str, Any]:
+    return {"outlook": [], "buy": _no_buy(), "worklist": [], "trials_ending": []}
+
+
+def _summary_json(view: StatusView) -> dict[str, dict[str, Any]]:
+    """Per partner: the totals the report shows (computed once, `status.partner_summary`)."""
+    s = partner_summary(view)
+    s = s.assign(
+        spend=s["spend"].map(_money),
+        recoverable_value=s["recoverable_value"].map(_money),
+        estimated_total=s["estimated_total"].map(_money),
+    )
+    cols = ["at_risk", "annual_at_risk", "monthly_at_risk", "unlicensed", "points_to_buy",
+            "licences_to_buy", "estimated_total", "spend", "recoverable_value"]  # fmt: skip
+    return {str(p): rec for p, rec in zip(s["partner"], records(s, cols), strict=True)}
+
+
+def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
+    """Per partner: the `outlook` rows (with their `at_risk` clients) and `buy` (SPEC §7)."""
+    o = view.outlook
+    risk_keys = ["month", "kind", "product", "term"]
+    risks: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for key, rec in zip(
+        zip(*(o.at_risk[k].tolist() for k in ["partner", *risk_keys]), strict=True),
+        records(o.at_risk, ["client", "client_name", "short"]),
+        strict=True,
+    ):
+        risks[tuple(str(v) for v in key)].append(rec)
+    rows = o.rows.assign(_kind_order=o.rows["kind"].map({"annual": 0, "monthly": 1}))
+    rows = rows.sort_values(["partner", "month", "_kind_order", "product", "term"], kind="stable")
+    cols = ["month", "kind", "product", "term", "due", "available", "served", "shortfall",
+            "points_needed"]  # fmt: skip
+    out: dict[str, dict[str, Any]] = defaultdict(_no_outlook)
+    keys = zip(*(rows[k].tolist() for k in ["partner", *risk_keys]), strict=True)
+    for key, rec in zip(keys, records(rows, cols), strict=True):
+        rec["at_risk"] = risks.get(tuple(str(v) for v in key), [])
+        out[str(key[0])]["outlook"].append(rec)
+    buy = o.buy.assign(
+        unit_price=o.buy["unit_price"].map(_money),
+        estimated_cost=o.buy["estimated_cost"].map(_money),
+    )
+    lines = by_partner(
+        buy, ["product", "term", "short", "recoverable", "to_buy", "unit_price", "estimated_cost"]
+    )
+    work = by_partner(
+        o.worklist,
+        ["month", "client", "client_name", "product", "term", "licences", "end", "auto_renew",
+         "cover"],
+    )  # fmt: skip
+    trials = by_partner(o.trials, ["client", "client_name", "product", "licences", "end"])
+    for p, items in work.items():
+        out[p]["worklist"] = items
+    for p, items in trials.items():
+        out[p]["trials_ending"] = items
+    totals = estimated_total(o.buy)
+    for r in o.points.to_dict("records"):
+        p = str(r["partner"])
+        licences = lines.get(p, [])
+        total = totals.get(p)
+        out[p]["buy"] = {
+            "points_needed": int(r["points_needed"]),
+            "points_balance": int(r["points_balance"]),
+            "points_to_buy": int(r["points_to_buy"]),
+            "licences": licences,
+            "estimated_total": "0.00" if not licences else _money(total),
+        }
+    return out
+
+
+def _money(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return money(_to_decimal(value))
+
+
+def _to_decimal(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def recover_json(
@@ -174,8 +273,10 @@ def renew_json(
     monthly_after: pd.DataFrame,
     pool_after: pd.DataFrame,
     partners: Iterable[str],
+    would_keep: pd.Series | None = None,
 ) -> dict[str, Any]:
     by_lines = by_partner(lines, LINE_KEYS)
+    keep = would_keep if would_keep is not None else pd.Series(dtype="int64")
     m_after = by_partner(monthly_after, ["product", "available"])
     a_after = by_partner(pool_after, ["product", "term", "available"])
     return {
@@ -189,6 +290,7 @@ def renew_json(
                 "exchanged_points": int(exchanged.get(p, 0)),
                 "monthly_pool_after": m_after.get(p, []),
                 "pool_after": a_after.get(p, []),
+                "exchange_would_keep": int(keep.get(p, 0)),
             }
             for p in partners
         ],

@@ -42,19 +42,6 @@ COVERED, SHORTFALL, SPARE = "#2f6f4f", "#c2412d", "#c9d3de"
 PIPELINE_COLOR = "#1d4e89"
 HALF_WIDTH, FULL_WIDTH = 480, 1080  # chart viewBox widths: next to a table / full width
 
-POLICIES = {
-    "priority": (
-        "clients by priority (blank last), then earliest contract start, then client id; "
-        "each renewed in full while licences last, the first that cannot be covered in full "
-        "gets the remainder"
-    ),
-    "smallest-first": "fewest devices first (most clients fully covered), then as priority",
-    "proportional": (
-        "each client gets the floor of its proportional share; leftover licences by largest "
-        "remainder, ties as priority"
-    ),
-}
-
 Row = dict[str, Any]
 ZERO = Decimal(0)
 
@@ -199,13 +186,33 @@ def _partner_summaries(
                 (_num(x.get("recoverable")) for x in p.get("recoverable") or []), ZERO
             ),
             "pipeline": pipe.get(pid, ZERO),
+            **_outlook_totals(p),
         }
         rows.append(row)
     return rows
 
 
-def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, str]:
-    """Partners needing attention first: dropped devices, shortfall, then activity."""
+def _outlook_totals(p: Mapping[str, Any]) -> Row:
+    """A partner's outlook and money totals, as the status model computed them."""
+    summary = p.get("summary") or {}
+    buy = p.get("buy") or {}
+    return {
+        "currency": _text(p.get("currency")) or "EUR",
+        "at_risk": _num(summary.get("at_risk")),
+        "annual_at_risk": _num(summary.get("annual_at_risk")),
+        "monthly_at_risk": _num(summary.get("monthly_at_risk")),
+        "unlicensed": _num(summary.get("unlicensed")),
+        "points_to_buy": _num(buy.get("points_to_buy")),
+        "licences_to_buy": _num(summary.get("licences_to_buy")),
+        "estimated_total": _decimal(buy.get("estimated_total")) if buy.get("licences") else None,
+        "spend": _decimal(summary.get("spend")),
+        "recoverable_value": _decimal(summary.get("recoverable_value")),
+    }
+
+
+def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
+    """Partners needing attention first: licences and devices at risk over the horizon
+    (annual and monthly alike), dropped devices of the run, then activity."""
     activity = (
         row["available"]
         + (row["monthly"] or ZERO)
@@ -213,7 +220,7 @@ def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, str]:
         + row["recoverable"]
         + row["pipeline"]
     )
-    return -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
+    return -row["at_risk"], -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
 
 
 def _pool_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
@@ -583,6 +590,176 @@ def _partner_detail(
     }
 
 
+def _by_currency(summaries: Sequence[Row], key: str) -> list[Row]:
+    """Money of every partner added up per currency (never across currencies)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for s in summaries:
+        if s[key] is not None:
+            totals[s["currency"]] += s[key]
+    return [{"currency": c, "amount": totals[c]} for c in sorted(totals)]
+
+
+def _outlook_view(
+    partners: Sequence[Mapping[str, Any]], summaries: Sequence[Row], top_n: int, names: _Names
+) -> Row:
+    """The next months over all partners: due, served and short per month and kind, and the
+    clients at risk (largest first)."""
+    months: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    # one row per client, product and term: from the first month short, the largest short
+    clients: dict[tuple[str, str, str, str], Row] = {}
+    for pid, r in _tagged(partners, "outlook"):
+        cell = months[_text(r.get("month")), _text(r.get("kind"))]
+        for key in ("due", "served", "shortfall"):
+            cell[key] += _num(r.get(key))
+        cell["points_needed"] += _num(r.get("points_needed"))
+        for x in r.get("at_risk") or []:
+            who = (pid, _text(x.get("client")), _text(r.get("product")), _text(r.get("term")))
+            row = clients.setdefault(
+                who,
+                {
+                    "partner": names.partner(pid),
+                    "month": _text(r.get("month")),
+                    "months": 0,
+                    "kind": _text(r.get("kind")),
+                    "client": {
+                        "id": _text(x.get("client")),
+                        "name": _text(x.get("client_name")),
+                    },
+                    "product": _text(r.get("product")),
+                    "term": r.get("term"),
+                    "short": ZERO,
+                },
+            )
+            row["months"] += 1
+            row["month"] = min(row["month"], _text(r.get("month")))
+            row["short"] = max(row["short"], _num(x.get("short")))
+    risks = list(clients.values())
+    rows = [{"month": m, "kind": k, **v} for (m, k), v in sorted(months.items())]
+    risks.sort(key=lambda x: (-x["short"], x["month"], x["partner"]["id"], x["client"]["id"]))
+    return {
+        "rows": rows,
+        "at_risk": risks[:top_n],
+        "at_risk_more": _more(len(risks), top_n),
+        "annual": sum((s["annual_at_risk"] for s in summaries), ZERO),
+        "monthly": sum((s["monthly_at_risk"] for s in summaries), ZERO),
+    }
+
+
+def _buy_view(
+    partners: Sequence[Mapping[str, Any]], summaries: Sequence[Row], top_n: int, names: _Names
+) -> Row:
+    """What to buy: points net of the balance, licences after recovering first, with cost."""
+    currency = {s["id"]: s["currency"] for s in summaries}
+    points: list[Row] = []
+    licences: list[Row] = []
+    for p in partners:
+        pid = _text(p.get("partner"))
+        buy = p.get("buy") or {}
+        if _num(buy.get("points_needed")):
+            points.append(
+                {
+                    "partner": names.partner(pid),
+                    "needed": _num(buy.get("points_needed")),
+                    "balance": _num(buy.get("points_balance")),
+                    "to_buy": _num(buy.get("points_to_buy")),
+                }
+            )
+        for x in buy.get("licences") or []:
+            licences.append(
+                {
+                    "partner": names.partner(pid),
+                    "product": _text(x.get("product")),
+                    "term": x.get("term"),
+                    "short": _num(x.get("short")),
+                    "recoverable": _num(x.get("recoverable")),
+                    "to_buy": _num(x.get("to_buy")),
+                    "unit_price": _decimal(x.get("unit_price")),
+                    "estimated_cost": _decimal(x.get("estimated_cost")),
+                    "currency": currency.get(pid, "EUR"),
+                }
+            )
+    points.sort(key=lambda r: (-r["to_buy"], r["partner"]["id"]))
+    licences.sort(key=lambda r: (-r["to_buy"], r["partner"]["id"], r["product"]))
+    return {
+        "points": points[:top_n],
+        "points_more": _more(len(points), top_n),
+        "points_to_buy": sum((r["to_buy"] for r in points), ZERO),
+        "licences": licences[:top_n],
+        "licences_more": _more(len(licences), top_n),
+        "licences_to_buy": sum((r["to_buy"] for r in licences), ZERO),
+        "costs": _by_currency(summaries, "estimated_total"),
+        "unknown_prices": sum(1 for r in licences if r["unit_price"] is None),
+        "recoverable_value": _by_currency(summaries, "recoverable_value"),
+        "spend": _by_currency(summaries, "spend"),
+    }
+
+
+def _worklist_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+    """Annual contracts ending over the horizon, soonest first, and what the pool covers."""
+    counts: dict[str, int] = defaultdict(int)
+    rows: list[Row] = []
+    for pid, x in _tagged(partners, "worklist"):
+        counts[_text(x.get("cover"))] += 1
+        rows.append(
+            {
+                "partner": names.partner(pid),
+                "client": {"id": _text(x.get("client")), "name": _text(x.get("client_name"))},
+                "product": _text(x.get("product")),
+                "term": x.get("term"),
+                "licences": _num(x.get("licences")),
+                "end": _text(x.get("end")),
+                "auto_renew": bool(x.get("auto_renew")),
+                "cover": _text(x.get("cover")),
+            }
+        )
+    rows.sort(key=lambda r: (r["end"], r["partner"]["id"], r["client"]["id"], r["product"]))
+    trials: list[Row] = []
+    for pid, x in _tagged(partners, "trials_ending"):
+        trials.append(
+            {
+                "partner": names.partner(pid),
+                "client": {"id": _text(x.get("client")), "name": _text(x.get("client_name"))},
+                "product": _text(x.get("product")),
+                "licences": _num(x.get("licences")),
+                "end": _text(x.get("end")),
+            }
+        )
+    trials.sort(key=lambda r: (r["end"], r["partner"]["id"], r["client"]["id"]))
+    return {
+        "rows": rows[:top_n],
+        "more": _more(len(rows), top_n),
+        "count": len(rows),
+        "counts": [
+            {"cover": c, "count": counts.get(c, 0)}
+            for c in ("covered", "partly", "not covered", "manual")
+        ],
+        "trials": trials[:top_n],
+        "trials_more": _more(len(trials), top_n),
+    }
+
+
+def _overuse_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+    """Contracts using more devices than they hold licences for (SPEC §8)."""
+    rows: list[Row] = [
+        {
+            "partner": names.partner(pid),
+            "client": names.client(x.get("client")),
+            "product": _text(x.get("product")),
+            "term": x.get("term"),
+            "licences": _num(x.get("licences")),
+            "devices_used": _num(x.get("devices_used")),
+            "unlicensed": _num(x.get("unlicensed")),
+        }
+        for pid, x in _tagged(partners, "overuse")
+    ]
+    rows.sort(key=lambda r: (-r["unlicensed"], r["partner"]["id"], r["client"]["id"]))
+    return {
+        "rows": rows[:top_n],
+        "more": _more(len(rows), top_n),
+        "unlicensed": sum((r["unlicensed"] for r in rows), ZERO),
+    }
+
+
 def build_view(
     *,
     status: Mapping[str, Any],
@@ -613,6 +790,10 @@ def build_view(
     recoverable = _recoverable_view(partners, top_n, names)
     pipe = _pipeline_view(pipeline, month)
     run = _run_view(renewal, policy, top_n, names)
+    outlook = _outlook_view(partners, summaries, top_n, names)
+    buy = _buy_view(partners, summaries, top_n, names)
+    worklist = _worklist_view(partners, top_n, names)
+    overuse = _overuse_view(partners, top_n, names)
     watchguard = any(s["monthly"] is not None for s in summaries)
     points_balance = sum((s["points"] or ZERO for s in summaries), ZERO)
 
@@ -651,6 +832,20 @@ def build_view(
             "value": forecast["totals"]["points_needed"] if watchguard else None,
             "hint": f"shortfall {filters.pluralise(forecast['totals']['shortfall'], 'device')}",
             "alert": forecast["totals"]["shortfall"] > 0,
+        },
+        {
+            "key": "at_risk",
+            "label": "At risk in the outlook",
+            "value": outlook["annual"] + outlook["monthly"],
+            "hint": "",
+            "alert": outlook["annual"] + outlook["monthly"] > 0,
+        },
+        {
+            "key": "points_to_buy",
+            "label": "Points to buy",
+            "value": buy["points_to_buy"] if watchguard else None,
+            "hint": "",
+            "alert": buy["points_to_buy"] > 0,
         },
         {
             "key": "dropped",
@@ -696,6 +891,12 @@ def build_view(
         "recoverable": recoverable,
         "pipeline": pipe,
         "run": run,
+        "outlook": outlook,
+        "horizon": _text(meta.get("horizon")),
+        "outlook_months": list(meta.get("outlook_months") or []),
+        "buy": buy,
+        "worklist": worklist,
+        "overuse": overuse,
         "partners": table,
         "partners_total": len(partners),
         "partners_more": _more(len(partners), len(table)),
@@ -704,7 +905,6 @@ def build_view(
         "top_n": top_n,
         "detail_rows": DETAIL_ROWS,
         "policy": policy,
-        "policy_text": POLICIES.get(policy, ""),
         "input_name": _text(meta.get("input_name")),
         "sha256": _text(meta.get("sha256")),
         "version": _text(meta.get("version")),

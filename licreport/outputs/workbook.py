@@ -568,7 +568,7 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
 def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], path: Path) -> None:
     """Only a sheet licreport wrote may be rewritten: a user's sheet of that name stops the run.
 
-    A user's Status, Contracts, Forecast or Checks (contract numbers, a budget with
+    A user's Status, Contracts, Forecast, Buying list or Checks (contract numbers, a budget with
     its chart) was silently replaced; licreport's own carry a marker (see
     `xlsxpatch.COMPUTED_MARK`).  A sheet without it whose first row is exactly the
     header licreport writes is an output of a version before the marker, and is

@@ -7,7 +7,7 @@ dated on or before the 1st, and returns the renewal lines and the exchanges a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -29,6 +29,9 @@ class RenewalPlan:
     lines: pd.DataFrame  # LINE_COLUMNS
     exchanges: pd.DataFrame  # new Exchanges rows (canonical columns)
     exchanged_points: pd.Series  # per partner
+    # SPEC §8: monthly devices a run without --exchange drops that the points held would
+    # have kept (per partner; empty for an --exchange run)
+    would_keep: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
 
 
 def due_monthly(contracts: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
@@ -93,6 +96,9 @@ def plan_renewals(
     monthly["group"] = _group_key(monthly, m_keys)
     m_avail = _available(before.monthly, m_keys)
     bought = _buy(monthly, m_avail, before.points) if exchange else _no_purchase()
+    # what --exchange would have bought: every such licence keeps one dropped device
+    would = _no_purchase() if exchange or monthly.empty else _buy(monthly, m_avail, before.points)
+    would_keep = would.groupby("partner")["licences"].sum().astype("int64")
     if len(bought):
         extra = pd.Series(bought["licences"].to_numpy(), index=_group_key(bought, m_keys))
         m_avail = m_avail.add(extra, fill_value=0).astype("int64")
@@ -121,7 +127,9 @@ def plan_renewals(
         }
     )
     spent = bought.groupby("partner")["points"].sum() if len(bought) else pd.Series(dtype="int64")
-    return RenewalPlan(month, run, lines[LINE_COLUMNS].reset_index(drop=True), exchanges, spent)
+    return RenewalPlan(
+        month, run, lines[LINE_COLUMNS].reset_index(drop=True), exchanges, spent, would_keep
+    )
 
 
 def _group_key(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
