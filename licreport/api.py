@@ -18,6 +18,7 @@ from licreport import __version__
 from licreport.errors import ConservationError, DataError, DataErrors, UsageError
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
+from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
 from licreport.outputs.report import render_report
@@ -348,13 +349,12 @@ class RunResult:
     summary: list[str]
 
 
-def _check_month(month: str) -> pd.Timestamp:
-    try:
-        first = pd.Timestamp(f"{month}-01")
-    except ValueError:
-        raise UsageError(f"--month {month!r} is not YYYY-MM") from None
-    if len(month) != 7 or _month(first) != month:
-        raise UsageError(f"--month {month!r} is not YYYY-MM")
+def check_month(month: str) -> pd.Timestamp:
+    """--month as the 1st of that month, read as the loader reads Renewals.month."""
+    first = read_month(month)
+    if isinstance(first, Bad) or len(month.strip()) != 7:
+        why = first if isinstance(first, Bad) else f'"{month}" is not a month (YYYY-MM)'
+        raise UsageError(f"--month: {why}")
     return first
 
 
@@ -388,7 +388,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
     """
     if run.policy not in POLICIES:
         raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
-    first = _check_month(run.month)
+    first = check_month(run.month)
     book = loaded.book
     partners = loaded.partners
     recorded = _recorded(book, run.month)

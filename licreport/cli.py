@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from licreport import __version__, api
-from licreport.errors import LicreportError
+from licreport.errors import LicreportError, UsageError
 from licreport.outputs import jsonout
 from licreport.rules.shortfall import POLICIES
 
@@ -31,9 +31,10 @@ def _today() -> date:
 
 def _month_first(month: str) -> date:
     try:
-        return date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+        return api.check_month(month).date()
+    except UsageError as exc:
+        why = exc.message.removeprefix("--month: ")
+        raise click.BadParameter(why, param_hint="--month") from None
 
 
 def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -105,7 +106,9 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
             if kwargs.get("as_json") and exc.errors:
                 click.echo(jsonout.dumps({"errors": [e.to_json() for e in exc.errors]}))
             else:
-                if exc.errors and exc.message:
+                # a summary ("3 data error(s) in …") heads the lines; a message that only
+                # repeats the first line (sheet and safety problems) is not printed twice
+                if exc.errors and exc.message and not exc.message.startswith(str(exc.errors[0])):
                     click.echo(f"licreport: {exc.message}", err=True)
                 for line in exc.lines():
                     click.echo(line if exc.errors else f"licreport: {line}", err=True)

@@ -354,7 +354,31 @@ def test_report_command(out: Path) -> None:
 
 def test_bad_month_is_a_usage_error(out: Path) -> None:
     code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-13", "--out", out)
-    assert code == 2 and "is not YYYY-MM" in stderr
+    assert code == 2 and '"2026-13" is not a possible month' in stderr  # the form is right
+    code, _, stderr = run("status", SAMPLE, "--month", "2026-13")
+    assert code == 2 and '"2026-13" is not a possible month' in stderr
+    code, _, stderr = run("reconcile", SAMPLE, "--month", "12/2026", "--out", out)
+    assert code == 2 and '"12/2026" is not a month (YYYY-MM)' in stderr
+    assert not out.exists()
+
+
+def test_sheet_problems_print_once_without_the_prefix() -> None:
+    # issue 10: each line printed twice, once as "licreport: <the same line>"
+    for name in ("duplicate-headers", "missing-column", "missing-sheet"):
+        code, _, stderr = run("validate", BROKEN / f"{name}.xlsx")
+        lines = stderr.splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith(f"{name}.xlsx:"), stderr
+
+
+def test_a_folder_without_ledger_files_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    code, _, stderr = run("validate", tmp_path)
+    assert code == 2
+    assert stderr.splitlines() == [
+        f"licreport: {tmp_path}: is not a ledger folder: it holds none of partners.csv, "
+        "products.csv, discounts.csv, pool.csv, clients.csv, exchanges.csv, renewals.csv "
+        "(CSV files present: notes.csv)"
+    ]
 
 
 # --- init ----------------------------------------------------------------------------------

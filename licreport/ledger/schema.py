@@ -31,6 +31,9 @@ DTYPES = {
 }
 
 ROW = "_row"
+# Renewals.month typed once by the loader: the 1st of the month (datetime64[ns]; NaT when
+# blank or not a month).  Every rule reads this column, never the text.
+MONTH_FIRST = "_month"
 
 PANDA, WATCHGUARD = "Panda Security", "WatchGuard"
 PROVIDERS = (PANDA, WATCHGUARD)

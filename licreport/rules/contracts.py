@@ -17,7 +17,7 @@ import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Table
-from licreport.ledger.schema import ASSIGN, MONTHLY, RECOVERY, ROW, TERMS, TRIAL
+from licreport.ledger.schema import ASSIGN, MONTH_FIRST, MONTHLY, RECOVERY, ROW, TERMS, TRIAL
 from licreport.rules.dates import add_years
 
 ANNUAL = "annual"
@@ -182,14 +182,13 @@ def _events(
 ) -> list[tuple[pd.Timestamp, str, Key, int, int]]:
     """Renewal lines (annual terms) and recovery rows as (date, kind, key, qty, row), sorted
     by date, renewals before recoveries on one date, then row."""
-    lines = renewals[renewals["term"].isin(TERMS) & renewals["month"].notna()]
-    firsts = {m: _first_of(m) for m in lines["month"].unique()}
+    lines = renewals[renewals["term"].isin(TERMS) & renewals[MONTH_FIRST].notna()]
     rec = recoveries[(recoveries["type"] == RECOVERY).fillna(False).to_numpy(dtype=bool)]
     rec = rec[rec["start"].notna()]
     frame = pd.DataFrame(
         {
             "when": pd.concat(
-                [lines["month"].map(firsts).astype("datetime64[ns]"), rec["start"]],
+                [lines[MONTH_FIRST].astype("datetime64[ns]"), rec["start"]],
                 ignore_index=True,
             ),
             "recovery": np.r_[np.zeros(len(lines), bool), np.ones(len(rec), bool)],
@@ -219,14 +218,6 @@ def _events(
             strict=True,
         )
     )
-
-
-def _first_of(month: object) -> pd.Timestamp | None:
-    """The 1st of a ``YYYY-MM`` month; None when it is not one."""
-    try:
-        return pd.Timestamp(f"{month}-01")
-    except ValueError:
-        return None
 
 
 def _key(key: tuple[str, str, str, str]) -> str:
