@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -485,3 +486,39 @@ def test_date_cell_out_of_range_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2
     assert "ledger.xlsx:Clients: a cell formatted as a date holds a number outside" in stderr
     assert "Traceback" not in stdout + stderr
+
+
+def test_recover_apply_reduces_the_right_one_of_two_contracts(tmp_path: Path) -> None:
+    # issue 10, defect 1, end to end: written to the workbook, read back by the reader
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    sheets = {
+        "Partners": [["partner", "name", "provider"], ["P1", "Partner", "Panda Security"]],
+        "Products": [["product", "name", "family"], ["AD360", "Adaptive Defense 360", "EDR"]],
+        "Pool": [["date", "product", "term", "quantity"], [date(2026, 11, 1), "AD360", "1", 20]],
+        "Clients": [
+            ["client", "product", "term", "licences", "start", "devices_used"],
+            ["C08", "AD360", "1", 11, date(2026, 12, 1), None],
+            ["C08", "AD360", "1", 4, date(2026, 12, 2), 1],
+        ],
+    }
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    source = tmp_path / "two.xlsx"
+    wb.save(source)
+    code, stdout, _ = run("recover", source, "--as-of", "2027-02-01", "--apply", "--json",
+                          "--out", tmp_path / "o1")  # fmt: skip
+    assert code == 0
+    listed = json.loads(stdout)["partners"][0]["recoverable"]
+    assert [(r["licences"], r["devices_used"], r["recoverable"]) for r in listed] == [(4, 1, 2)]
+    applied = tmp_path / "o1" / "two-2027-02.xlsx"
+    code, stdout, _ = run("status", applied, "--as-of", "2027-02-01", "--json")
+    partner = json.loads(stdout)["partners"][0]
+    assert partner["recoverable"] == []
+    assert partner["pool"] == [{"product": "AD360", "term": 1, "available": 7}]  # 20 − 15 + 2
+    code, stdout, _ = run("recover", applied, "--as-of", "2027-02-01", "--apply", "--json",
+                          "--out", tmp_path / "o2")  # fmt: skip
+    assert code == 0 and json.loads(stdout)["partners"] == []
+    assert not (tmp_path / "o2").exists()

@@ -160,6 +160,11 @@ CLIENTS = Sheet(
         Column("priority", INT, help="Renewal priority when licences are short (1 first)."),
         Column("type", CHOICE, False, (ASSIGN, RECOVERY), help="assign (default) or recovery."),
         Column("ref", TEXT, help="Recovery id written by licreport (matches Pool.order)."),
+        Column(
+            "contract_start",
+            DATE,
+            help="Recovery rows: the start of the contract the recovery reduces.",
+        ),
     ),
     help="Contracts: licences of one product and term assigned to one client.",
 )
