@@ -11,6 +11,7 @@ Both are few next to the contracts, so they are applied in one ordered pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,10 +172,10 @@ def apply_events(
                         )
                         errors.append(clients_table.error(row, "licences", message))
                     else:
-                        at = ", ".join(str(rows[i]) for i in hits)
+                        listed = ", ".join(str(rows[i]) for i in hits)
                         message = (
                             f"recovery of {qty} could reduce any of the contracts of {what} "
-                            f"at rows {at}; fill contract_start with the start of the "
+                            f"at rows {listed}; fill contract_start with the start of the "
                             "contract it reduces"
                         )
                         errors.append(clients_table.error(row, "contract_start", message))
@@ -193,7 +194,7 @@ def apply_events(
     return ContractState(out, errors, events[-1][0] if cutoff is None else None)
 
 
-Detail = tuple[pd.Timestamp, pd.Timestamp, object]  # contract_start, end, devices_used
+Detail = tuple[pd.Timestamp, pd.Timestamp, int | None]  # contract_start, end, devices_used
 Event = tuple[pd.Timestamp, str, Key, int, int, Detail]
 
 
@@ -201,10 +202,10 @@ def _recovered_contract(
     hits: list[object],
     qty: int,
     detail: Detail,
-    start: dict[object, pd.Timestamp],
-    end: dict[object, pd.Timestamp],
-    licences: dict[object, object],
-    used: dict[object, object],
+    start: dict[Any, pd.Timestamp],
+    end: dict[Any, pd.Timestamp],
+    licences: dict[Any, Any],
+    used: dict[Any, Any],
 ) -> tuple[object | None, str]:
     """The one contract among `hits` (active, same key, enough licences) a recovery reduces.
 
@@ -219,7 +220,7 @@ def _recovered_contract(
     if pd.notna(since):
         hits = [i for i in hits if start[i] == since]
     narrowing = [lambda i: end[i] == rec_end] if pd.notna(rec_end) else []
-    if pd.notna(rec_used):
+    if rec_used is not None:
         narrowing += [
             lambda i: pd.notna(licences[i]) and licences[i] == qty + rec_used,
             lambda i: pd.notna(used[i]) and used[i] == rec_used,
@@ -284,7 +285,7 @@ def _events(
             zip(
                 (pd.Timestamp(t) for t in frame["since"].to_numpy()),
                 (pd.Timestamp(t) for t in frame["rec_end"].to_numpy()),
-                frame["rec_used"].tolist(),
+                [None if pd.isna(u) else int(u) for u in frame["rec_used"].tolist()],
                 strict=True,
             ),
             strict=True,
