@@ -463,17 +463,28 @@ def _skipped_month(book: Book, month: str) -> list[str]:
 
 
 def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
-    """The recorded lines of a month already applied, and the balances as they stand."""
+    """The recorded lines of a month already applied, and the balances as they stand.
+
+    A month may have been applied by several runs (``--partner`` first, then the
+    rest): each partner's lines, run id and points bought come from its own run.
+    The document's ``run`` is the run recorded last; each partner carries its own.
+    """
     book = loaded.book
     first = pd.Timestamp(f"{month}-01")
-    run = str(recorded["run"].dropna().iloc[0]) if recorded["run"].notna().any() else ""
+    runs = recorded.dropna(subset=["partner"]).groupby("partner", sort=False)["run"].last()
+    run = str(recorded["run"].dropna().iloc[-1]) if recorded["run"].notna().any() else ""
     ex = book.exchanges
-    spent = ex[(ex["run"] == run).fillna(False)].groupby("partner")["points"].sum()
+    own = ex["run"].notna() & (ex["run"] == ex["partner"].map(runs))
+    spent = ex[own.fillna(False).to_numpy(dtype=bool)].groupby("partner")["points"].sum()
     after = book.balances(first)
     lines = recorded.assign(licences=recorded["licences"].fillna(recorded["renewed"]))
-    return jsonout.renew_json(
+    doc = jsonout.renew_json(
         month, run, True, lines, spent, after.monthly, after.annual, loaded.partners
     )
+    for partner in doc["partners"]:
+        own_run = runs.get(partner["partner"])
+        partner["run"] = None if own_run is None or pd.isna(own_run) else str(own_run)
+    return doc
 
 
 def _summary(plan: RenewalPlan) -> list[str]:
@@ -529,7 +540,16 @@ def _monthly(
     month = _month_run(loaded, run, progress)
     if month.plan is None:
         doc = month.document
-        return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
+        by_run: dict[str, list[str]] = {}
+        for p in doc["partners"]:
+            if p.get("run"):
+                by_run.setdefault(p["run"], []).append(p["partner"])
+        if len(by_run) > 1:
+            runs = "; ".join(f"{r} ({', '.join(ps)})" for r, ps in by_run.items())
+            said = f"{doc['month']} was already applied by runs {runs}"
+        else:
+            said = f"{doc['month']} was already applied by run {doc['run']}"
+        return RunResult(doc, [], [said])
     assert month.book is not None and month.checks is not None
     for line in _skipped_month(loaded.book, run.month):
         options.warn(line)
