@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -335,6 +338,27 @@ def test_reconcile_is_deterministic(tmp_path: Path) -> None:
     a = (tmp_path / "1" / "report-2026-12.html").read_bytes()
     b = (tmp_path / "2" / "report-2026-12.html").read_bytes()
     assert a == b
+
+
+def test_reconcile_is_deterministic_across_processes(tmp_path: Path) -> None:
+    # one process could hide set/dict order that depends on string hashing: two
+    # interpreters with different PYTHONHASHSEED must write the same bytes
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "licreport", "reconcile", str(SAMPLE), "--month", "2026-12",
+             "--exchange", "--json", "--out", str(out)],
+            capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        outputs.append((json.loads(done.stdout), files))
+    (doc1, files1), (doc2, files2) = outputs
+    assert doc1 == doc2
+    assert sorted(files1) == ["ledger-2026-12.xlsx", "report-2026-12.html"]
+    assert files1 == files2
 
 
 def test_report_escapes_client_names(out: Path) -> None:
