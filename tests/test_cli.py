@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -546,3 +547,160 @@ def test_recover_apply_reduces_the_right_one_of_two_contracts(tmp_path: Path) ->
                           "--out", tmp_path / "o2")  # fmt: skip
     assert code == 0 and json.loads(stdout)["partners"] == []
     assert not (tmp_path / "o2").exists()
+
+
+# --- paths no other test reaches (issue 10) -------------------------------------------------
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)
+    return path
+
+
+WG_SHEETS: dict[str, list[list[object]]] = {
+    "Partners": [["partner", "name", "provider"], ["W1", "Watch", "WatchGuard"]],
+    "Products": [["product", "name", "family", "points_per_licence"], ["EPP", "EPP", "EPP", 1]],
+    "Clients": [
+        ["client", "product", "term", "licences", "start"],
+        ["C1", "EPP", "monthly", 10, date(2026, 11, 1)],
+    ],
+    "Exchanges": [
+        ["date", "type", "product", "points", "licences"],
+        [date(2026, 11, 1), "credit", None, 20, None],
+        [date(2026, 11, 1), "exchange", "EPP", None, 10],
+        [date(2026, 12, 15), "exchange", "EPP", None, 10],  # needs the last 10 points
+    ],
+}
+
+
+def test_a_run_that_would_break_a_later_row_is_refused(tmp_path: Path) -> None:
+    # api._assert_clean: on 1 December 10 points are left, but the exchange of
+    # 15 December needs them; --exchange would spend them on C1's renewal
+    source = _workbook(tmp_path / "wg.xlsx", WG_SHEETS)
+    before = source.read_bytes()
+    code, stdout, stderr = run("renew", source, "--month", "2026-12", "--exchange",
+                               "--out", tmp_path / "out")  # fmt: skip
+    assert code == 1
+    assert "no longer replays cleanly" in stderr
+    assert (
+        "wg.xlsx:Exchanges:D4: points: partner W1: this takes the points balance to -10 on"
+        " 2026-12-15 (balances never go negative)" in stderr.splitlines()
+    )
+    assert not (tmp_path / "out").exists() and source.read_bytes() == before
+    # without --exchange nothing is bought: the month renews from the pool (0) and drops C1
+    code, stdout, _ = run("renew", source, "--month", "2026-12", "--json", "--dry-run")
+    assert code == 0
+    (line,) = json.loads(stdout)["partners"][0]["lines"]
+    assert (line["requested"], line["renewed"], line["dropped"]) == (10, 0, 10)
+
+
+def test_an_output_inside_the_input_is_refused_even_with_force(tmp_path: Path) -> None:
+    # api._never_the_input: --out inside the CSV ledger folder
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    before = digest(ledger)
+    code, _, stderr = run("reconcile", ledger, "--month", "2026-12", "--out", ledger, "--force")
+    assert code == 2
+    assert "would overwrite the input" in stderr and "choose another --out" in stderr
+    assert digest(ledger) == before
+
+
+def test_an_internal_error_is_exit_3_and_debug_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from licreport import api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api, "status", broken)
+    result = CliRunner().invoke(main, ["status", str(SAMPLE), "--as-of", "2026-12-01"])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        "licreport: internal error (KeyError: 'boom'); nothing was written. Run again with "
+        "--debug for the traceback and report it."
+    ]
+    result = CliRunner().invoke(main, ["--debug", "status", str(SAMPLE), "--as-of", "2026-12-01"])
+    assert isinstance(result.exception, KeyError)  # raised, so Python prints the traceback
+    assert result.exit_code == 1 and "internal error" not in result.stderr
+
+
+def test_recover_text_output(out: Path) -> None:
+    code, stdout, _ = run("recover", SAMPLE, "--as-of", "2026-12-01")
+    assert code == 0
+    code, doc, _ = run("recover", SAMPLE, "--as-of", "2026-12-01", "--json")
+    partners = json.loads(doc)["partners"]
+    lines = stdout.splitlines()
+    # one block per partner: its id, a header, one line per contract with the JSON's numbers
+    for p in partners:
+        at = lines.index(p["partner"])
+        assert lines[at + 1].split() == [
+            "client", "product", "term", "licences", "devices_used", "days_left", "recoverable"
+        ]  # fmt: skip
+        for k, r in enumerate(p["recoverable"], start=2):
+            term = f"{r['term']}-year"
+            assert lines[at + k].split() == [
+                r["client"], r["product"], term, str(r["licences"]), str(r["devices_used"]),
+                str(r["days_left"]), str(r["recoverable"]),
+            ]  # fmt: skip
+    assert sum(len(p["recoverable"]) for p in partners) == 6
+    # by hand, R4: C-ATL-006 holds 20 AD360 3-year, uses 0, 472 days left of 1095:
+    # min(20, floor(20 × 472 / 1095)) = floor(8.62) = 8
+    assert lines[:3] == [
+        "ATL",
+        "  client     product  term    licences  devices_used  days_left  recoverable",
+        "  C-ATL-006  AD360    3-year  20        0             472        8          ",
+    ]
+    assert not out.exists()  # listing writes nothing
+    code, stdout, _ = run("recover", SAMPLE, "--as-of", "2020-01-01")
+    assert code == 0 and stdout == "nothing to recover on 2020-01-01\n"
+
+
+VBA_CONTENT_TYPE = b"application/vnd.ms-office.vbaProject"
+MACRO_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
+def _with_macros(source: Path, target: Path, vba: bytes) -> Path:
+    """The sample as an .xlsm: a vbaProject part, its relationship and content types."""
+    plain_main = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                assert plain_main in data
+                data = data.replace(plain_main, MACRO_MAIN).replace(
+                    b"<Default ",
+                    b'<Default Extension="bin" ContentType="' + VBA_CONTENT_TYPE + b'"/><Default ',
+                    1,
+                )
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdVBA1" Type="http://schemas.microsoft.com/office/2006/'
+                    b'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
+                )
+            z.writestr(info, data)
+        z.writestr("xl/vbaProject.bin", vba)
+    return target
+
+
+def test_an_xlsm_keeps_its_macros_byte_for_byte(tmp_path: Path) -> None:
+    vba = bytes(range(256)) * 40  # stands in for a compiled VBA project
+    source = _with_macros(SAMPLE, tmp_path / "ledger.xlsm", vba)
+    code, _, stderr = run("reconcile", source, "--month", "2026-12", "--out", tmp_path / "out")
+    assert code == 0, stderr
+    written = tmp_path / "out" / "ledger-2026-12.xlsm"  # Excel refuses macros named .xlsx
+    with zipfile.ZipFile(written) as z:
+        assert z.read("xl/vbaProject.bin") == vba
+        types = z.read("[Content_Types].xml")
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    assert MACRO_MAIN in types and VBA_CONTENT_TYPE in types
+    assert b'Target="vbaProject.bin"' in rels
+    code, _, _ = run("validate", written)
+    assert code == 0
