@@ -197,7 +197,9 @@ def _check_conservation(book: Book) -> pd.DataFrame:
             )
             for r in bad.to_dict("records")
         ]  # fmt: skip
-        raise ConservationError("conservation check failed (R8); nothing was written", errors)
+        raise ConservationError(
+            "conservation check failed (rule R8 in docs/rules.md); nothing was written", errors
+        )
     return checks
 
 

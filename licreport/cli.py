@@ -207,7 +207,7 @@ def quote(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """Prorate one exchange of MSSP Points for monthly licences (R1).
+    """Prorate one exchange of MSSP Points for monthly licences (rule R1 in docs/rules.md).
 
     Example: licreport quote --product AD360 --devices 30 --date 2026-01-23 --points-per-licence 3
     """
@@ -265,7 +265,7 @@ def _print_status(doc: dict[str, Any]) -> None:
                 ["product", "devices_due", "available", "shortfall", "points_needed"],
             ),
             (
-                "Pool spend (R5)",
+                "Pool spend (volume discounts: rule R5 in docs/rules.md)",
                 p.get("spend", []),
                 ["product", "term", "quantity", "list_price", "spend", "average_discount"],
             ),
@@ -326,8 +326,9 @@ def recover(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """List licences recoverable from clients that do not use them (R4); --apply
-    records them (Pool and Clients rows) in DIR/<ledger>-<month>.xlsx.
+    """List licences recoverable from clients that do not use them (rule R4 in
+    docs/rules.md); --apply records them (Pool and Clients rows) in
+    DIR/<ledger>-<month>.xlsx.
 
     Example: licreport recover sample_data/ledger.xlsx --as-of 2026-12-01 --apply
     """
@@ -427,7 +428,8 @@ def renew(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """Renew monthly (R2) and annual (R3) contracts for --month, settled on its 1st.
+    """Renew monthly and annual contracts for --month, settled on its 1st (rules R2 and R3
+    in docs/rules.md).
 
     Example: licreport renew sample_data/ledger.xlsx --month 2026-12 --exchange --dry-run
     """

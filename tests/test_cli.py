@@ -437,7 +437,7 @@ def test_conservation_failure_aborts_and_writes_nothing(
     monkeypatch.setattr(replay, "movements", doubled)
     code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-12", "--out", out)
     assert code == 1
-    assert "conservation check failed (R8)" in stderr
+    assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
     assert "partner IBX" in stderr and "difference" in stderr
     assert not out.exists()
 

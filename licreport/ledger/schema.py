@@ -176,7 +176,7 @@ EXCHANGES = Sheet(
         _partner(),
         Column("type", CHOICE, True, (CREDIT, EXCHANGE), help="credit or exchange."),
         Column("product", TEXT, aliases=("product_id",), help="Product (exchanges)."),
-        Column("devices", INT, help="Devices to cover (prorated by R1)."),
+        Column("devices", INT, help="Devices to cover (prorated by rule R1 in docs/rules.md)."),
         Column("points", INT, help="Points credited or spent; blank = computed."),
         Column("licences", INT, help="Monthly licences obtained; blank = computed."),
         Column("client", TEXT, aliases=("client_id",), help="Client the exchange was for."),

@@ -58,7 +58,7 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
                 int(r[ROW]),
                 "licences",
                 f"{r['licences']} licences given, but {r['devices']} devices on "
-                f"{r['date']:%Y-%m-%d} need {r['need']} (R1)",
+                f"{r['date']:%Y-%m-%d} need {r['need']} (rule R1 in docs/rules.md)",
             )
         )
     licences = computed.where(prorate, ex["licences"])
