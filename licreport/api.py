@@ -21,6 +21,7 @@ from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
+from licreport.outputs.filters import pluralise
 from licreport.outputs.report import render_report
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
@@ -490,15 +491,22 @@ def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict
 
 
 def _summary(plan: RenewalPlan) -> list[str]:
+    """The run in three lines: monthly contracts count devices (one licence each per
+    month), annual ones licences; thousands separated as the report shows them."""
     lines = plan.lines
     monthly = lines[lines["term"] == MONTHLY]
     annual = lines[lines["term"] != MONTHLY]
+
+    def told(part: pd.DataFrame, unit: str) -> str:
+        renewed, requested = int(part["renewed"].sum()), int(part["requested"].sum())
+        return (
+            f"{renewed:,} of {pluralise(requested, unit)} renewed, {int(part['dropped'].sum()):,}"
+        )
+
     return [
-        f"monthly: {int(monthly['renewed'].sum())} of {int(monthly['requested'].sum())} "
-        f"licences renewed, {int(monthly['dropped'].sum())} devices dropped",
-        f"annual: {int(annual['renewed'].sum())} of {int(annual['requested'].sum())} "
-        f"licences renewed, {int(annual['dropped'].sum())} dropped",
-        f"points exchanged: {int(plan.exchanged_points.sum())}",
+        f"monthly: {told(monthly, 'device')} dropped",
+        f"annual: {told(annual, 'licence')} not renewed",
+        f"points exchanged: {int(plan.exchanged_points.sum()):,}",
     ]
 
 
@@ -560,11 +568,12 @@ def _monthly(
     summary = _summary(month.plan)
     if with_report:
         summary.append(
-            f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
-            f"in {len(view.recoverable)} contracts"
+            f"recoverable now: {pluralise(int(view.recoverable['recoverable'].sum()), 'licence')}"
+            f" in {pluralise(len(view.recoverable), 'contract')}"
         )
     written: list[Path] = []
     if run.dry_run:
+        summary.append("dry run: nothing was written (run again without --dry-run to record it)")
         return RunResult(month.document, written, summary)
     progress("status")
     computed = sheets.computed_sheets(view, month.checks)

@@ -20,6 +20,7 @@ import click
 from licreport import __version__, api
 from licreport.errors import LicreportError, UsageError
 from licreport.outputs import jsonout
+from licreport.outputs.filters import pluralise
 from licreport.rules.shortfall import POLICIES
 
 LEDGER = click.Path(exists=True, path_type=Path)
@@ -235,6 +236,8 @@ def _cell(column: str, value: Any) -> str:
         return ""
     if column == "term" and isinstance(value, int):
         return f"{value}-year"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"  # 12,500 devices, as the report shows them
     return str(value)
 
 
@@ -271,7 +274,7 @@ def _print_status(doc: dict[str, Any]) -> None:
             ),
         ]
         if p["provider"] == "WatchGuard":
-            click.echo(f"  MSSP Points balance: {p['points_balance']}")
+            click.echo(f"  MSSP Points balance: {p['points_balance']:,}")
         trials = [t["product"] for t in p["trials"] if t["available"]]
         click.echo(f"  Trials available: {', '.join(trials) or 'none'}")
         for title, rows, cols in sections:
@@ -395,7 +398,7 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     doc = result.document
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
-        click.secho(f"{p['partner']}: {len(p['lines'])} renewal lines", bold=True)
+        click.secho(f"{p['partner']}: {pluralise(len(p['lines']), 'renewal line')}", bold=True)
         if dropped:
             cols = ["client", "product", "term", "requested", "renewed", "dropped"]
             for line in _table(dropped, cols):

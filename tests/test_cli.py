@@ -704,3 +704,47 @@ def test_an_xlsm_keeps_its_macros_byte_for_byte(tmp_path: Path) -> None:
     assert b'Target="vbaProject.bin"' in rels
     code, _, _ = run("validate", written)
     assert code == 0
+
+
+def test_renew_dry_run_says_so_and_the_summary_counts_in_one_unit_each() -> None:
+    code, stdout, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run")
+    assert code == 0
+    code, doc, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run", "--json")
+    lines = [ln for p in json.loads(doc)["partners"] for ln in p["lines"]]
+
+    def total(kind: str, key: str) -> int:
+        return sum(ln[key] for ln in lines if (ln["term"] == "monthly") == (kind == "monthly"))
+
+    assert stdout.splitlines()[-4:] == [
+        f"monthly: {total('monthly', 'renewed')} of {total('monthly', 'requested')} devices "
+        f"renewed, {total('monthly', 'dropped')} dropped",
+        f"annual: {total('annual', 'renewed')} of {total('annual', 'requested')} licences "
+        f"renewed, {total('annual', 'dropped')} not renewed",
+        "points exchanged: 0",
+        "dry run: nothing was written (run again without --dry-run to record it)",
+    ]
+    assert "wrote" not in stdout
+
+
+def test_run_output_separates_thousands_and_says_one_line(tmp_path: Path) -> None:
+    sheets = {
+        **WG_SHEETS,
+        "Clients": [
+            ["client", "product", "term", "licences", "start"],
+            ["C1", "EPP", "monthly", 12_500, date(2026, 11, 1)],
+        ],
+        "Exchanges": [
+            ["date", "type", "product", "points", "licences"],
+            [date(2026, 11, 1), "credit", None, 30_000, None],
+            [date(2026, 11, 1), "exchange", "EPP", None, 12_500],  # 1 November: 30 days
+        ],
+    }
+    source = _workbook(tmp_path / "big.xlsx", sheets)
+    code, stdout, _ = run("renew", source, "--month", "2026-12", "--dry-run")
+    assert code == 0
+    out = stdout.splitlines()
+    assert out[0] == "W1: 1 renewal line"
+    assert out[2].split() == ["C1", "EPP", "monthly", "12,500", "0", "12,500"]
+    assert "monthly: 0 of 12,500 devices renewed, 12,500 dropped" in out
+    code, stdout, _ = run("status", source, "--as-of", "2026-11-15")
+    assert "  MSSP Points balance: 17,500" in stdout.splitlines()  # 30,000 − 12,500 × 1
