@@ -28,7 +28,7 @@ from licreport.cli import main
 MONTH = date(2026, 12, 1)  # the month renewed
 EARLY = date(2020, 1, 1)  # everything bought up front, so no balance ever goes negative
 PRODUCTS = {"EPP": ("EPP", 1), "AD360": ("EDR", 3)}  # product: (family, points per licence)
-SEEDS = range(16)
+SEEDS = range(12)
 
 
 # --- the reference model -------------------------------------------------------------------
