@@ -19,7 +19,7 @@ from licreport.errors import ConservationError, DataError, DataErrors, UsageErro
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
-from licreport.ledger.schema import MONTHLY, ROW, SHEETS
+from licreport.ledger.schema import MONTH_FIRST, MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
 from licreport.outputs.filters import pluralise
 from licreport.outputs.report import render_report
@@ -368,7 +368,7 @@ def run_id(month: str, sha256: str) -> str:
 
 def _recorded(book: Book, month: str) -> pd.DataFrame:
     lines = book.ledger["Renewals"]
-    return lines[(lines["month"] == month).fillna(False)]
+    return lines[(lines[MONTH_FIRST] == check_month(month)).fillna(False)]
 
 
 @dataclass
@@ -409,7 +409,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
             "Renewals": [int(r) for r in recorded[ROW]],
             "Exchanges": [int(r) for r in book.ledger["Exchanges"].loc[bought, ROW]],
         }
-        ledger = book.ledger.without("Renewals", book.ledger["Renewals"]["month"] == run.month)
+        ledger = book.ledger.without("Renewals", book.ledger["Renewals"][MONTH_FIRST] == first)
         book = plan_book = replay_ledger(ledger.without("Exchanges", bought))
         _assert_clean(book)
     progress("renew")
@@ -451,9 +451,10 @@ def _skipped_month(book: Book, month: str) -> list[str]:
     lines = book.ledger["Renewals"]
     if lines.empty:
         return []  # no run recorded yet: the ledger's history is the user's own
-    prev = pd.Timestamp(f"{month}-01") - pd.offsets.MonthBegin(1)
+    first = check_month(month)
+    prev = first - pd.offsets.MonthBegin(1)
     prev_month = _month(prev)
-    if (lines["month"] == prev_month).any() or not (lines["month"] < month).any():
+    if (lines[MONTH_FIRST] == prev).any() or not (lines[MONTH_FIRST] < first).any():
         return []
     due = due_monthly(book.contracts_at(prev), prev)
     if due.empty:
@@ -473,7 +474,7 @@ def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict
     The document's ``run`` is the run recorded last; each partner carries its own.
     """
     book = loaded.book
-    first = pd.Timestamp(f"{month}-01")
+    first = check_month(month)
     runs = recorded.dropna(subset=["partner"]).groupby("partner", sort=False)["run"].last()
     run = str(recorded["run"].dropna().iloc[-1]) if recorded["run"].notna().any() else ""
     ex = book.exchanges
@@ -564,7 +565,7 @@ def _monthly(
     for line in _skipped_month(loaded.book, run.month):
         options.warn(line)
     progress("recovery")
-    view = _view(month.book, pd.Timestamp(f"{run.month}-01"))
+    view = _view(month.book, check_month(run.month))
     summary = _summary(month.plan)
     if with_report:
         summary.append(
