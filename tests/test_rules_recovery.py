@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from licreport.rules.book import replay_ledger
 from licreport.rules.recovery import recoverable, recovery_rows
+from licreport.rules.renewal import plan_renewals
 from tests.factory import PANDA, PRODUCTS, make_ledger
 
 
@@ -174,6 +175,10 @@ def test_a_total_recovery_of_the_second_contract_ends_it() -> None:
     second = book.contracts.iloc[1]
     assert (second["licences"], second["end"]) == (0, AS_OF)  # ended on the recovery date
     assert book.contracts.iloc[0]["licences"] == 11
+    # so December 2027, the month its end fell in, renews nothing (it renewed 4 before)
+    first = pd.Timestamp("2027-12-01")
+    plan = plan_renewals(book.contracts_at(first), book.balances(first), month="2027-12", run="r")
+    assert plan.lines.empty
 
 
 def _old_row(**extra: object) -> dict:
