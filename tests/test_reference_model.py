@@ -5,8 +5,8 @@ Python dates and integers; it imports nothing from ``licreport.rules``.  Seeded
 random CSV ledgers hold what hid defects before: Clients recovery rows (with and
 without ``contract_start``), Renewals lines of earlier months (annual and
 monthly), and clients holding two contracts of one product and term.  For each,
-``status``, ``recover`` and ``renew --dry-run`` must agree with the model on
-every number they print.
+``status``, ``recover`` and ``renew --dry-run`` (each shortfall policy in turn) must
+agree with the model on every number they print.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ MONTH = date(2026, 12, 1)  # the month renewed
 EARLY = date(2020, 1, 1)  # everything bought up front, so no balance ever goes negative
 PRODUCTS = {"EPP": ("EPP", 1), "AD360": ("EDR", 3)}  # product: (family, points per licence)
 SEEDS = range(12)
+POLICIES = ("priority", "smallest-first", "proportional")
 
 
 # --- the reference model -------------------------------------------------------------------
@@ -158,8 +159,31 @@ def recoverable(ledger: Ledger, when: date) -> list[tuple]:
     return sorted(out)
 
 
-def renewal(ledger: Ledger, first: date) -> tuple[list[tuple], dict, dict]:
-    """R2 + R3 for the month of `first`, policy `priority`, no exchange."""
+def share(asks: list[tuple], pool: int, policy: str) -> dict[tuple, int]:
+    """Licences each request gets from a pool (R2's shortfall policies).
+
+    `asks` are (blank priority, priority, earliest start, client, key, requested).
+    """
+    in_order = sorted(asks)  # priority, then earliest start, then client
+    if policy == "smallest-first":
+        in_order = sorted(asks, key=lambda a: (a[-1], *a))
+    total = sum(a[-1] for a in asks)
+    if policy != "proportional" or total <= pool:
+        got, left = {}, pool
+        for *_, key, req in in_order:
+            got[key] = min(req, left)
+            left -= got[key]
+        return got
+    got = {a[-2]: a[-1] * pool // total for a in asks}
+    leftover = pool - sum(got.values())
+    by_remainder = sorted(in_order, key=lambda a: -(a[-1] * pool % total))  # stable: ties
+    for a in by_remainder[:leftover]:
+        got[a[-2]] += 1
+    return got
+
+
+def renewal(ledger: Ledger, first: date, policy: str) -> tuple[list[tuple], dict, dict]:
+    """R2 + R3 for the month of `first` with a shortfall policy, no exchange."""
     current = contracts_on(ledger, first)
     requests: dict[tuple, list] = {}
     for c in current:
@@ -183,15 +207,11 @@ def renewal(ledger: Ledger, first: date) -> tuple[list[tuple], dict, dict]:
         pool = (partner, product) if term == "monthly" else (partner, product, term)
         groups[pool].append((prio is None, prio or 0, start, client, key, req))
     for pool, asks in groups.items():
-        left = max(0, (monthly if len(pool) == 2 else annual).get(pool, 0))
-        for *_, key, req in sorted(asks):
-            got = min(req, left)
-            left -= got
-            lines.append((*key, req, got, req - got))
-            if len(pool) == 2:
-                monthly[pool] -= got
-            else:
-                annual[pool] -= got
+        balance = monthly if len(pool) == 2 else annual
+        granted = share(asks, max(0, balance.get(pool, 0)), policy)
+        for *_, key, req in asks:
+            lines.append((*key, req, granted[key], req - granted[key]))
+            balance[pool] -= granted[key]
     return sorted(lines), annual, monthly
 
 
@@ -370,8 +390,10 @@ def test_cli_agrees_with_the_reference_model(seed: int, tmp_path: Path) -> None:
     )  # fmt: skip
     assert got == recoverable(ledger, as_of)
 
-    renew = cli("renew", folder, "--month", f"{MONTH:%Y-%m}", "--dry-run", "--json")
-    lines, pool_after, monthly_after = renewal(ledger, MONTH)
+    policy = POLICIES[seed % len(POLICIES)]
+    renew = cli("renew", folder, "--month", f"{MONTH:%Y-%m}", "--policy", policy, "--dry-run",
+                "--json")  # fmt: skip
+    lines, pool_after, monthly_after = renewal(ledger, MONTH, policy)
     assert renew["already_applied"] is False
     got_lines = sorted(
         (p["partner"], ln["client"], ln["product"], str(ln["term"]), ln["requested"],
