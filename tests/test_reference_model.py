@@ -5,7 +5,8 @@ Python dates and integers; it imports nothing from ``licreport.rules``.  Seeded
 random CSV ledgers hold what hid defects before: Clients recovery rows (with and
 without ``contract_start``), Renewals lines of earlier months (annual and
 monthly), and clients holding two contracts of one product and term.  For each,
-``status``, ``recover`` and ``renew --dry-run`` (each shortfall policy in turn) must
+``status``, ``recover`` and ``renew --dry-run`` (each shortfall policy in turn, every
+other seed with ``--exchange``) must
 agree with the model on every number they print.
 """
 
@@ -182,8 +183,13 @@ def share(asks: list[tuple], pool: int, policy: str) -> dict[tuple, int]:
     return got
 
 
-def renewal(ledger: Ledger, first: date, policy: str) -> tuple[list[tuple], dict, dict]:
-    """R2 + R3 for the month of `first` with a shortfall policy, no exchange."""
+def renewal(
+    ledger: Ledger, first: date, policy: str, exchange: bool = False
+) -> tuple[list[tuple], dict, dict, dict]:
+    """R2 + R3 for the month of `first` with a shortfall policy; with `exchange`, the
+    missing monthly licences are first bought with the partner's points, products in
+    code order, as far as the points go.  Returns the lines, the pools after and the
+    points each partner spent."""
     current = contracts_on(ledger, first)
     requests: dict[tuple, list] = {}
     for c in current:
@@ -199,7 +205,19 @@ def renewal(ledger: Ledger, first: date, policy: str) -> tuple[list[tuple], dict
             if c.priority is not None:
                 r[1] = c.priority if r[1] is None else min(r[1], c.priority)
             r[2] = min(r[2], c.start)
-    annual, monthly, _ = balances(ledger, first)
+    annual, monthly, points = balances(ledger, first)
+    spent: dict[str, int] = defaultdict(int)
+    if exchange:
+        due: dict[tuple[str, str], int] = defaultdict(int)
+        for (partner, _client, product, term), (req, _, _) in requests.items():
+            if term == "monthly":
+                due[partner, product] += req
+        for partner, product in sorted(due):
+            missing = max(0, due[partner, product] - max(0, monthly[partner, product]))
+            price = PRODUCTS[product][1]
+            bought = min(missing, max(0, points[partner] - spent[partner]) // price)
+            monthly[partner, product] += bought
+            spent[partner] += bought * price
     lines = []
     groups: dict[tuple, list] = defaultdict(list)
     for key, (req, prio, start) in requests.items():
@@ -212,7 +230,7 @@ def renewal(ledger: Ledger, first: date, policy: str) -> tuple[list[tuple], dict
         for *_, key, req in asks:
             lines.append((*key, req, granted[key], req - granted[key]))
             balance[pool] -= granted[key]
-    return sorted(lines), annual, monthly
+    return sorted(lines), annual, monthly, spent
 
 
 # --- seeded random ledgers -----------------------------------------------------------------
@@ -391,9 +409,10 @@ def test_cli_agrees_with_the_reference_model(seed: int, tmp_path: Path) -> None:
     assert got == recoverable(ledger, as_of)
 
     policy = POLICIES[seed % len(POLICIES)]
+    exchange = seed % 2 == 1
     renew = cli("renew", folder, "--month", f"{MONTH:%Y-%m}", "--policy", policy, "--dry-run",
-                "--json")  # fmt: skip
-    lines, pool_after, monthly_after = renewal(ledger, MONTH, policy)
+                "--json", *(["--exchange"] if exchange else []))  # fmt: skip
+    lines, pool_after, monthly_after, spent = renewal(ledger, MONTH, policy, exchange)
     assert renew["already_applied"] is False
     got_lines = sorted(
         (p["partner"], ln["client"], ln["product"], str(ln["term"]), ln["requested"],
@@ -403,6 +422,7 @@ def test_cli_agrees_with_the_reference_model(seed: int, tmp_path: Path) -> None:
     assert got_lines == lines
     for p in renew["partners"]:
         partner = p["partner"]
+        assert p["exchanged_points"] == spent.get(partner, 0)
         assert nonzero(p["pool_after"], "product", "term") == {
             (prod, int(term)): n for (pa, prod, term), n in pool_after.items()
             if pa == partner and n
