@@ -5,9 +5,9 @@ Python dates and integers; it imports nothing from ``licreport.rules``.  Seeded
 random CSV ledgers hold what hid defects before: Clients recovery rows (with and
 without ``contract_start``), Renewals lines of earlier months (annual and
 monthly), and clients holding two contracts of one product and term.  For each,
-``status``, ``recover`` and ``renew --dry-run`` (each shortfall policy in turn, every
-other seed with ``--exchange``) must
-agree with the model on every number they print.
+``status``, ``recover`` and ``renew --dry-run`` (each shortfall policy in turn,
+every other seed with ``--exchange``) must agree with the model on every number
+they print.
 """
 
 from __future__ import annotations
