@@ -390,7 +390,13 @@ def test_bad_month_is_a_usage_error(out: Path) -> None:
 
 def test_sheet_problems_print_once_without_the_prefix() -> None:
     # issue 10: each line printed twice, once as "licreport: <the same line>"
-    for name in ("duplicate-headers", "missing-column", "missing-sheet"):
+    for name in (
+        "duplicate-headers",
+        "far-cell",
+        "formula-no-cache",
+        "missing-column",
+        "missing-sheet",
+    ):
         code, _, stderr = run("validate", BROKEN / f"{name}.xlsx")
         lines = stderr.splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith(f"{name}.xlsx:"), stderr
