@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from collections.abc import Iterable
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
@@ -116,7 +117,12 @@ def _check_formulas(scans: dict[str, safety.SheetScan], display: str) -> None:
     """Formulas saved without a value (written by a script, never opened in Excel)."""
     problems = []
     order = list(BY_NAME)
-    for scan in sorted(scans.values(), key=lambda s: order.index(str(schema_sheet(s.name)))):
+
+    def rank(scan: safety.SheetScan) -> int:
+        sheet = schema_sheet(scan.name)
+        return order.index(sheet) if sheet in order else len(order)
+
+    for scan in sorted(scans.values(), key=rank):
         for ref in scan.uncached:
             row = int("".join(ch for ch in ref if ch.isdigit()) or 0) or None
             problems.append(
@@ -139,12 +145,13 @@ def _read_cells(
     display: str,
     chosen: dict[str, tuple[str, str]],
     scans: dict[str, safety.SheetScan],
+    order: Iterable[str] = BY_NAME,
 ) -> dict[str, RawSheet]:
     out: dict[str, RawSheet] = {}
     name = ""
     try:
         book = CalamineWorkbook.from_path(str(path))
-        for schema_name in BY_NAME:
+        for schema_name in order:
             if schema_name not in chosen:
                 continue
             name = chosen[schema_name][0]
@@ -170,3 +177,27 @@ def _read_cells(
             "Excel can show (before 1900 or after 9999); correct it and save again"
         ) from None
     return out
+
+
+def read_first_sheet(path: Path, limits: safety.Limits) -> RawSheet:
+    """The first worksheet of a workbook (a usage or billing export), after every safety
+    check `read_xlsx` runs on a ledger."""
+    display = path.name
+    safety.check_signature(path, display)
+    zf = safety.open_zip(path, display, limits)
+    try:
+        reader = safety.PartReader(zf, display, limits)
+        names = set(zf.namelist())
+        _check_is_workbook(names, display)
+        sheets, _ = _sheet_list(reader, names)
+        if not sheets:
+            raise UnreadableFile(f"{display}: the workbook holds no sheet")
+        name, part = sheets[0]
+        if part not in names:
+            raise UnreadableFile(f"{display}:{name}: the sheet's data is missing (damaged file)")
+        scans = safety.scan_parts(reader, {part: name}, skip={WORKBOOK, WORKBOOK_RELS})
+    finally:
+        zf.close()
+    safety.check_used_range(scans.values(), display, limits)
+    _check_formulas(scans, display)
+    return _read_cells(path, display, {name: (name, part)}, scans, order=[name])[name]
