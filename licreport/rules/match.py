@@ -34,6 +34,10 @@ UNLICENSED, IDLE, UNDERBILLED, OVERBILLED = "unlicensed", "idle", "underbilled",
 KINDS = (UNLICENSED, IDLE, UNDERBILLED, OVERBILLED)
 # SPEC §10: legal-form suffixes ignored when names are compared.
 LEGAL_FORMS = frozenset({"sl", "sa", "gmbh", "ab", "ltd", "inc", "llc", "bv", "srl", "sas", "ag"})
+# Why a row is unmatched (codes; the page and the workbook word them).
+NO_CLIENT, SEVERAL_CLIENTS, NO_PARTNER, NO_PRODUCT = (
+    "no-client", "several-clients", "no-partner", "no-product",
+)  # fmt: skip
 SUGGESTION_SCORE = 80  # similarity (0-100) a suggestion needs
 MAX_SUGGESTIONS = 3
 
@@ -321,10 +325,10 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     no_client = out["m_client"].isna().to_numpy()
     no_product = out["m_product"].isna().to_numpy()
     reason = np.full(len(out), None, dtype=object)
-    reason[no_product] = "product matches nothing"
-    reason[no_client] = "client matches nothing"
-    reason[no_client & client_ambiguous] = "client matches several clients"
-    reason[unknown_partner] = "partner matches nothing"
+    reason[no_product] = NO_PRODUCT
+    reason[no_client] = NO_CLIENT
+    reason[no_client & client_ambiguous] = SEVERAL_CLIENTS
+    reason[unknown_partner] = NO_PARTNER
     out["reason"] = reason
     out["suggestions"] = _suggestions(out, u, codes, p_codes, p_uniques, d)
     return out
@@ -341,20 +345,14 @@ def _suggestions(
     """Up to 3 client ids (client unmatched) or product ids (only the product unmatched)
     whose names are closest, computed once per distinct unmatched name."""
     result = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
-    bad_client = (
-        out["reason"]
-        .isin(
-            ["client matches nothing", "client matches several clients", "partner matches nothing"]
-        )
-        .to_numpy()
-    )
+    bad_client = out["reason"].isin([NO_CLIENT, SEVERAL_CLIENTS, NO_PARTNER]).to_numpy()
     for code in np.unique(codes[bad_client]):
         scope, text = u.at[code, "scope"], u.at[code, "text"]
         pool = d.clients if scope in ("", "\0unknown") else d.clients[d.clients["partner"] == scope]
         ids = closest(name_words(text), pool["words"], pool["client"])
         rows = np.flatnonzero(bad_client & (codes == code))
         result.iloc[rows] = pd.Series([ids] * len(rows), dtype=object).to_numpy()
-    bad_product = (out["reason"] == "product matches nothing").to_numpy()
+    bad_product = (out["reason"] == NO_PRODUCT).to_numpy()
     for code in np.unique(p_codes[bad_product]):
         ids = closest(_product_words(p_uniques[code]), d.products["words"], d.products["product"])
         rows = np.flatnonzero(bad_product & (p_codes == code))
