@@ -486,15 +486,15 @@ def reconcile_usage(
     t = held.merge(used, on=_KEY, how="outer")
     if billing is not None:
         t = t.merge(_billed(billing), on=_KEY, how="outer")
-    for col in ("licensed", "trial", "used"):
-        t[col] = t[col].fillna(0).astype("int64")
+    for col in ("licensed", "trial", "used", "billed"):
+        if col in t:
+            t[col] = t[col].fillna(0).astype("int64")
     licensed, used_n = t["licensed"].to_numpy(), t["used"].to_numpy()
     parts = [
         _finding(t, UNLICENSED, used_n > licensed, used_n - licensed, billing is not None),
         _finding(t, IDLE, licensed > used_n, licensed - used_n, billing is not None),
     ]
     if billing is not None:
-        t["billed"] = t["billed"].fillna(0).astype("int64")
         billable = np.maximum(np.maximum(used_n, licensed) - t["trial"].to_numpy(), 0)
         billed = t["billed"].to_numpy()
         medians = median_prices(billing) if has_price else {}
