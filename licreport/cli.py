@@ -555,7 +555,7 @@ def match(
     findings or not.
 
     Example: licreport match sample_data/ledger.xlsx --usage sample_data/usage-2026-12.csv
-    --billing sample_data/billing-2026-12.csv --month 2026-12
+    --billing sample_data/billing-2026-12.xlsx --month 2026-12
     """
     doc, written = api.match(
         ledger,

@@ -25,6 +25,7 @@ def test_every_command_is_documented() -> None:
         "recover",
         "report",
         "reconcile",
+        "match",
     }
 
 
