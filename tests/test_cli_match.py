@@ -201,7 +201,7 @@ def test_bad_value_in_usage_exits_1_naming_the_cell(tmp_path: Path, out: Path) -
         "Customer;Service;Endpoints\nTalleres Gómez SA;AD360;ten\n;AD360;3\nX;AD360;-2\n",
         encoding="utf-8",
     )
-    code, stdout, stderr = run(
+    code, stdout, _ = run(
         "match", SAMPLE, "--usage", usage, "--month", "2026-12", "--out", out, "--json"
     )
     assert code == 1
