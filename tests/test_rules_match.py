@@ -204,14 +204,14 @@ def test_suggestions_need_80_and_stop_at_three() -> None:
     clients = [annual("IB", f"C-{i}", n, "AD360", 1) for i, n in enumerate(names)]
     result = run(clients, [("Talleres Gomex", "AD360", 1)])
     # token_sort_ratio("talleres gomex", …): gomez 92.9, gomes 92.9, gomezz 89.7,
-    # "taller gomez" 84.6 (4th: cut), vega 33 (below 80)
+    # "taller gomez" 84.6 (4th: cut), vega 22.2 (below 80)
     assert result.unmatched.at[0, "suggestions"] == ["C-0", "C-1", "C-2"]
     nothing = run(clients, [("Completely Different", "AD360", 1)])
     assert nothing.unmatched.at[0, "suggestions"] == []
 
 
 def test_closest_scores_names_not_substrings() -> None:
-    names = pd.Series(["bodegas almendral", "bodegas"])
+    names = pd.Series(["almendral bodegas", "bodegas"])  # sorted words
     ids = pd.Series(["C-1", "C-2"])
     assert m.closest("bodegas", names, ids) == ["C-2"]  # not C-1: "bodegas" ⊂ its name
 
@@ -331,3 +331,17 @@ def test_mappings_errors_name_the_cell() -> None:
         "ledger.xlsx:Mappings:B3: source: is mapped to two different targets; keep one of the rows",
         "ledger.xlsx:Mappings:B4: source: is mapped to two different targets; keep one of the rows",
     ]
+
+
+def test_closest_is_token_sort_ratio() -> None:
+    from rapidfuzz import fuzz
+
+    names = ["talleres gomez", "gomez talleres hermanos", "vega transportes"]
+    query = "Gómez Talleres Hnos"
+    words = m.name_words(query)
+    scores = {i: fuzz.token_sort_ratio(words, n) for i, n in enumerate(names)}
+    expected = sorted((i for i in scores if scores[i] >= 80), key=lambda i: -scores[i])
+    assert expected == [1, 0]  # 90.5 and 84.8; "vega transportes" is far below 80
+    ids = pd.Series([f"C-{i}" for i in range(len(names))])
+    sorted_names = pd.Series([m.sorted_words(n) for n in names])
+    assert m.closest(words, sorted_names, ids) == ["C-1", "C-0"]

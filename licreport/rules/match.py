@@ -168,9 +168,11 @@ def directory(
     c = named.drop_duplicates(["partner", "client"]).drop(columns="has")
     c = c.sort_values(["partner", "client"], kind="stable").reset_index(drop=True)
     c["words"] = _unique_map(c["client_name"].fillna(c["client"]), name_words)
+    c["sorted"] = _unique_map(c["words"], sorted_words)
     p = products[["product", "name"]].dropna(subset=["product"]).drop_duplicates("product")
     p = p.astype(object).sort_values("product", kind="stable").reset_index(drop=True)
     p["words"] = _unique_map(p["name"].fillna(p["product"]), _product_words)
+    p["sorted"] = _unique_map(p["words"], sorted_words)
     pa = partners[["partner", "name"]].dropna(subset=["partner"]).astype(object)
 
     m = mappings[mappings["source"].notna() & mappings["target"].notna()]
@@ -180,8 +182,8 @@ def directory(
     )
     client_keys = _keys(
         (0, _unique_map(c["client"], id_key), c["partner"], c["client"]),
-        (1, _unique_map(c["client_name"], lambda s: name_key(name_words(s))), c["partner"],
-         c["client"]),
+        (1, c["words"].str.replace(" ", "", regex=False).where(c["client_name"].notna(), ""),
+         c["partner"], c["client"]),
         (2, client_map["key"], client_map["partner"], client_map["client"]),
     )  # fmt: skip
     product_map = m[m["kind"] == "product"].merge(
@@ -301,8 +303,9 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(q_frame))
     u = pd.DataFrame(list(uniques), columns=["scope", "text"])
     u["qid"] = np.arange(len(u))
-    words = u["text"].map(name_words)
-    u["key0"], u["key1"] = u["text"].map(id_key), words.map(name_key)
+    u["words"] = _unique_map(u["text"], name_words)
+    u["key0"] = _unique_map(u["text"], id_key)
+    u["key1"] = u["words"].str.replace(" ", "", regex=False)
     u["key2"] = u["key1"]
     res = _resolve(u, d.client_keys, 3)
     u_partner, u_client = res["partner"].to_numpy(object), res["target"].to_numpy(object)
@@ -346,35 +349,49 @@ def _suggestions(
     whose names are closest, computed once per distinct unmatched name."""
     result = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
     bad_client = out["reason"].isin([NO_CLIENT, SEVERAL_CLIENTS, NO_PARTNER]).to_numpy()
+    several = (out["reason"] == SEVERAL_CLIENTS).to_numpy()
     for code in np.unique(codes[bad_client]):
-        scope, text = u.at[code, "scope"], u.at[code, "text"]
+        scope, words = u.at[code, "scope"], u.at[code, "words"]
         pool = d.clients if scope in ("", "\0unknown") else d.clients[d.clients["partner"] == scope]
-        ids = closest(name_words(text), pool["words"], pool["client"])
+        if several[np.flatnonzero(codes == code)[0]]:  # the clients it matched score 100
+            key = u.at[code, "key1"]
+            same = (pool["words"].str.replace(" ", "", regex=False) == key) | (
+                pool["client"].map(id_key) == u.at[code, "key0"]
+            )
+            pool = pool[same.to_numpy(dtype=bool)]
+        ids = closest(words, pool["sorted"], pool["client"])
         rows = np.flatnonzero(bad_client & (codes == code))
         result.iloc[rows] = pd.Series([ids] * len(rows), dtype=object).to_numpy()
     bad_product = (out["reason"] == NO_PRODUCT).to_numpy()
     for code in np.unique(p_codes[bad_product]):
-        ids = closest(_product_words(p_uniques[code]), d.products["words"], d.products["product"])
+        ids = closest(_product_words(p_uniques[code]), d.products["sorted"], d.products["product"])
         rows = np.flatnonzero(bad_product & (p_codes == code))
         result.iloc[rows] = pd.Series([ids] * len(rows), dtype=object).to_numpy()
     return result
 
 
-def closest(query: str, names: pd.Series, ids: pd.Series) -> list[str]:
-    """Up to `MAX_SUGGESTIONS` ids whose names score ≥ `SUGGESTION_SCORE`, best first
-    (ties by id).
+def sorted_words(words: str) -> str:
+    """The words of a normalised name in sorted order (what token_sort_ratio compares)."""
+    return " ".join(sorted(words.split()))
 
-    rapidfuzz's ``token_sort_ratio`` on normalised names: word order does not matter
-    ("Gomez Talleres"), a typo costs a few points, and unlike ``WRatio``/``partial_ratio``
-    a short name is not a near-perfect match for every longer name that contains it
-    ("Bodegas" is not 90% of "Bodegas Almendral").
+
+def closest(query: str, names: pd.Series, ids: pd.Series) -> list[str]:
+    """Up to `MAX_SUGGESTIONS` ids whose names score ≥ `SUGGESTION_SCORE` against the
+    normalised `query`, best first (ties by id); `names` are `sorted_words` of normalised
+    names.
+
+    The score is rapidfuzz's ``token_sort_ratio`` (computed as ``fuzz.ratio`` of the
+    sorted words, sorted once per name rather than per comparison): word order does not
+    matter ("Gomez Talleres"), a typo costs a few points, and unlike
+    ``WRatio``/``partial_ratio`` a short name is not a near-perfect match for every longer
+    name containing it ("Bodegas" is not 90% of "Bodegas Almendral").
     """
     if not query or names.empty:
         return []
     hits = process.extract(
-        query,
+        sorted_words(query),
         names.tolist(),
-        scorer=fuzz.token_sort_ratio,
+        scorer=fuzz.ratio,
         score_cutoff=SUGGESTION_SCORE,
         limit=None,
     )
