@@ -509,6 +509,7 @@ def reconcile(
 
 
 EXPORT = click.Path(exists=True, dir_okay=False, path_type=Path)
+MATCH_LINES = 20  # unmatched rows printed on the terminal
 
 
 def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
@@ -521,9 +522,12 @@ def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
         click.echo("  licences, usage and billing agree: no findings")
     if doc["unmatched"]:
         click.echo(f"{len(doc['unmatched'])} unmatched row(s):")
-        for u in doc["unmatched"]:
+        for u in doc["unmatched"][:MATCH_LINES]:
             hint = f" (did you mean {', '.join(u['suggestions'])}?)" if u["suggestions"] else ""
             click.echo(f"  {u['file']}:{u['row']}: {u['client']} / {u['product']}{hint}")
+        if len(doc["unmatched"]) > MATCH_LINES:
+            more = len(doc["unmatched"]) - MATCH_LINES
+            click.echo(f"  … and {more} more (every one is in the workbook's Unmatched sheet)")
     for path in written:
         click.echo(f"wrote {path}")
 

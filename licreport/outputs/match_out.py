@@ -133,7 +133,6 @@ def write_match_workbook(
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
-            "constant_memory": True,
         },
     )
     formats = {

@@ -275,6 +275,12 @@ def _resolve(queries: pd.DataFrame, keys: pd.DataFrame, steps: int) -> pd.DataFr
     one = hits[hits["n"] == 1].sort_values(["qid", "step"]).drop_duplicates("qid")
     out = queries[["qid"]].merge(one[["qid", "partner", "target"]], on="qid", how="left")
     out["ambiguous"] = out["target"].isna() & out["qid"].isin(hits.loc[hits["n"] > 1, "qid"])
+    # for an ambiguous query: the targets of its first step that found several, by id
+    many = hits[(hits["n"] > 1) & hits["qid"].isin(out.loc[out["ambiguous"], "qid"])]
+    many = many[many["step"] == many.groupby("qid")["step"].transform("min")]
+    many = many.drop_duplicates(["qid", "target"]).sort_values(["qid", "target"])
+    candidates = many.groupby("qid")["target"].agg(lambda t: [str(x) for x in t])
+    out["candidates"] = out["qid"].map(candidates)
     return out
 
 
@@ -312,6 +318,7 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     out["m_partner"] = pd.Series(u_partner[codes], index=out.index, dtype=object)
     out["m_client"] = pd.Series(u_client[codes], index=out.index, dtype=object)
     client_ambiguous = res["ambiguous"].to_numpy(bool)[codes]
+    u["candidates"] = res["candidates"].to_numpy(object)
 
     p_text = out["product"].astype(object).where(out["product"].notna(), "")
     p_codes, p_uniques = pd.factorize(p_text)
@@ -346,28 +353,32 @@ def _suggestions(
     d: Directory,
 ) -> pd.Series:
     """Up to 3 client ids (client unmatched) or product ids (only the product unmatched)
-    whose names are closest, computed once per distinct unmatched name."""
-    result = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
-    bad_client = out["reason"].isin([NO_CLIENT, SEVERAL_CLIENTS, NO_PARTNER]).to_numpy()
-    several = (out["reason"] == SEVERAL_CLIENTS).to_numpy()
-    for code in np.unique(codes[bad_client]):
+    whose names are closest, computed once per distinct unmatched name; None on rows that
+    matched."""
+    found: dict[tuple[str, int], list[str]] = {}
+    reason = out["reason"].to_numpy(dtype=object)
+    bad_client = np.isin(reason, [NO_CLIENT, SEVERAL_CLIENTS, NO_PARTNER])
+    several = reason == SEVERAL_CLIENTS
+    by_partner = {str(k): g for k, g in d.clients.groupby("partner", sort=False)}
+    client_codes, first_row = np.unique(codes[bad_client], return_index=True)
+    rows_of_bad = np.flatnonzero(bad_client)
+    for code, at in zip(client_codes.tolist(), first_row.tolist(), strict=True):
         scope, words = u.at[code, "scope"], u.at[code, "words"]
-        pool = d.clients if scope in ("", "\0unknown") else d.clients[d.clients["partner"] == scope]
-        if several[np.flatnonzero(codes == code)[0]]:  # the clients it matched score 100
-            key = u.at[code, "key1"]
-            same = (pool["words"].str.replace(" ", "", regex=False) == key) | (
-                pool["client"].map(id_key) == u.at[code, "key0"]
-            )
-            pool = pool[same.to_numpy(dtype=bool)]
-        ids = closest(words, pool["sorted"], pool["client"])
-        rows = np.flatnonzero(bad_client & (codes == code))
-        result.iloc[rows] = pd.Series([ids] * len(rows), dtype=object).to_numpy()
-    bad_product = (out["reason"] == NO_PRODUCT).to_numpy()
-    for code in np.unique(p_codes[bad_product]):
-        ids = closest(_product_words(p_uniques[code]), d.products["sorted"], d.products["product"])
-        rows = np.flatnonzero(bad_product & (p_codes == code))
-        result.iloc[rows] = pd.Series([ids] * len(rows), dtype=object).to_numpy()
-    return result
+        pool = d.clients if scope in ("", "\0unknown") else by_partner.get(scope, d.clients[:0])
+        if several[rows_of_bad[at]]:  # the clients it matched (their names score 100)
+            found[("client", code)] = list(u.at[code, "candidates"])[:MAX_SUGGESTIONS]
+            continue
+        found[("client", code)] = closest(words, pool["sorted"], pool["client"])
+    bad_product = reason == NO_PRODUCT
+    for code in np.unique(p_codes[bad_product]).tolist():
+        words = _product_words(p_uniques[code])
+        found[("product", code)] = closest(words, d.products["sorted"], d.products["product"])
+    result = np.full(len(out), None, dtype=object)  # a list on every unmatched row
+    for i in rows_of_bad.tolist():
+        result[i] = found[("client", int(codes[i]))]
+    for i in np.flatnonzero(bad_product).tolist():
+        result[i] = found[("product", int(p_codes[i]))]
+    return pd.Series(result, index=out.index, dtype=object)
 
 
 def sorted_words(words: str) -> str:
