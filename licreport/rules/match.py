@@ -62,8 +62,12 @@ def name_words(text: object, *, legal_forms: bool = True) -> str:
     """
     if text is None or text is pd.NA or (isinstance(text, float) and text != text):
         return ""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    text = str(text)
+    if text.isascii():  # no accents to take off: skip the per-character pass
+        plain = text.casefold()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     words = _SEPARATORS.sub(" ", _DROP.sub("", plain)).split()
     if legal_forms:
         words = _strip_legal_forms(words)
@@ -101,6 +105,13 @@ def _unique_map(values: pd.Series, f: Callable[[object], str]) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = _objects([f(u) for u in uniques] + [""])
     return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def _zero_where_missing(values: np.ndarray) -> np.ndarray:
+    """An object array of Decimals with Decimal(0) where `values` holds None."""
+    out = np.array(values, dtype=object, copy=True)
+    out[pd.isna(out)] = Decimal(0)
+    return out
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -381,9 +392,9 @@ def _suggestions(
     return pd.Series(result, index=out.index, dtype=object)
 
 
-def sorted_words(words: str) -> str:
+def sorted_words(words: object) -> str:
     """The words of a normalised name in sorted order (what token_sort_ratio compares)."""
-    return " ".join(sorted(words.split()))
+    return " ".join(sorted(str(words).split()))
 
 
 def closest(query: str, names: pd.Series, ids: pd.Series) -> list[str]:
@@ -445,7 +456,7 @@ def _billed(rows: pd.DataFrame) -> pd.DataFrame:
     m = _matched(rows)
     qty = m["quantity"].fillna(0).astype("int64")
     price = m["unit_price"].to_numpy(dtype=object)
-    priced = np.array([p is not None for p in price], dtype=bool)
+    priced = pd.notna(price)
     qp = np.zeros(len(m), dtype=object)
     qp[:] = Decimal(0)
     qp[priced] = qty.to_numpy(dtype=object)[priced] * price[priced]
@@ -458,7 +469,7 @@ def _billed(rows: pd.DataFrame) -> pd.DataFrame:
             "priced_qty": np.where(priced, qty.to_numpy(), 0),
             "qp": qp,
             "priced": priced.astype("int64"),
-            "price_sum": _objects([p if p is not None else Decimal(0) for p in price]),
+            "price_sum": _zero_where_missing(price),
         }
     )
     g = frame.groupby(_KEY, sort=True, as_index=False).agg(
@@ -482,7 +493,7 @@ def median_prices(rows: pd.DataFrame) -> dict[str, Decimal]:
     the file (its client matched or not)."""
     m = rows[rows["m_product"].notna().to_numpy()]
     prices = m["unit_price"].to_numpy(dtype=object)
-    priced = np.array([p is not None for p in prices], dtype=bool)
+    priced = pd.notna(prices)
     by_product: dict[str, list[Decimal]] = {}
     for product, price in zip(m["m_product"].to_numpy(object)[priced], prices[priced], strict=True):
         by_product.setdefault(str(product), []).append(price)
@@ -576,8 +587,8 @@ def _sort(findings: pd.DataFrame) -> pd.DataFrame:
     """|monthly_impact| descending (unknown last), then difference descending, then partner,
     client, product (and the kind, in `KINDS` order)."""
     impact = findings["monthly_impact"].to_numpy(dtype=object)
-    known = np.array([v is not None for v in impact], dtype=bool)
-    magnitude = np.array([abs(v) if v is not None else Decimal(0) for v in impact], dtype=object)
+    known = pd.notna(impact)
+    magnitude = np.abs(_zero_where_missing(impact))
     keyed = findings.assign(
         _unknown=~known,
         _magnitude=magnitude,
@@ -597,14 +608,14 @@ def summarise(findings: pd.DataFrame) -> pd.DataFrame:
     if findings.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SUMMARY_COLUMNS})
     impact = findings["monthly_impact"].to_numpy(dtype=object)
-    known = np.array([v is not None for v in impact], dtype=bool)
+    known = pd.notna(impact)
     frame = pd.DataFrame(
         {
             "partner": findings["partner"].to_numpy(object),
             "kind": findings["kind"].to_numpy(object),
             "difference": findings["difference"].astype("int64").to_numpy(),
             "known": known.astype("int64"),
-            "impact": _objects([v if v is not None else Decimal(0) for v in impact]),
+            "impact": _zero_where_missing(impact),
         }
     )
     g = frame.groupby(["partner", "kind"], sort=False, as_index=False).agg(
