@@ -603,6 +603,9 @@ def match(
     billing_errors: list[DataError] = []
     if billing is not None:
         billing_export, billing_errors = read_export(billing, BILLING_FILE)
+    for export in (usage_export, billing_export):
+        for line in export.warnings if export is not None else ():
+            options.warn(line)
     ledger = loaded.ledger
     errors += rules_match.check_mappings(
         ledger.table("Mappings"), ledger["Clients"], ledger["Products"]

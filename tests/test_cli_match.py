@@ -278,3 +278,24 @@ def test_init_template_has_the_mappings_sheet(tmp_path: Path) -> None:
     assert run("init", tmp_path / "t")[0] == 0
     wb = openpyxl.load_workbook(tmp_path / "t" / "ledger.xlsx")
     assert [c.value for c in wb["Mappings"][1]] == ["kind", "source", "target"]
+
+
+def test_billing_file_without_price_column_gives_null_impacts(tmp_path: Path, out: Path) -> None:
+    billing = tmp_path / "billing.csv"
+    # Talleres Gómez uses 52 (sample usage) and holds 45: billable 52, billed 40 -> 12 short
+    billing.write_text("Company,Service,Units\nTalleres Gómez SA,AD360,40\n", encoding="utf-8")
+    code, stdout, _ = run(
+        "match", SAMPLE, "--usage", USAGE, "--billing", billing, "--month", "2026-12",
+        "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0
+    doc = json.loads(stdout)
+    assert all(f["monthly_impact"] is None for f in doc["findings"])
+    assert all(s["monthly_impact"] is None for s in doc["summary"])
+    talleres = [f for f in doc["findings"] if f["client"] == "C-IBX-001"]
+    assert [(f["kind"], f["billed"], f["difference"]) for f in talleres] == [
+        ("underbilled", 40, 12),
+        ("unlicensed", 40, 7),
+    ]
+    page = (out / "match-2026-12.html").read_text(encoding="utf-8")
+    assert "The billing file has no price column" in page

@@ -78,7 +78,7 @@ BILLING = Sheet(
     help="One row per client and product invoiced for the month.",
 )
 
-CSV_SUFFIXES = (".csv", ".txt")
+CSV_SUFFIXES = (".csv",)
 
 
 @dataclass(frozen=True)
@@ -89,14 +89,16 @@ class Export:
     file: str  # the file's name, as errors and the unmatched list show it
     table: Table
     has_price: bool = False  # billing: whether the file has a unit price column
+    warnings: tuple[str, ...] = ()  # e.g. "not UTF-8; read as Windows-1252"
 
     @property
     def frame(self) -> pd.DataFrame:
         return self.table.frame
 
 
-def read_raw(path: Path, limits: Limits) -> RawSheet:
-    """The grid of a CSV file or of a workbook's first sheet, after the safety checks."""
+def read_raw(path: Path, limits: Limits, warnings: list[str] | None = None) -> RawSheet:
+    """The grid of a CSV file or of a workbook's first sheet, after the safety checks
+    (an encoding fallback is added to `warnings`)."""
     path = Path(path)
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file")
@@ -111,8 +113,7 @@ def read_raw(path: Path, limits: Limits) -> RawSheet:
     size = path.stat().st_size
     if size > limits.max_total_bytes:
         raise UnsafeFile(f"{path.name}: the file holds {size} bytes; refusing to read so much")
-    warnings: list[str] = []
-    return parse_csv(path.read_bytes(), path.name, path.stem, warnings)
+    return parse_csv(path.read_bytes(), path.name, path.stem, [] if warnings is None else warnings)
 
 
 def _negative(table: Table, column: str) -> list[DataError]:
@@ -134,7 +135,8 @@ def read_export(
     cell that could not be read (blank client/product/count, text in a count, a negative
     count)."""
     schema = USAGE if kind == USAGE_FILE else BILLING
-    raw = read_raw(path, limits or Limits())
+    warnings: list[str] = []
+    raw = read_raw(path, limits or Limits(), warnings)
     table, errors = build_table(raw, schema)
     count = "devices" if kind == USAGE_FILE else "quantity"
     errors += _negative(table, count)
@@ -142,4 +144,4 @@ def read_export(
     if has_price:
         errors += _negative(table, "unit_price")
     errors.sort(key=lambda e: (e.row or 0, cell_column(e.cell)))
-    return Export(kind, Path(path).name, table, has_price), errors
+    return Export(kind, Path(path).name, table, has_price, tuple(warnings)), errors

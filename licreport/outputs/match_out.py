@@ -88,6 +88,18 @@ def _cents(value: object) -> float | None:
     return float(shown) if shown is not None else None
 
 
+def _width(values: pd.Series, kind: str) -> int:
+    """The widest value of a column as shown (text, "1,234", "1,234.50")."""
+    present = values[values.notna()]
+    if present.empty:
+        return 0
+    if kind == _TEXT:
+        return int(present.astype(str).str.len().max())
+    if kind == _INT:
+        return len(f"{int(present.abs().max()):,}") + 1
+    return len(f"{max(abs(float(v)) for v in present):,.2f}") + 1
+
+
 def _write_sheet(
     wb: xlsxwriter.Workbook,
     name: str,
@@ -97,30 +109,29 @@ def _write_sheet(
 ) -> None:
     """Bold frozen header, a filter over every row, number formats and fitted widths."""
     ws = wb.add_worksheet(name)
-    widths = [len(c) for c, _ in columns]
+    write_string, write_number = ws.write_string, ws.write_number
+    int_format, money_format = formats[_INT], formats[_MONEY]
+    for j, (header, kind) in enumerate(columns):
+        write_string(0, j, header, formats["header"])
+        width = max(len(header), _width(frame[header], kind))
+        ws.set_column(j, j, min(width + 2, MAX_WIDTH))
     lists = [frame[c].tolist() for c, _ in columns]
-    for j, (header, _) in enumerate(columns):
-        ws.write_string(0, j, header, formats["header"])
+    kinds = [kind for _, kind in columns]
     for i, row in enumerate(zip(*lists, strict=True), start=1):
-        for j, ((_, kind), value) in enumerate(zip(columns, row, strict=True)):
+        for j, value in enumerate(row):
             if value is None or value is pd.NA or (isinstance(value, float) and value != value):
                 continue
+            kind = kinds[j]
             if kind == _TEXT:
-                text = str(value)
-                ws.write_string(i, j, text)  # never a formula, number or link
-                widths[j] = max(widths[j], len(text))
+                write_string(i, j, str(value))  # never a formula, number or link
             elif kind == _INT:
-                ws.write_number(i, j, int(value), formats[_INT])
-                widths[j] = max(widths[j], len(f"{int(value):,}"))
+                write_number(i, j, int(value), int_format)
             else:
                 amount = _cents(value)
                 if amount is not None:
-                    ws.write_number(i, j, amount, formats[_MONEY])
-                    widths[j] = max(widths[j], len(f"{amount:,.2f}"))
+                    write_number(i, j, amount, money_format)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(frame), 1), len(columns) - 1)
-    for j, width in enumerate(widths):
-        ws.set_column(j, j, min(width + 2, MAX_WIDTH))
 
 
 def write_match_workbook(
@@ -133,6 +144,7 @@ def write_match_workbook(
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
+            "constant_memory": True,
         },
     )
     formats = {
