@@ -146,7 +146,7 @@ def holdings(contracts: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
             "trial": licences.where((held["kind"] == TRIAL).fillna(False).astype(bool), 0),
         }
     )
-    return frame.groupby(["partner", "client", "product"], sort=True, as_index=False).sum()
+    return frame.groupby(["partner", "client", "product"], sort=False, as_index=False).sum()
 
 
 # --------------------------------------------------------------------------- directories
@@ -187,7 +187,7 @@ def directory(
     pa = partners[["partner", "name"]].dropna(subset=["partner"]).astype(object)
 
     m = mappings[mappings["source"].notna() & mappings["target"].notna()]
-    m = m.assign(key=_unique_map(m["source"], lambda s: name_key(name_words(s))))
+    m = m.assign(key=_unique_map(m["source"], _name_key))
     client_map = m[m["kind"] == "client"].merge(
         c[["partner", "client"]], left_on="target", right_on="client"
     )
@@ -203,13 +203,12 @@ def directory(
     none = pd.Series("", index=p.index, dtype=object)
     product_keys = _keys(
         (0, _unique_map(p["product"], id_key), none, p["product"]),
-        (1, _unique_map(p["name"], lambda s: name_key(_product_words(s))), none, p["product"]),
+        (1, _unique_map(p["name"], _product_key), none, p["product"]),
         (2, product_map["key"], pd.Series("", index=product_map.index), product_map["product"]),
     )
     partner_keys = _keys(
         (0, _unique_map(pa["partner"], id_key), pa["partner"], pa["partner"]),
-        (1, _unique_map(pa["name"], lambda s: name_key(name_words(s))), pa["partner"],
-         pa["partner"]),
+        (1, _unique_map(pa["name"], _name_key), pa["partner"], pa["partner"]),
     )  # fmt: skip
     return Directory(c, p, pa, client_keys, product_keys, partner_keys)
 
@@ -255,7 +254,7 @@ def check_mappings(table: Table, clients: pd.DataFrame, products: pd.DataFrame) 
         "target",
         "is not a product id of the Products sheet",
     )
-    key = _unique_map(m["source"], lambda s: name_key(name_words(s)))
+    key = _unique_map(m["source"], _name_key)
     frame = pd.DataFrame({"kind": m["kind"], "key": key, "target": target})
     frame = frame[frame["target"].notna() & (frame["key"] != "")]
     targets = frame.groupby(["kind", "key"])["target"].transform("nunique")
@@ -270,25 +269,54 @@ def check_mappings(table: Table, clients: pd.DataFrame, products: pd.DataFrame) 
 # --------------------------------------------------------------------------- matching
 
 
-def _resolve(queries: pd.DataFrame, keys: pd.DataFrame, steps: int) -> pd.DataFrame:
-    """For each query (``qid``, ``scope``: a partner or "" for any, ``key0..``), the one
-    (partner, target) of the first step that finds exactly one; ``ambiguous`` when some
-    step found several and none found exactly one."""
-    found = []
-    for step in range(steps):
+KeyOf = Callable[[pd.Series], pd.Series]
+
+
+def _name_key(text: object) -> str:
+    return name_key(name_words(text))
+
+
+def _product_key(text: object) -> str:
+    return name_key(_product_words(text))
+
+
+def _resolve(queries: pd.DataFrame, keys: pd.DataFrame, steps: list[KeyOf]) -> pd.DataFrame:
+    """For each query (``qid``; ``scope``: a partner, or "" for any; ``text``), the one
+    (partner, target) of the first step that finds exactly one.
+
+    Step ``i`` keys the texts with ``steps[i]`` (applied per distinct text) and looks them
+    up in `keys` of that step; only the queries still unresolved go on to the next step,
+    so a file of ids never normalises a name.  ``ambiguous``: some step found several and
+    none exactly one; ``candidates``: then the targets of the first such step, by id.
+    """
+    todo = queries[["qid", "scope", "text"]]
+    found, several = [], []
+    for step, key_of in enumerate(steps):
+        if todo.empty:
+            break
         k = keys[keys["step"] == step]
-        hit = queries[["qid", "scope", f"key{step}"]].merge(k, left_on=f"key{step}", right_on="key")
+        hit = todo[["qid", "scope"]].assign(key=_unique_map(todo["text"], key_of).to_numpy())
+        hit = hit.merge(k[["key", "partner", "target"]], on="key")
         hit = hit[(hit["scope"] == "") | (hit["scope"] == hit["partner"])]
         hit = hit.drop_duplicates(["qid", "partner", "target"])
-        hit = hit.assign(n=hit.groupby("qid")["qid"].transform("size"), step=step)
-        found.append(hit[["qid", "step", "partner", "target", "n"]])
-    hits = pd.concat(found, ignore_index=True)
-    one = hits[hits["n"] == 1].sort_values(["qid", "step"]).drop_duplicates("qid")
-    out = queries[["qid"]].merge(one[["qid", "partner", "target"]], on="qid", how="left")
-    out["ambiguous"] = out["target"].isna() & out["qid"].isin(hits.loc[hits["n"] > 1, "qid"])
-    # for an ambiguous query: the targets of its first step that found several, by id
-    many = hits[(hits["n"] > 1) & hits["qid"].isin(out.loc[out["ambiguous"], "qid"])]
-    many = many[many["step"] == many.groupby("qid")["step"].transform("min")]
+        n = hit.groupby("qid")["qid"].transform("size")
+        found.append(hit.loc[n == 1, ["qid", "partner", "target"]])
+        several.append(hit.loc[n > 1, ["qid", "target"]].assign(step=step))
+        todo = todo[~todo["qid"].isin(found[-1]["qid"]).to_numpy()]
+    one = (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame(columns=["qid", "partner", "target"])
+    )
+    out = queries[["qid"]].merge(one, on="qid", how="left")
+    many = (
+        pd.concat(several, ignore_index=True)
+        if several
+        else pd.DataFrame(columns=["qid", "target", "step"])
+    )
+    many = many[many["qid"].isin(todo["qid"]).to_numpy()]  # still unresolved at the end
+    out["ambiguous"] = out["qid"].isin(many["qid"]).to_numpy()
+    many = many[(many["step"] == many.groupby("qid")["step"].transform("min")).to_numpy()]
     many = many.drop_duplicates(["qid", "target"]).sort_values(["qid", "target"])
     candidates = many.groupby("qid")["target"].agg(lambda t: [str(x) for x in t])
     out["candidates"] = out["qid"].map(candidates)
@@ -299,10 +327,8 @@ def _match_partners(values: pd.Series, d: Directory) -> pd.Series:
     """File partner column -> partner id; "" when blank (any partner), <NA> when unknown."""
     text = values.astype(object).where(values.notna(), "")
     codes, uniques = pd.factorize(text)
-    q = pd.DataFrame({"qid": np.arange(len(uniques)), "scope": ""})
-    q["key0"] = [id_key(u) for u in uniques]
-    q["key1"] = [name_key(name_words(u)) for u in uniques]
-    res = _resolve(q, d.partner_keys, 2)
+    q = pd.DataFrame({"qid": np.arange(len(uniques)), "scope": "", "text": uniques})
+    res = _resolve(q, d.partner_keys, [id_key, _name_key])
     partner = res["target"].astype(object).to_numpy().copy()
     blank = np.array([str(u).strip() == "" for u in uniques], dtype=bool)
     partner[blank] = ""
@@ -320,11 +346,7 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(q_frame))
     u = pd.DataFrame(list(uniques), columns=["scope", "text"])
     u["qid"] = np.arange(len(u))
-    u["words"] = _unique_map(u["text"], name_words)
-    u["key0"] = _unique_map(u["text"], id_key)
-    u["key1"] = u["words"].str.replace(" ", "", regex=False)
-    u["key2"] = u["key1"]
-    res = _resolve(u, d.client_keys, 3)
+    res = _resolve(u, d.client_keys, [id_key, _name_key, _name_key])
     u_partner, u_client = res["partner"].to_numpy(object), res["target"].to_numpy(object)
     out["m_partner"] = pd.Series(u_partner[codes], index=out.index, dtype=object)
     out["m_client"] = pd.Series(u_client[codes], index=out.index, dtype=object)
@@ -333,11 +355,8 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
 
     p_text = out["product"].astype(object).where(out["product"].notna(), "")
     p_codes, p_uniques = pd.factorize(p_text)
-    pq = pd.DataFrame({"qid": np.arange(len(p_uniques)), "scope": ""})
-    pq["key0"] = [id_key(x) for x in p_uniques]
-    pq["key1"] = [name_key(_product_words(x)) for x in p_uniques]
-    pq["key2"] = [name_key(name_words(x)) for x in p_uniques]
-    p_res = _resolve(pq, d.product_keys, 3)
+    pq = pd.DataFrame({"qid": np.arange(len(p_uniques)), "scope": "", "text": p_uniques})
+    p_res = _resolve(pq, d.product_keys, [id_key, _product_key, _name_key])
     out["m_product"] = pd.Series(
         p_res["target"].to_numpy(object)[p_codes], index=out.index, dtype=object
     )
@@ -374,7 +393,7 @@ def _suggestions(
     client_codes, first_row = np.unique(codes[bad_client], return_index=True)
     rows_of_bad = np.flatnonzero(bad_client)
     for code, at in zip(client_codes.tolist(), first_row.tolist(), strict=True):
-        scope, words = u.at[code, "scope"], u.at[code, "words"]
+        scope, words = u.at[code, "scope"], name_words(u.at[code, "text"])
         pool = d.clients if scope in ("", "\0unknown") else by_partner.get(scope, d.clients[:0])
         if several[rows_of_bad[at]]:  # the clients it matched (their names score 100)
             found[("client", code)] = list(u.at[code, "candidates"])[:MAX_SUGGESTIONS]
@@ -472,7 +491,7 @@ def _billed(rows: pd.DataFrame) -> pd.DataFrame:
             "price_sum": _zero_where_missing(price),
         }
     )
-    g = frame.groupby(_KEY, sort=True, as_index=False).agg(
+    g = frame.groupby(_KEY, sort=False, as_index=False).agg(
         billed=("billed", "sum"),
         priced_qty=("priced_qty", "sum"),
         qp=("qp", "sum"),
@@ -519,7 +538,7 @@ def reconcile_usage(
                 "used": m["devices"].fillna(0).astype("int64").to_numpy(),
             }
         )
-        .groupby(_KEY, sort=True, as_index=False)
+        .groupby(_KEY, sort=False, as_index=False)
         .sum()
     )
     t = held.merge(used, on=_KEY, how="outer")
