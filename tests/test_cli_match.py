@@ -299,3 +299,34 @@ def test_billing_file_without_price_column_gives_null_impacts(tmp_path: Path, ou
     ]
     page = (out / "match-2026-12.html").read_text(encoding="utf-8")
     assert "The billing file has no price column" in page
+
+
+def _with_mappings(tmp_path: Path, rows: list[list[str]]) -> Path:
+    ledger = tmp_path / "ledger.xlsx"
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["Mappings"]
+    for row in rows:
+        ws.append(row)
+    wb.save(ledger)
+    return ledger
+
+
+def test_mappings_sheet_matches_a_name_the_ledger_spells_differently(
+    tmp_path: Path, out: Path
+) -> None:
+    ledger = _with_mappings(tmp_path, [["client", "CLINICA DENTAL SONRRISA", "C-IBX-004"]])
+    doc = sample_json(out, ledger)
+    assert [u["client"] for u in doc["unmatched"]] == [
+        "Clínica Veterinaria Los Robles SL",
+        "Gimnasio Fuerza Total SL",
+    ]
+    ibx_idle = next(s for s in doc["summary"] if (s["partner"], s["kind"]) == ("IBX", "idle"))
+    assert (ibx_idle["count"], ibx_idle["difference"]) == (2, 9)  # 29 - Clínica Dental's 20
+
+
+def test_a_mapping_to_no_ledger_id_is_a_data_error(tmp_path: Path, out: Path) -> None:
+    ledger = _with_mappings(tmp_path, [["client", "Clinica Dental Sonrrisa", "C-IBX-999"]])
+    code, _, stderr = run("match", ledger, "--usage", USAGE, "--month", "2026-12", "--out", out)
+    assert code == 1
+    assert "ledger.xlsx:Mappings:C2: target: is not a client id of the Clients sheet" in stderr
+    assert not out.exists()
