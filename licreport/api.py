@@ -592,6 +592,7 @@ def match(
     a value in the exports stop the run (exit 1); an unreadable export or one without a
     required column is exit 2. Nothing is written unless the run succeeds.
     """
+    # imported here so that `match` stays one self-contained block at the end of this module
     from licreport.ledger.exports import BILLING_FILE, USAGE_FILE, read_export
     from licreport.outputs import match_out
     from licreport.rules import match as rules_match
