@@ -97,6 +97,7 @@ def test_partner_report_numbers_are_the_partners_own(december: tuple[Path, dict]
         text = " ".join(page_text(out / "partners" / partner / "report-2026-12.html").split())
         kpi = dict(re.findall(r'data-kpi="(\w+)">([^<]*)<', text))
         assert kpi["partners"] == "1"
+        assert "All partners together" not in text and "This partner's own figures." in text
         pool = sum(x["available"] for x in status[partner]["pool"])
         assert kpi["available"] == f"{pool:,}"
         dropped = sum(x["dropped"] for x in lines[partner])
