@@ -874,7 +874,7 @@ def build_view(
     overuse = _overuse_view(scope, top_n, names)
     history = _history_view(scope)
     watchguard = any(s["monthly"] is not None for s in summaries)
-    points_balance = sum((s["points"] or 0 for s in summaries), 0)
+    points_balance = total["points"]  # Panda Security partners hold no points (R6)
 
     kpis = [
         {
