@@ -575,6 +575,12 @@ def renew(
 @as_of_option
 @horizon_option
 @policy_option("Who the outlook serves first when licences are short.")
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Also write one report per partner, DIR/partners/<partner>/report-<month>.html, "
+    "each holding that partner's data only.",
+)
 @output_options
 @reading_options
 @json_option
@@ -584,6 +590,7 @@ def report(
     day: date,
     horizon: int,
     policy: str,
+    split: bool,
     out_dir: Path,
     force: bool,
     dayfirst: bool,
@@ -602,14 +609,26 @@ def report(
         _options(dayfirst, monthfirst, partner),
         policy,
         horizon,
+        split=split,
     )
-    click.echo(jsonout.dumps(doc) if as_json else f"wrote {path}")
+    if as_json:
+        click.echo(jsonout.dumps(doc))
+        return
+    click.echo(f"wrote {path}")
+    if split:
+        click.echo(f"wrote {len(doc['reports'])} partner reports in {out_dir / 'partners'}")
 
 
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @run_options
 @horizon_option
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Also write one report per partner, DIR/partners/<partner>/report-<month>.html, "
+    "each holding that partner's data only.",
+)
 @output_options
 @reading_options
 @json_option
@@ -621,6 +640,7 @@ def reconcile(
     exchange: bool,
     redo: bool,
     horizon: int,
+    split: bool,
     out_dir: Path,
     force: bool,
     dayfirst: bool,
@@ -633,7 +653,7 @@ def reconcile(
 
     Example: licreport reconcile sample_data/ledger.xlsx --month 2026-12
     """
-    run = api.RunOptions(month, policy, exchange, False, redo, horizon)
+    run = api.RunOptions(month, policy, exchange, False, redo, horizon, split)
     interactive = sys.stderr.isatty() and not as_json
     with _progress(api.RECONCILE_STEPS, interactive) as progress:
         result = api.reconcile(

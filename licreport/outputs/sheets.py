@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
-from licreport.rules.status import StatusView
+from licreport.rules.status import StatusView, available_all_partners
 
 CHART_LABEL, CHART_VALUE = "all partners: product and term", "all partners: available"
 
@@ -29,13 +29,11 @@ def status_sheet(view: StatusView) -> ComputedSheet:
     frame["unlicensed"] = unlicensed.reindex(at).fillna(0).astype("int64").to_numpy()
     frame.insert(0, "as_of", view.as_of)
     # the chart's source: licences available per product and term, all partners together
-    pools = frame[frame["pool"] != "MSSP Points"]
-    chart = (
-        pools.assign(label=pools["product"] + " " + pools["term"])
-        .groupby("label", sort=True)["available"]
-        .sum()
-    )
-    side = pd.DataFrame({CHART_LABEL: chart.index, CHART_VALUE: chart.to_numpy()})
+    # (the status model's sum, `available_by_product_term`; laid out here, not added up)
+    pools = available_all_partners(view)
+    label = pools["product"] + " " + _term_label(pools["term"])
+    side = pd.DataFrame({CHART_LABEL: label, CHART_VALUE: pools["available"].to_numpy()})
+    side = side.sort_values(CHART_LABEL, kind="stable").reset_index(drop=True)
     frame = frame.join(side, how="left")
     return ComputedSheet(
         "Status",
