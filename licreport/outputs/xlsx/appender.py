@@ -1,0 +1,599 @@
+"""Appending rows to an existing worksheet by streaming its XML."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, cast
+
+import pandas as pd
+from defusedxml import ElementTree as SafeET
+
+from licreport.outputs.xlsx import PatchError, constants
+from licreport.outputs.xlsx.cells import BOOL, DATE, NUMBER, TEXT, column_cells, text_cell
+from licreport.outputs.xlsx.constants import BATCH, REL_TABLE
+from licreport.outputs.xlsx.packager import Package, SheetRef
+from licreport.outputs.xlsx.rowmap import RowMap
+from licreport.outputs.xlsx.styles import CellStyles
+from licreport.outputs.xlsx.utility import col_index, column_letter, make_ref, parse_ref
+from licreport.outputs.xlsx.xmlwriter import (
+    PFX,
+    children,
+    get_attr,
+    insert_children,
+    set_attr,
+    xml_attr,
+)
+
+_ROW_RE = re.compile(rb"\s*(<" + PFX + rb"row\b([^>]*?)(?:/>|>(.*?)</" + PFX + rb"row\s*>))", re.S)
+_CELL_RE = re.compile(rb"<" + PFX + rb"c\b([^>]*?)(?:/>|>(.*?)</" + PFX + rb"c\s*>)", re.S)
+_CLOSE_SD_RE = re.compile(rb"\s*</" + PFX + rb"sheetData\s*>")
+_OPEN_SD_RE = re.compile(rb"<(" + PFX + rb")sheetData\b[^>]*?(/?)>")
+_ROOT_RE = re.compile(rb"<(" + PFX + rb")worksheet\b")
+_VALUE_RE = re.compile(rb"<" + PFX + rb"(?:v|f|is)[\s/>]")
+_R_ATTR_RE = re.compile(rb"(?<![\w:])r\s*=\s*[\"']([A-Z]*)(\d+)[\"']")
+_S_ATTR_RE = re.compile(rb"(?<![\w:])s\s*=\s*[\"'](\d+)[\"']")
+_SPANS_RE = re.compile(rb"\s(?<![\w:])spans\s*=\s*[\"'][^\"']*[\"']")
+_DIMENSION_RE = re.compile(rb"(<" + PFX + rb"dimension\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
+_AUTOFILTER_RE = re.compile(rb"(<" + PFX + rb"autoFilter\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
+# The ``r`` address of a row or cell start tag (renumbering moved rows).
+_ADDR_RE = re.compile(
+    rb"(<" + PFX + rb"(?:row|c)\b[^>]*?(?<![\w:])r\s*=\s*[\"'][A-Z]*)(\d+)(?=[\"'])"
+)
+# A formula element with attributes: (attrs, rest of the element).
+_FORMULA_RE = re.compile(rb"<" + PFX + rb"f\s([^>]*?)(/>|>[^<]*</" + PFX + rb"f\s*>)")
+_MERGES_RE = re.compile(
+    rb"<(" + PFX + rb")mergeCells\b([^>]*?)(?:/>|>(.*?)</" + PFX + rb"mergeCells\s*>)",
+    re.S,
+)
+_MERGE_RE = re.compile(
+    rb"<" + PFX + rb"mergeCell\b[^>]*?(?:/>|>.*?</" + PFX + rb"mergeCell\s*>)", re.S
+)
+_SORTSTATE_RE = re.compile(rb"(<" + PFX + rb"sortState\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
+
+
+# ---------------------------------------------------------------- appending rows
+
+
+@dataclass
+class AppendColumn:
+    """One column of new rows: under the user's column `letter`, or a new one named `name`."""
+
+    name: str
+    letter: str | None
+    values: pd.Series
+
+
+class _Cursor:
+    """Sequential reads of a decompressed zip entry, tracking the offset."""
+
+    def __init__(self, fp: IO[bytes]) -> None:
+        self.fp = fp
+        self.pos = 0
+
+    def copy(self, n: int, out: IO[bytes] | None) -> None:
+        while n > 0:
+            block = self.fp.read(min(constants.CHUNK, n))
+            if not block:
+                raise PatchError("sheet part ended early")
+            if out is not None:
+                out.write(block)
+            n -= len(block)
+            self.pos += len(block)
+
+    def read(self, n: int) -> bytes:
+        data = self.fp.read(n) if n > 0 else b""
+        if len(data) != max(n, 0):
+            raise PatchError("sheet part ended early")
+        self.pos += len(data)
+        return data
+
+
+def _cells_of(row: bytes) -> tuple[bytes, list[tuple[int, bytes, bool]], bytes]:
+    """Split a ``<row>`` into (start tag without spans, [(col, cell, has value)], rest)."""
+    m = re.match(rb"\s*<(" + PFX + rb")row\b([^>]*?)(/?)>", row)
+    if m is None:
+        raise PatchError("malformed row")
+    prefix, attrs = m.group(1), _SPANS_RE.sub(b"", m.group(2))
+    start = b"<" + prefix + b"row" + attrs + b">"
+    if m.group(3):
+        return start, [], b""
+    body = row[m.end() : row.rindex(b"</")]
+    cells: list[tuple[int, bytes, bool]] = []
+    col = -1
+    rest = b""
+    pos = 0
+    rownum = _R_ATTR_RE.search(attrs)
+    for c in _CELL_RE.finditer(body):
+        rest += body[pos : c.start()].strip()
+        pos = c.end()
+        ref = _R_ATTR_RE.search(c.group(1))
+        cell = c.group(0)
+        if ref and ref.group(1):
+            col = col_index(ref.group(1).decode())
+        else:
+            col += 1
+            if rownum:
+                addr = column_letter(col).encode() + rownum.group(2)
+                cell = re.sub(rb"^(<" + PFX + rb"c)\b", rb'\1 r="' + addr + rb'"', cell)
+        cells.append((col, cell, bool(c.group(2) and _VALUE_RE.search(c.group(2)))))
+    rest += body[pos:].strip()
+    return start, cells, rest
+
+
+def merge_row(row: bytes, new: Mapping[int, bytes]) -> bytes:
+    """`row` with the cells of `new` (column -> ``<c>``) put in column order."""
+    start, cells, rest = _cells_of(row)
+    prefix = re.match(rb"<(" + PFX + rb")", start)
+    p = prefix.group(1) if prefix else b""
+    merged = {col: cell for col, cell, _ in cells}
+    merged.update(new)
+    return start + b"".join(merged[c] for c in sorted(merged)) + rest + b"</" + p + b"row>"
+
+
+def _set_ref(xml: bytes, pattern: re.Pattern[bytes], ref: str) -> bytes:
+    """`xml` with group 2 of the first match of `pattern` (a ``ref`` value) set to `ref`."""
+    m = pattern.search(xml)
+    return xml if m is None else xml[: m.start(2)] + ref.encode() + xml[m.end(2) :]
+
+
+def _style_of(cell: bytes) -> int:
+    m = _S_ATTR_RE.search(cell, 0, cell.find(b">") + 1)
+    return int(m.group(1)) if m else 0
+
+
+class SheetAppender:
+    """Adds rows below the last used row of an existing worksheet, streaming its XML.
+
+    Pass 1 (`scan`) finds the header row, the last row holding a value and any
+    formatted-but-empty rows after it; pass 2 (`write`) copies the part with the
+    new rows spliced in, the header row extended by new columns, and the
+    ``<dimension>`` and a sheet autofilter over the table extended.
+
+    ``removed`` rows (``--redo``) are deleted first, as Excel's "delete rows"
+    does: the rows below move up (row and cell addresses renumbered), and the
+    dimension, autofilter, tables, merged cells (dropped when they touch a
+    removed row) and shared/array formula ranges follow.  Formula text is not
+    rewritten: a formula pointing at a moved row, here or on another sheet, and
+    defined names, conditional formats, validations and hyperlinks keep the
+    addresses they had.  A shared formula whose first cell is removed leaves its
+    other cells as their last computed values.
+    """
+
+    def __init__(
+        self,
+        pkg: Package,
+        ref: SheetRef,
+        header_row: int,
+        columns: Sequence[AppendColumn],
+        styles: CellStyles,
+        *,
+        all_headers: bool = False,
+        removed: Iterable[int] = (),
+    ) -> None:
+        self.pkg = pkg
+        self.part = ref.part
+        self.ref = ref
+        self.header_row = header_row
+        self.styles = styles
+        self.n = max((len(c.values) for c in columns), default=0)
+        self.rows = RowMap(removed)
+        if self.rows and self.rows.removed[0] <= header_row:
+            raise ValueError(
+                f"{ref.name}: cannot remove row {self.rows.removed[0]}, "
+                f"at or above the header row {header_row}"
+            )
+        self.removed_spans: list[tuple[int, int]] = []  # (start, end) offsets of removed rows
+        self._orphans: set[bytes] = set()  # shared formulas whose first cell is removed
+        self._scan()
+        self._plan(columns, all_headers)
+
+    # -- pass 1
+
+    def _scan(self) -> None:
+        with self.pkg.zin.open(self.part) as fp:
+            buf, base, eof = b"", 0, False
+
+            def more() -> None:
+                nonlocal buf, eof
+                chunk = fp.read(constants.CHUNK)
+                eof = not chunk
+                buf += chunk
+
+            while (m := _OPEN_SD_RE.search(buf)) is None:
+                if eof:
+                    raise PatchError(f"{self.ref.name}: no <sheetData> in {self.part}")
+                more()
+            self.head = buf[: m.start()]
+            root = _ROOT_RE.search(self.head)
+            self.prefix = root.group(1) if root else b""
+            self.body_start = m.end()
+            self.header: tuple[int, int, bytes] | None = None
+            self.last_row, self.last_end = 0, m.end()
+            last: tuple[bytes, int, int] | None = None
+            trailing: list[tuple[int, int, int]] = []
+            if m.group(2):  # <sheetData/>
+                self.close_start = m.end()
+                self.foot = buf[m.end() :] + fp.read()
+                self.last_bytes: bytes | None = None
+                self.trailing = trailing
+                self._check_removed(set())
+                return
+            pos, counter = m.end(), 0
+            header_row = self.header_row
+            p = self.prefix
+            open_tag, close_tag = b"<" + p + b"row", b"</" + p + b"row>"
+            values = (b"<" + p + b"v>", b"<" + p + b"is>", b"<" + p + b"f")
+            row_match, r_search = _ROW_RE.match, _R_ATTR_RE.search
+            removed, found = self.rows.removed_set, set()
+            while True:
+                # Fast path: plain tags found with bytes.find; the regex handles the rest.
+                start = pos
+                while start < len(buf) and buf[start] in b" \t\r\n":
+                    start += 1
+                span: tuple[int, int, int, int] | None = None  # start, end, tag end, content end
+                after = start + len(open_tag)
+                if after < len(buf) and buf.startswith(open_tag, start) and buf[after] in b" />":
+                    gt = buf.find(b">", start)
+                    if gt >= 0 and buf[gt - 1] == 47:  # "/>"
+                        span = (start, gt + 1, gt, gt)
+                    elif gt >= 0:
+                        close = buf.find(close_tag, gt)
+                        if close >= 0:
+                            span = (start, close + len(close_tag), gt + 1, close)
+                if span is None:
+                    rm = row_match(buf, pos)
+                    if rm is not None:
+                        c0, c1 = rm.span(3) if rm.group(3) is not None else (rm.end(1), rm.end(1))
+                        span = (rm.start(1), rm.end(1), c0, c1)
+                if span is not None:
+                    s0, s1, c0, c1 = span
+                    ra = r_search(buf, s0, c0)
+                    counter = int(ra.group(2)) if ra else counter + 1
+                    if counter == header_row:
+                        self.header = (base + s0, base + s1, buf[s0:s1])
+                    if removed and counter in removed:
+                        self.removed_spans.append((base + s0, base + s1))
+                        found.add(counter)
+                    elif any(buf.find(v, c0, c1) >= 0 for v in values):
+                        last = (buf, s0, s1)
+                        self.last_row, self.last_end = counter, base + s1
+                        if trailing:
+                            trailing = []
+                    else:
+                        trailing.append((base + s0, base + s1, counter))
+                    pos = s1
+                    continue
+                cm = _CLOSE_SD_RE.match(buf, pos)
+                if cm is not None:
+                    self.close_start = base + pos
+                    self.foot = buf[cm.end() :] + fp.read()
+                    break
+                if eof:
+                    raise PatchError(f"{self.ref.name}: cannot read the rows of {self.part}")
+                if pos:
+                    buf, base, pos = buf[pos:], base + pos, 0
+                more()
+            self.last_bytes = last[0][last[1] : last[2]] if last is not None else None
+            self.trailing = trailing
+            self._check_removed(found)
+
+    def _check_removed(self, found: set[int]) -> None:
+        missing = sorted(self.rows.removed_set - found)
+        if missing:
+            raise ValueError(f"{self.ref.name}: row {missing[0]} to remove is not in the sheet")
+
+    # -- plan
+
+    def _plan(self, columns: Sequence[AppendColumn], all_headers: bool) -> None:
+        header_cells = _cells_of(self.header[2])[1] if self.header else []
+        valued = [col for col, _, has in header_cells if has]
+        self.header_max = max(valued, default=-1)
+        header_style = 0
+        for col, cell, has in header_cells:
+            if has and col == self.header_max:
+                header_style = _style_of(cell)
+        # A sheet with nothing in it yet: we write its header row too.
+        self.make_header = self.header is None and self.last_row < self.header_row
+        if self.make_header:
+            header_style = self.styles.header
+        inherited: dict[int, int] = {}
+        if self.last_bytes is not None and self.last_row > self.header_row:
+            for col, cell, _ in _cells_of(self.last_bytes)[1]:
+                inherited[col] = _style_of(cell)
+
+        known = [col_index(c.letter) for c in columns if c.letter]
+        next_col = max([self.header_max, *known]) + 1
+        self.columns: list[tuple[int, AppendColumn, dict[str, int]]] = []
+        self.new_headers: dict[int, bytes] = {}
+        for c in columns:
+            if c.letter:
+                idx = col_index(c.letter)
+            elif all_headers or c.values.notna().any():
+                idx, next_col = next_col, next_col + 1
+            else:
+                continue
+            if self.make_header or not c.letter:
+                self.new_headers[idx] = text_cell(
+                    column_letter(idx), self.header_row, c.name, header_style, self.prefix.decode()
+                ).encode()
+            style = inherited.get(idx)
+            date_xfs = self.styles.date_xfs
+            other = style if style is not None and style not in date_xfs else 0
+            kinds = {
+                DATE: style if style is not None and style in date_xfs else self.styles.date,
+                NUMBER: other,
+                TEXT: other,
+                BOOL: other,
+            }
+            self.columns.append((idx, c, kinds))
+        self.columns.sort(key=lambda t: t[0])
+        if self.new_headers and self.header is None and not self.make_header:
+            raise PatchError(f"{self.ref.name}: header row {self.header_row} not found")
+        kept_last = self.last_row - self.rows.shift(self.last_row)
+        self.first = max(kept_last, self.header_row) + 1
+        self.last = self.first + self.n - 1
+        self.max_col = max([self.header_max, *(i for i, _, _ in self.columns)])
+        m = _AUTOFILTER_RE.search(self.foot)
+        self.filter_ref = self._extend(m.group(2).decode()) if m else None
+
+    # -- pass 2
+
+    def write(self, out: IO[bytes]) -> None:
+        p = self.prefix
+        head = _DIMENSION_RE.sub(self._dimension, self.head, count=1)
+        foot = _AUTOFILTER_RE.sub(self._autofilter, self.foot, count=1)
+        if self.rows:
+            foot = _SORTSTATE_RE.sub(self._sort_state, foot, count=1)
+            foot = _MERGES_RE.sub(self._merges, foot, count=1)
+        with self.pkg.zin.open(self.part) as fp:
+            src: IO[bytes] = fp
+            if self.rows:  # many small reads between removed rows: inflate is slow on those
+                src = io.BufferedReader(cast(io.RawIOBase, fp), constants.CHUNK)
+            cur = _Cursor(src)
+            out.write(head)
+            out.write(b"<" + p + b"sheetData>")
+            cur.copy(self.body_start, None)
+            if self.new_headers and self.header is not None:
+                start, end, row = self.header
+                cur.copy(start - cur.pos, out)
+                out.write(merge_row(row, self.new_headers))
+                cur.copy(end - start, None)
+            if self.rows:
+                self._copy_without_removed(cur, out)
+            else:
+                cur.copy(self.last_end - cur.pos, out)
+            tail = cur.read(self.close_start - self.last_end)
+            self._write_rows(out, tail)
+            out.write(b"</" + p + b"sheetData>")
+            out.write(foot)
+
+    def _write_rows(self, out: IO[bytes], tail: bytes) -> None:
+        p = self.prefix.decode()
+        trailing = [
+            (r - self.rows.shift(r), self._moved(tail[s - self.last_end : e - self.last_end], r))
+            for s, e, r in self.trailing
+        ]
+        t = 0
+        if self.make_header:
+            r = self.header_row
+            while t < len(trailing) and trailing[t][0] < r:
+                out.write(trailing[t][1])
+                t += 1
+            if t < len(trailing) and trailing[t][0] == r:
+                out.write(merge_row(trailing[t][1], self.new_headers))
+                t += 1
+            else:
+                header = b"".join(self.new_headers[k] for k in sorted(self.new_headers))
+                out.write(f'<{p}row r="{r}">'.encode() + header + f"</{p}row>".encode())
+        for i in range(0, self.n, BATCH):
+            rows = list(range(self.first + i, min(self.first + i + BATCH, self.last + 1)))
+            cols = [
+                column_cells(
+                    c.values.iloc[i : i + BATCH],
+                    column_letter(idx),
+                    rows,
+                    kinds,
+                    p,
+                    date1904=self.pkg.date1904,
+                )
+                for idx, c, kinds in self.columns
+            ]
+            lines = []
+            for j, r in enumerate(rows):
+                while t < len(trailing) and trailing[t][0] < r:
+                    lines.append(trailing[t][1].decode("utf-8"))
+                    t += 1
+                if t < len(trailing) and trailing[t][0] == r:
+                    cells = {
+                        idx: col[j].encode("utf-8")
+                        for (idx, _, _), col in zip(self.columns, cols, strict=True)
+                        if col[j]
+                    }
+                    lines.append(merge_row(trailing[t][1], cells).decode("utf-8"))
+                    t += 1
+                    continue
+                lines.append(f'<{p}row r="{r}">' + "".join(col[j] for col in cols) + f"</{p}row>")
+            out.write("".join(lines).encode("utf-8", "replace"))
+        out.write(b"".join(row for _, row in trailing[t:]))
+
+    # -- removing rows
+
+    def _copy_without_removed(self, cur: _Cursor, out: IO[bytes]) -> None:
+        """Copy the rows up to the last kept one, dropping removed rows, moving the rest up."""
+        shift = 0
+        for start, end in self.removed_spans:
+            if start >= self.last_end:
+                break  # removed rows after the last kept one: left out with the tail
+            self._copy_moved(cur, start - cur.pos, out, shift)
+            for f in _FORMULA_RE.finditer(cur.read(end - start)):
+                si = get_attr(f.group(1), b"si")
+                if si is not None and get_attr(f.group(1), b"ref") is not None:
+                    self._orphans.add(si)
+            shift += 1
+        self._copy_moved(cur, self.last_end - cur.pos, out, shift)
+
+    def _copy_moved(self, cur: _Cursor, n: int, out: IO[bytes], shift: int) -> None:
+        """Copy `n` bytes of whole rows, each moved up `shift` rows, in chunks cut after a row."""
+        carry = b""
+        end_row = b"</" + self.prefix + b"row>"
+        while n > 0:
+            block = cur.read(min(constants.CHUNK, n))
+            n -= len(block)
+            data = carry + block
+            if n > 0:
+                cut = data.rfind(end_row)
+                if cut < 0:  # no row ends in this piece yet: read on
+                    carry = data
+                    continue
+                cut += len(end_row)
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+            out.write(self._shifted(data, shift))
+
+    def _moved(self, rows: bytes, row: int) -> bytes:
+        """Whole rows starting at (old) row `row`, all moved up the same amount."""
+        return self._shifted(rows, self.rows.shift(row)) if self.rows else rows
+
+    def _shifted(self, data: bytes, shift: int) -> bytes:
+        if shift:
+            # split, then each distinct row number once: ~4x faster than a sub callback
+            parts = _ADDR_RE.split(data)
+            numbers = parts[2::3]
+            moved = {n: b"%d" % (int(n) - shift) for n in set(numbers)}
+            parts[2::3] = map(moved.__getitem__, numbers)
+            data = b"".join(parts)
+        return _FORMULA_RE.sub(self._formula, data)
+
+    def _formula(self, m: re.Match[bytes]) -> bytes:
+        """A formula's own range (shared/array) after the deletion; orphaned shares -> values."""
+        attrs = m.group(1)
+        ref = get_attr(attrs, b"ref")
+        if ref is None:
+            si = get_attr(attrs, b"si")
+            return b"" if si is not None and si in self._orphans else m.group(0)
+        new = self.rows.ref(ref.decode())
+        if new is None or new == ref.decode():
+            return m.group(0)
+        start, end = m.start(1) - m.start(0), m.end(1) - m.start(0)
+        whole = m.group(0)
+        return whole[:start] + set_attr(attrs, b"ref", new.encode()) + whole[end:]
+
+    def _merges(self, m: re.Match[bytes]) -> bytes:
+        """Merged ranges moved up; a merge touching a removed row goes."""
+        kept = []
+        for item in _MERGE_RE.finditer(m.group(3) or b""):
+            tag = item.group(0)
+            ref = get_attr(tag, b"ref")
+            parsed = parse_ref(ref.decode()) if ref is not None else None
+            if parsed is not None and self.rows.touches(parsed[1], parsed[3]):
+                continue
+            new = self.rows.ref(ref.decode()) if ref is not None else None
+            kept.append(tag if new is None else set_attr(tag, b"ref", new.encode()))
+        if not kept:
+            return b""
+        p = m.group(1)
+        attrs = re.sub(rb"\s(?<![\w:])count\s*=\s*[\"'][^\"']*[\"']", b"", m.group(2))
+        items = b"".join(kept)
+        return b'<%smergeCells%s count="%d">%s</%smergeCells>' % (p, attrs, len(kept), items, p)
+
+    def _sort_state(self, m: re.Match[bytes]) -> bytes:
+        new = self.rows.ref(m.group(2).decode())
+        return m.group(0) if new is None else m.group(1) + new.encode() + m.group(3)
+
+    # -- ranges
+
+    def _dimension(self, m: re.Match[bytes]) -> bytes:
+        old = parse_ref(m.group(2).decode())
+        if old is None or (self.n == 0 and not self.rows):
+            return m.group(0)
+        c1, r1, c2, r2 = old
+        r1, r2 = self.rows.span(r1, r2) or (r1, r1)
+        if self.n:
+            r1, c2, r2 = min(r1, self.header_row), max(c2, self.max_col), max(r2, self.last)
+        new = make_ref(c1, r1, c2, r2)
+        return m.group(1) + new.encode() + m.group(3)
+
+    def _autofilter(self, m: re.Match[bytes]) -> bytes:
+        return m.group(1) + (self.filter_ref or m.group(2).decode()).encode() + m.group(3)
+
+    def _extend(self, ref: str, *, grow: bool = True, header: bool = True) -> str:
+        """A filter/table range over the table: removed rows out, grown to the new rows/columns."""
+        old = parse_ref(ref)
+        if old is None:
+            return ref
+        c1, r1, c2, r2 = old
+        if self.rows:
+            if header and r1 in self.rows.removed_set:
+                raise PatchError(f"{self.ref.name}: the header row of the range {ref} is removed")
+            rows = self.rows.span(r1, r2)
+            if rows is None:
+                raise PatchError(f"{self.ref.name}: every row of the range {ref} is removed")
+            if header and rows[1] == r1 and self.rows.touches(r1 + 1, r2):
+                rows = (r1, r1 + 1)  # a table keeps one (empty) data row, as Excel does
+            r1, r2 = rows
+        if not grow or old[1] != self.header_row or self.n == 0:
+            return make_ref(c1, r1, c2, r2) if self.rows else ref
+        if self.new_headers and c2 == self.header_max and min(self.new_headers) == c2 + 1:
+            c2 = max(self.new_headers)
+        return make_ref(c1, r1, c2, max(r2, self.last))
+
+    def table_edits(self) -> dict[str, bytes]:
+        """Tables (ListObjects) on the sheet: removed rows out, grown to cover the new rows."""
+        out: dict[str, bytes] = {}
+        if self.n == 0 and not self.rows:
+            return out
+        for rel in self.pkg.rels(self.part):
+            if rel.type != REL_TABLE or rel.external or rel.target not in self.pkg.names:
+                continue
+            xml = self.pkg.read(rel.target)
+            root = SafeET.fromstring(xml)
+            ref = root.get("ref", "")
+            # A table with a totals row or no header row moves but does not grow.
+            headed = root.get("headerRowCount", "1") != "0"
+            fixed = bool(int(root.get("totalsRowCount", "0") or 0)) or not headed
+            if fixed and not self.rows:
+                continue
+            new_ref = self._extend(ref, grow=not fixed, header=headed)
+            if new_ref == ref:
+                continue
+            old, new = parse_ref(ref), parse_ref(new_ref)
+            assert old is not None and new is not None
+            m = re.search(rb"<(" + PFX + rb")table\b", xml)
+            p = m.group(1) if m else b""
+            table_re = re.compile(
+                rb"(<" + re.escape(p) + rb"table\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)"
+            )
+            xml = _set_ref(xml, table_re, new_ref)
+            if fixed:
+                filtered = _AUTOFILTER_RE.search(xml)
+                if filtered is not None:
+                    moved = self._extend(filtered.group(2).decode(), grow=False, header=headed)
+                    xml = _set_ref(xml, _AUTOFILTER_RE, moved)
+            else:
+                xml = _set_ref(xml, _AUTOFILTER_RE, new_ref)
+            if self.rows:
+                sort = _SORTSTATE_RE.search(xml)
+                sorted_ref = self.rows.ref(sort.group(2).decode()) if sort is not None else None
+                if sorted_ref is not None:
+                    xml = _set_ref(xml, _SORTSTATE_RE, sorted_ref)
+            if new[2] > old[2]:
+                cols = [
+                    c for g in children(root, "tableColumns") for c in children(g, "tableColumn")
+                ]
+                next_id = max([0, *(int(c.get("id", "0")) for c in cols)]) + 1
+                items = b""
+                for idx in range(old[2] + 1, new[2] + 1):
+                    name = next(c.name for i, c, _ in self.columns if i == idx)
+                    items += b'<%stableColumn id="%d" name="%s"/>' % (
+                        p,
+                        next_id,
+                        xml_attr(name).encode(),
+                    )
+                    next_id += 1
+                xml = insert_children(xml, p, b"tableColumns", items, len(cols) + new[2] - old[2])
+            out[rel.target] = xml
+        return out
