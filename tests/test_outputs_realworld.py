@@ -24,7 +24,7 @@ from python_calamine import CalamineWorkbook
 
 from licreport.cli import main
 from licreport.ledger.xlsx import open_calamine
-from licreport.outputs.xlsx import constants, packager
+from licreport.outputs.xlsx import constants, packager, parts
 from tests.userbook import REALWORLD, SAMPLE, TRANS_R, paste_ledger, workbook_part
 
 MONTH_DAY = dt.date(2026, 12, 1)
@@ -293,7 +293,7 @@ def test_relationship_prefix_declared_per_sheet(tmp_path: Path) -> None:
 def test_unbound_prefix_fails_the_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The post-write check parses what we wrote strictly: the old bug is exit 2, no output."""
     case = rels_on_each_sheet(SAMPLE, tmp_path / "ledger.xlsx")
-    monkeypatch.setattr(packager, "prefix_for", lambda xml, ns, fallback: ("r", ""))
+    monkeypatch.setattr(parts, "prefix_for", lambda xml, ns, fallback: ("r", ""))
     out = tmp_path / "out"
     result = reconcile(case, out)
     assert result.exit_code == 2, result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, cast
 
@@ -16,6 +16,7 @@ from licreport.outputs.xlsx.cells import BOOL, DATE, NUMBER, TEXT, column_cells,
 from licreport.outputs.xlsx.constants import BATCH, REL_TABLE
 from licreport.outputs.xlsx.packager import Package, SheetRef
 from licreport.outputs.xlsx.rowmap import RowMap
+from licreport.outputs.xlsx.scan import Cursor, cells_of, merge_row, scan_sheet, style_of
 from licreport.outputs.xlsx.styles import CellStyles
 from licreport.outputs.xlsx.utility import col_index, column_letter, make_ref, parse_ref
 from licreport.outputs.xlsx.xmlwriter import (
@@ -27,15 +28,6 @@ from licreport.outputs.xlsx.xmlwriter import (
     xml_attr,
 )
 
-_ROW_RE = re.compile(rb"\s*(<" + PFX + rb"row\b([^>]*?)(?:/>|>(.*?)</" + PFX + rb"row\s*>))", re.S)
-_CELL_RE = re.compile(rb"<" + PFX + rb"c\b([^>]*?)(?:/>|>(.*?)</" + PFX + rb"c\s*>)", re.S)
-_CLOSE_SD_RE = re.compile(rb"\s*</" + PFX + rb"sheetData\s*>")
-_OPEN_SD_RE = re.compile(rb"<(" + PFX + rb")sheetData\b[^>]*?(/?)>")
-_ROOT_RE = re.compile(rb"<(" + PFX + rb")worksheet\b")
-_VALUE_RE = re.compile(rb"<" + PFX + rb"(?:v|f|is)[\s/>]")
-_R_ATTR_RE = re.compile(rb"(?<![\w:])r\s*=\s*[\"']([A-Z]*)(\d+)[\"']")
-_S_ATTR_RE = re.compile(rb"(?<![\w:])s\s*=\s*[\"'](\d+)[\"']")
-_SPANS_RE = re.compile(rb"\s(?<![\w:])spans\s*=\s*[\"'][^\"']*[\"']")
 _DIMENSION_RE = re.compile(rb"(<" + PFX + rb"dimension\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
 _AUTOFILTER_RE = re.compile(rb"(<" + PFX + rb"autoFilter\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
 # The ``r`` address of a row or cell start tag (renumbering moved rows).
@@ -66,89 +58,18 @@ class AppendColumn:
     values: pd.Series
 
 
-class _Cursor:
-    """Sequential reads of a decompressed zip entry, tracking the offset."""
-
-    def __init__(self, fp: IO[bytes]) -> None:
-        self.fp = fp
-        self.pos = 0
-
-    def copy(self, n: int, out: IO[bytes] | None) -> None:
-        while n > 0:
-            block = self.fp.read(min(constants.CHUNK, n))
-            if not block:
-                raise PatchError("sheet part ended early")
-            if out is not None:
-                out.write(block)
-            n -= len(block)
-            self.pos += len(block)
-
-    def read(self, n: int) -> bytes:
-        data = self.fp.read(n) if n > 0 else b""
-        if len(data) != max(n, 0):
-            raise PatchError("sheet part ended early")
-        self.pos += len(data)
-        return data
-
-
-def _cells_of(row: bytes) -> tuple[bytes, list[tuple[int, bytes, bool]], bytes]:
-    """Split a ``<row>`` into (start tag without spans, [(col, cell, has value)], rest)."""
-    m = re.match(rb"\s*<(" + PFX + rb")row\b([^>]*?)(/?)>", row)
-    if m is None:
-        raise PatchError("malformed row")
-    prefix, attrs = m.group(1), _SPANS_RE.sub(b"", m.group(2))
-    start = b"<" + prefix + b"row" + attrs + b">"
-    if m.group(3):
-        return start, [], b""
-    body = row[m.end() : row.rindex(b"</")]
-    cells: list[tuple[int, bytes, bool]] = []
-    col = -1
-    rest = b""
-    pos = 0
-    rownum = _R_ATTR_RE.search(attrs)
-    for c in _CELL_RE.finditer(body):
-        rest += body[pos : c.start()].strip()
-        pos = c.end()
-        ref = _R_ATTR_RE.search(c.group(1))
-        cell = c.group(0)
-        if ref and ref.group(1):
-            col = col_index(ref.group(1).decode())
-        else:
-            col += 1
-            if rownum:
-                addr = column_letter(col).encode() + rownum.group(2)
-                cell = re.sub(rb"^(<" + PFX + rb"c)\b", rb'\1 r="' + addr + rb'"', cell)
-        cells.append((col, cell, bool(c.group(2) and _VALUE_RE.search(c.group(2)))))
-    rest += body[pos:].strip()
-    return start, cells, rest
-
-
-def merge_row(row: bytes, new: Mapping[int, bytes]) -> bytes:
-    """`row` with the cells of `new` (column -> ``<c>``) put in column order."""
-    start, cells, rest = _cells_of(row)
-    prefix = re.match(rb"<(" + PFX + rb")", start)
-    p = prefix.group(1) if prefix else b""
-    merged = {col: cell for col, cell, _ in cells}
-    merged.update(new)
-    return start + b"".join(merged[c] for c in sorted(merged)) + rest + b"</" + p + b"row>"
-
-
 def _set_ref(xml: bytes, pattern: re.Pattern[bytes], ref: str) -> bytes:
     """`xml` with group 2 of the first match of `pattern` (a ``ref`` value) set to `ref`."""
     m = pattern.search(xml)
     return xml if m is None else xml[: m.start(2)] + ref.encode() + xml[m.end(2) :]
 
 
-def _style_of(cell: bytes) -> int:
-    m = _S_ATTR_RE.search(cell, 0, cell.find(b">") + 1)
-    return int(m.group(1)) if m else 0
-
-
 class SheetAppender:
     """Adds rows below the last used row of an existing worksheet, streaming its XML.
 
-    Pass 1 (`scan`) finds the header row, the last row holding a value and any
-    formatted-but-empty rows after it; pass 2 (`write`) copies the part with the
+    Pass 1 (`scan.scan_sheet`) returns the sheet's layout: the header row, the
+    last row holding a value and any formatted-but-empty rows after it; pass 2
+    (`write`) copies the part with the
     new rows spliced in, the header row extended by new columns, and the
     ``<dimension>`` and a sheet autofilter over the table extended.
 
@@ -185,127 +106,32 @@ class SheetAppender:
                 f"{ref.name}: cannot remove row {self.rows.removed[0]}, "
                 f"at or above the header row {header_row}"
             )
-        self.removed_spans: list[tuple[int, int]] = []  # (start, end) offsets of removed rows
         self._orphans: set[bytes] = set()  # shared formulas whose first cell is removed
-        self._scan()
+        self.layout = scan_sheet(pkg.zin, ref.part, ref.name, header_row, self.rows.removed_set)
         self._plan(columns, all_headers)
 
-    # -- pass 1
-
-    def _scan(self) -> None:
-        with self.pkg.zin.open(self.part) as fp:
-            buf, base, eof = b"", 0, False
-
-            def more() -> None:
-                nonlocal buf, eof
-                chunk = fp.read(constants.CHUNK)
-                eof = not chunk
-                buf += chunk
-
-            while (m := _OPEN_SD_RE.search(buf)) is None:
-                if eof:
-                    raise PatchError(f"{self.ref.name}: no <sheetData> in {self.part}")
-                more()
-            self.head = buf[: m.start()]
-            root = _ROOT_RE.search(self.head)
-            self.prefix = root.group(1) if root else b""
-            self.body_start = m.end()
-            self.header: tuple[int, int, bytes] | None = None
-            self.last_row, self.last_end = 0, m.end()
-            last: tuple[bytes, int, int] | None = None
-            trailing: list[tuple[int, int, int]] = []
-            if m.group(2):  # <sheetData/>
-                self.close_start = m.end()
-                self.foot = buf[m.end() :] + fp.read()
-                self.last_bytes: bytes | None = None
-                self.trailing = trailing
-                self._check_removed(set())
-                return
-            pos, counter = m.end(), 0
-            header_row = self.header_row
-            p = self.prefix
-            open_tag, close_tag = b"<" + p + b"row", b"</" + p + b"row>"
-            values = (b"<" + p + b"v>", b"<" + p + b"is>", b"<" + p + b"f")
-            row_match, r_search = _ROW_RE.match, _R_ATTR_RE.search
-            removed, found = self.rows.removed_set, set()
-            while True:
-                # Fast path: plain tags found with bytes.find; the regex handles the rest.
-                start = pos
-                while start < len(buf) and buf[start] in b" \t\r\n":
-                    start += 1
-                span: tuple[int, int, int, int] | None = None  # start, end, tag end, content end
-                after = start + len(open_tag)
-                if after < len(buf) and buf.startswith(open_tag, start) and buf[after] in b" />":
-                    gt = buf.find(b">", start)
-                    if gt >= 0 and buf[gt - 1] == 47:  # "/>"
-                        span = (start, gt + 1, gt, gt)
-                    elif gt >= 0:
-                        close = buf.find(close_tag, gt)
-                        if close >= 0:
-                            span = (start, close + len(close_tag), gt + 1, close)
-                if span is None:
-                    rm = row_match(buf, pos)
-                    if rm is not None:
-                        c0, c1 = rm.span(3) if rm.group(3) is not None else (rm.end(1), rm.end(1))
-                        span = (rm.start(1), rm.end(1), c0, c1)
-                if span is not None:
-                    s0, s1, c0, c1 = span
-                    ra = r_search(buf, s0, c0)
-                    counter = int(ra.group(2)) if ra else counter + 1
-                    if counter == header_row:
-                        self.header = (base + s0, base + s1, buf[s0:s1])
-                    if removed and counter in removed:
-                        self.removed_spans.append((base + s0, base + s1))
-                        found.add(counter)
-                    elif any(buf.find(v, c0, c1) >= 0 for v in values):
-                        last = (buf, s0, s1)
-                        self.last_row, self.last_end = counter, base + s1
-                        if trailing:
-                            trailing = []
-                    else:
-                        trailing.append((base + s0, base + s1, counter))
-                    pos = s1
-                    continue
-                cm = _CLOSE_SD_RE.match(buf, pos)
-                if cm is not None:
-                    self.close_start = base + pos
-                    self.foot = buf[cm.end() :] + fp.read()
-                    break
-                if eof:
-                    raise PatchError(f"{self.ref.name}: cannot read the rows of {self.part}")
-                if pos:
-                    buf, base, pos = buf[pos:], base + pos, 0
-                more()
-            self.last_bytes = last[0][last[1] : last[2]] if last is not None else None
-            self.trailing = trailing
-            self._check_removed(found)
-
-    def _check_removed(self, found: set[int]) -> None:
-        missing = sorted(self.rows.removed_set - found)
-        if missing:
-            raise ValueError(f"{self.ref.name}: row {missing[0]} to remove is not in the sheet")
-
-    # -- plan
+    # -- plan (what pass 2 writes where)
 
     def _plan(self, columns: Sequence[AppendColumn], all_headers: bool) -> None:
-        header_cells = _cells_of(self.header[2])[1] if self.header else []
+        header_cells = cells_of(self.layout.header[2])[1] if self.layout.header else []
         valued = [col for col, _, has in header_cells if has]
         self.header_max = max(valued, default=-1)
         header_style = 0
         for col, cell, has in header_cells:
             if has and col == self.header_max:
-                header_style = _style_of(cell)
+                header_style = style_of(cell)
         # A sheet with nothing in it yet: we write its header row too.
-        self.make_header = self.header is None and self.last_row < self.header_row
+        self.make_header = self.layout.header is None and self.layout.last_row < self.header_row
         if self.make_header:
             header_style = self.styles.header
         inherited: dict[int, int] = {}
-        if self.last_bytes is not None and self.last_row > self.header_row:
-            for col, cell, _ in _cells_of(self.last_bytes)[1]:
-                inherited[col] = _style_of(cell)
+        if self.layout.last_bytes is not None and self.layout.last_row > self.header_row:
+            for col, cell, _ in cells_of(self.layout.last_bytes)[1]:
+                inherited[col] = style_of(cell)
 
         known = [col_index(c.letter) for c in columns if c.letter]
         next_col = max([self.header_max, *known]) + 1
+        p = self.layout.prefix.decode()
         self.columns: list[tuple[int, AppendColumn, dict[str, int]]] = []
         self.new_headers: dict[int, bytes] = {}
         for c in columns:
@@ -317,7 +143,11 @@ class SheetAppender:
                 continue
             if self.make_header or not c.letter:
                 self.new_headers[idx] = text_cell(
-                    column_letter(idx), self.header_row, c.name, header_style, self.prefix.decode()
+                    column_letter(idx),
+                    self.header_row,
+                    c.name,
+                    header_style,
+                    p,
                 ).encode()
             style = inherited.get(idx)
             date_xfs = self.styles.date_xfs
@@ -330,21 +160,21 @@ class SheetAppender:
             }
             self.columns.append((idx, c, kinds))
         self.columns.sort(key=lambda t: t[0])
-        if self.new_headers and self.header is None and not self.make_header:
+        if self.new_headers and self.layout.header is None and not self.make_header:
             raise PatchError(f"{self.ref.name}: header row {self.header_row} not found")
-        kept_last = self.last_row - self.rows.shift(self.last_row)
+        kept_last = self.layout.last_row - self.rows.shift(self.layout.last_row)
         self.first = max(kept_last, self.header_row) + 1
         self.last = self.first + self.n - 1
         self.max_col = max([self.header_max, *(i for i, _, _ in self.columns)])
-        m = _AUTOFILTER_RE.search(self.foot)
+        m = _AUTOFILTER_RE.search(self.layout.foot)
         self.filter_ref = self._extend(m.group(2).decode()) if m else None
 
     # -- pass 2
 
     def write(self, out: IO[bytes]) -> None:
-        p = self.prefix
-        head = _DIMENSION_RE.sub(self._dimension, self.head, count=1)
-        foot = _AUTOFILTER_RE.sub(self._autofilter, self.foot, count=1)
+        p = self.layout.prefix
+        head = _DIMENSION_RE.sub(self._dimension, self.layout.head, count=1)
+        foot = _AUTOFILTER_RE.sub(self._autofilter, self.layout.foot, count=1)
         if self.rows:
             foot = _SORTSTATE_RE.sub(self._sort_state, foot, count=1)
             foot = _MERGES_RE.sub(self._merges, foot, count=1)
@@ -352,29 +182,32 @@ class SheetAppender:
             src: IO[bytes] = fp
             if self.rows:  # many small reads between removed rows: inflate is slow on those
                 src = io.BufferedReader(cast(io.RawIOBase, fp), constants.CHUNK)
-            cur = _Cursor(src)
+            cur = Cursor(src)
             out.write(head)
             out.write(b"<" + p + b"sheetData>")
-            cur.copy(self.body_start, None)
-            if self.new_headers and self.header is not None:
-                start, end, row = self.header
+            cur.copy(self.layout.body_start, None)
+            if self.new_headers and self.layout.header is not None:
+                start, end, row = self.layout.header
                 cur.copy(start - cur.pos, out)
                 out.write(merge_row(row, self.new_headers))
                 cur.copy(end - start, None)
             if self.rows:
                 self._copy_without_removed(cur, out)
             else:
-                cur.copy(self.last_end - cur.pos, out)
-            tail = cur.read(self.close_start - self.last_end)
+                cur.copy(self.layout.last_end - cur.pos, out)
+            tail = cur.read(self.layout.close_start - self.layout.last_end)
             self._write_rows(out, tail)
             out.write(b"</" + p + b"sheetData>")
             out.write(foot)
 
     def _write_rows(self, out: IO[bytes], tail: bytes) -> None:
-        p = self.prefix.decode()
+        p = self.layout.prefix.decode()
         trailing = [
-            (r - self.rows.shift(r), self._moved(tail[s - self.last_end : e - self.last_end], r))
-            for s, e, r in self.trailing
+            (
+                r - self.rows.shift(r),
+                self._moved(tail[s - self.layout.last_end : e - self.layout.last_end], r),
+            )
+            for s, e, r in self.layout.trailing
         ]
         t = 0
         if self.make_header:
@@ -421,11 +254,11 @@ class SheetAppender:
 
     # -- removing rows
 
-    def _copy_without_removed(self, cur: _Cursor, out: IO[bytes]) -> None:
+    def _copy_without_removed(self, cur: Cursor, out: IO[bytes]) -> None:
         """Copy the rows up to the last kept one, dropping removed rows, moving the rest up."""
         shift = 0
-        for start, end in self.removed_spans:
-            if start >= self.last_end:
+        for start, end in self.layout.removed_spans:
+            if start >= self.layout.last_end:
                 break  # removed rows after the last kept one: left out with the tail
             self._copy_moved(cur, start - cur.pos, out, shift)
             for f in _FORMULA_RE.finditer(cur.read(end - start)):
@@ -433,12 +266,12 @@ class SheetAppender:
                 if si is not None and get_attr(f.group(1), b"ref") is not None:
                     self._orphans.add(si)
             shift += 1
-        self._copy_moved(cur, self.last_end - cur.pos, out, shift)
+        self._copy_moved(cur, self.layout.last_end - cur.pos, out, shift)
 
-    def _copy_moved(self, cur: _Cursor, n: int, out: IO[bytes], shift: int) -> None:
+    def _copy_moved(self, cur: Cursor, n: int, out: IO[bytes], shift: int) -> None:
         """Copy `n` bytes of whole rows, each moved up `shift` rows, in chunks cut after a row."""
         carry = b""
-        end_row = b"</" + self.prefix + b"row>"
+        end_row = b"</" + self.layout.prefix + b"row>"
         while n > 0:
             block = cur.read(min(constants.CHUNK, n))
             n -= len(block)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from licreport.outputs.xlsx.constants import NS_R
-from licreport.outputs.xlsx.utility import column_letter
+from licreport.outputs.xlsx.utility import sheet_ref
 from licreport.outputs.xlsx.worksheet import shown
 from licreport.outputs.xlsx.xmlwriter import xml_attr, xml_text
 
@@ -23,12 +23,6 @@ class ChartSpec:
     title: str
     categories: str  # column of the frame holding the category labels
     values: tuple[str, ...]  # numeric columns, one series each
-
-
-def _sheet_ref(sheet: str, col: int, r1: int, r2: int) -> str:
-    quoted = "'" + sheet.replace("'", "''") + "'"
-    letter = column_letter(col)
-    return f"{quoted}!${letter}${r1}:${letter}${r2}"
 
 
 def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes, bytes]:
@@ -48,7 +42,7 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
         f'<c:pt idx="{i}"><c:v>{xml_text(t)}</c:v></c:pt>' for i, t in enumerate(labels)
     )
     cat = (
-        f"<c:cat><c:strRef><c:f>{xml_text(_sheet_ref(sheet, cat_idx, 2, last))}</c:f>"
+        f"<c:cat><c:strRef><c:f>{xml_text(sheet_ref(sheet, cat_idx, 2, cat_idx, last))}</c:f>"
         f'<c:strCache><c:ptCount val="{n}"/>{cat_cache}</c:strCache></c:strRef></c:cat>'
     )
     series = []
@@ -62,13 +56,13 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
             for i, v in enumerate(values.astype("float64").tolist())
             if v == v
         )
-        header = f"'{sheet.replace(chr(39), chr(39) * 2)}'!${column_letter(idx)}$1"
+        header = sheet_ref(sheet, idx, 1)
         series.append(
             f'<c:ser><c:idx val="{k}"/><c:order val="{k}"/>'
             f"<c:tx><c:strRef><c:f>{xml_text(header)}</c:f>"
             f'<c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{xml_text(str(name))}</c:v></c:pt>'
             f"</c:strCache></c:strRef></c:tx>{cat}"
-            f"<c:val><c:numRef><c:f>{xml_text(_sheet_ref(sheet, idx, 2, last))}</c:f>"
+            f"<c:val><c:numRef><c:f>{xml_text(sheet_ref(sheet, idx, 2, idx, last))}</c:f>"
             f'<c:numCache><c:formatCode>General</c:formatCode><c:ptCount val="{n}"/>{pts}'
             "</c:numCache></c:numRef></c:val></c:ser>"
         )

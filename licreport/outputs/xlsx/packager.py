@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from defusedxml import ElementTree as SafeET
 
@@ -30,10 +30,11 @@ from licreport.outputs.xlsx.constants import (
 )
 from licreport.outputs.xlsx.parts import (
     COMPUTED_MARK,
-    CT_BY_EXTENSION,
     Rel,
     add_defined_names,
+    add_sheet_entries,
     computed_marks,
+    content_types,
     is_date1904,
     relative,
     rels_name,
@@ -42,7 +43,7 @@ from licreport.outputs.xlsx.parts import (
     set_filter_database,
 )
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
-from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, prefix_for, xml_attr
+from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, xml_attr
 from licreport.outputs.xlsx.zipcopy import Content, copy_entry, write_part
 
 
@@ -263,7 +264,9 @@ class Package:
                 self.overrides["/" + chart] = CT_CHART
         self.replace[rels_name(self.workbook)] = self._workbook_rels()
         self.replace[self.workbook] = self._workbook_xml()
-        self.replace[CONTENT_TYPES] = self._content_types()
+        self.replace[CONTENT_TYPES] = content_types(
+            self.read(CONTENT_TYPES), self.drop, self.overrides, [n for n, _ in self.added]
+        )
 
         added = {n for n, _ in self.added}
         self.written = sorted((set(self.replace) | added) - self.drop)
@@ -324,7 +327,8 @@ class Package:
             xml = set_filter_database(xml, index, self.sheets[index].name, ref)
         new = [s for s in self._new_sheets if not s.replaced]
         if new:
-            xml = self._sheet_entries(xml, new)
+            first = max([0, *(s.sheet_id for s in self.sheets)]) + 1
+            xml = add_sheet_entries(xml, first, [(s.name, s.rid) for s in new])
         by_part = {r.part: r.index for r in self.sheets if r.part}
         marks = [by_part[s.part] for s in self._new_sheets if s.replaced and s.computed]
         marks += [i for i, s in enumerate(new, len(self.sheets)) if s.computed]
@@ -339,63 +343,3 @@ class Package:
             for i in marks
         )
         return add_defined_names(xml, items.encode())
-
-    def _sheet_entries(self, xml: bytes, new: Sequence[NewSheet]) -> bytes:
-        """workbook.xml with a ``<sheet>`` for each of `new` at the end of ``<sheets>``."""
-        m = re.search(rb"<(" + PFX + rb")sheets\b[^>]*?(/?)>", xml)
-        if m is None:
-            raise PatchError("workbook.xml has no <sheets>")
-        p = m.group(1)
-        rp, local = prefix_for(xml, NS_R, "r")
-        sheet_id = max([0, *(s.sheet_id for s in self.sheets)])
-        items = []
-        for s in new:
-            sheet_id += 1
-            attrs = f'name="{xml_attr(s.name)}" sheetId="{sheet_id}" {rp}:id="{s.rid}"'
-            items.append(f"<{p.decode()}sheet{local} {attrs}/>")
-        body = "".join(items).encode()
-        if m.group(2):
-            return xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
-        close = xml.index(b"</" + p + b"sheets", m.end())
-        return xml[:close] + body + xml[close:]
-
-    def _content_types(self) -> bytes:
-        xml = self.read(CONTENT_TYPES)
-        root = SafeET.fromstring(xml)
-        existing = {o.get("PartName", "").lower() for o in root if local_name(o.tag) == "Override"}
-        for part in self.drop:
-            xml = re.sub(
-                rb"<"
-                + PFX
-                + rb"Override\b[^>]*?\bPartName\s*=\s*[\"']/"
-                + re.escape(part.encode())
-                + rb"[\"'][^>]*?/>",
-                b"",
-                xml,
-                flags=re.I,
-            )
-        m = re.search(rb"<(" + PFX + rb")Types\b", xml)
-        p = m.group(1).decode() if m else ""
-        overrides = {**self.overrides, **self._untyped(root)}
-        body = "".join(
-            f'<{p}Override PartName="{xml_attr(name)}" ContentType="{ct}"/>'
-            for name, ct in overrides.items()
-            if name.lower() not in existing
-        )
-        close = xml.rindex(b"</")
-        return xml[:close] + body.encode() + xml[close:]
-
-    def _untyped(self, types: Any) -> dict[str, str]:
-        """Overrides for new parts whose extension has no Default in [Content_Types].xml.
-
-        Packages written by LibreOffice 3-5 (and some Excel builds) type each
-        ``.rels`` part by an Override and have no ``Default Extension="rels"``.
-        """
-        defaults = {d.get("Extension", "").lower() for d in types if local_name(d.tag) == "Default"}
-        out = {}
-        for name, _ in self.added:
-            part = "/" + name
-            ext = name.rsplit(".", 1)[-1].lower()
-            if part not in self.overrides and ext not in defaults and ext in CT_BY_EXTENSION:
-                out[part] = CT_BY_EXTENSION[ext]
-        return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from defusedxml import ElementTree as SafeET
 
+from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.constants import (
     CONTENT_TYPES,
     CT_RELS,
@@ -24,7 +25,14 @@ from licreport.outputs.xlsx.constants import (
 )
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
 from licreport.outputs.xlsx.utility import absolute_ref
-from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, xml_attr, xml_text
+from licreport.outputs.xlsx.xmlwriter import (
+    PFX,
+    children,
+    local_name,
+    prefix_for,
+    xml_attr,
+    xml_text,
+)
 from licreport.outputs.xlsx.zipcopy import FIXED_TIME
 
 CT_BY_EXTENSION = {"rels": CT_RELS, "xml": "application/xml"}  # for parts no Default types
@@ -176,3 +184,61 @@ def empty_package() -> bytes:
         for name, data in parts.items():
             z.writestr(zipfile.ZipInfo(name, FIXED_TIME), data)
     return buf.getvalue()
+
+
+def add_sheet_entries(xml: bytes, first_id: int, sheets: Sequence[tuple[str, str]]) -> bytes:
+    """workbook.xml with a ``<sheet>`` for each (name, relationship id) at the end of
+    ``<sheets>``, numbered from `first_id`."""
+    m = re.search(rb"<(" + PFX + rb")sheets\b[^>]*?(/?)>", xml)
+    if m is None:
+        raise PatchError("workbook.xml has no <sheets>")
+    p = m.group(1)
+    rp, local = prefix_for(xml, NS_R, "r")
+    items = []
+    for sheet_id, (name, rid) in enumerate(sheets, first_id):
+        attrs = f'name="{xml_attr(name)}" sheetId="{sheet_id}" {rp}:id="{rid}"'
+        items.append(f"<{p.decode()}sheet{local} {attrs}/>")
+    body = "".join(items).encode()
+    if m.group(2):
+        return xml[: m.start()] + b"<%ssheets>%s</%ssheets>" % (p, body, p) + xml[m.end() :]
+    close = xml.index(b"</" + p + b"sheets", m.end())
+    return xml[:close] + body + xml[close:]
+
+
+def content_types(
+    xml: bytes, drop: Iterable[str], overrides: Mapping[str, str], added: Sequence[str]
+) -> bytes:
+    """[Content_Types].xml without the `drop`ped parts' Overrides, with the new `overrides`,
+    and an Override for each `added` part whose extension has no Default.
+
+    Packages written by LibreOffice 3-5 (and some Excel builds) type each
+    ``.rels`` part by an Override and have no ``Default Extension="rels"``.
+    """
+    root = SafeET.fromstring(xml)
+    existing = {o.get("PartName", "").lower() for o in root if local_name(o.tag) == "Override"}
+    for part in drop:
+        xml = re.sub(
+            rb"<"
+            + PFX
+            + rb"Override\b[^>]*?\bPartName\s*=\s*[\"']/"
+            + re.escape(part.encode())
+            + rb"[\"'][^>]*?/>",
+            b"",
+            xml,
+            flags=re.I,
+        )
+    m = re.search(rb"<(" + PFX + rb")Types\b", xml)
+    p = m.group(1).decode() if m else ""
+    defaults = {d.get("Extension", "").lower() for d in root if local_name(d.tag) == "Default"}
+    untyped = {}
+    for name in added:
+        ext = name.rsplit(".", 1)[-1].lower()
+        if "/" + name not in overrides and ext not in defaults and ext in CT_BY_EXTENSION:
+            untyped["/" + name] = CT_BY_EXTENSION[ext]
+    body = "".join(
+        f'<{p}Override PartName="{xml_attr(name)}" ContentType="{ct}"/>'
+        for name, ct in {**overrides, **untyped}.items()
+        if name.lower() not in existing
+    )
+    close = xml.rindex(b"</")
+    return xml[:close] + body.encode() + xml[close:]
