@@ -21,6 +21,7 @@ from licreport import __version__, api
 from licreport.errors import DataError, LicreportError
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
+from licreport.outputs.terms import term_label
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
@@ -308,8 +309,8 @@ def quote(
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
-    if column == "term" and isinstance(value, int):
-        return f"{value}-year"
+    if column == "term":
+        return term_label(value)
     return str(value)
 
 

@@ -252,8 +252,9 @@ def test_second_run_reuses_the_formats_it_added(tmp_path: Path) -> None:
     assert january.exit_code == 0, january.output
     with zipfile.ZipFile(december) as a, zipfile.ZipFile(output_of(december, out, "2027-01")) as b:
         first, second = a.read("xl/styles.xml"), b.read("xl/styles.xml")
-    # The sample's styles: 3 fonts, 5 cellXfs, 1 numFmt; the first run adds 1, 5, 1.
-    assert b'<fonts count="4">' in first and b'<cellXfs count="10">' in first
+    # The sample's styles: 3 fonts, 6 cellXfs (one wraps the Read me's help), 1 numFmt;
+    # the first run adds 1 font and 5 cellXfs.
+    assert b'<fonts count="4">' in first and b'<cellXfs count="11">' in first
     assert second == first
 
 
@@ -464,5 +465,5 @@ def test_outputs_from_before_the_marker_are_recognised_by_their_header(tmp_path:
     assert january.exit_code == 0, january.output
     with zipfile.ZipFile(output_of(older, tmp_path / "jan", "2027-01")) as z:
         assert (
-            z.read("xl/workbook.xml").count(b'name="_licreport_computed"') == 5
+            z.read("xl/workbook.xml").count(b'name="_licreport_computed"') == 6
         )  # Status … Checks

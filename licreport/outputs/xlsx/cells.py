@@ -236,3 +236,11 @@ def _serial_text(v: float) -> str:
 def text_cell(letter: str, row: int, text: str, style: int = 0, prefix: str = "") -> str:
     """One inline-string cell (headers)."""
     return render_cells([(TEXT, text)], letter, [row], {TEXT: style}, prefix)[0]
+
+
+def shown(v: object) -> str:
+    """A value as text for a label or a width estimate (dates as their ISO length)."""
+    got = classify(v)
+    if got is None:
+        return ""
+    return "2000-01-01" if got[0] == DATE else got[1]

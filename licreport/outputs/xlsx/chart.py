@@ -1,4 +1,8 @@
-"""The native column chart of a computed sheet: its chart and drawing parts."""
+"""The native column chart of a computed sheet: its chart and drawing parts.
+
+The chart sits below its table, in the table's first columns, so a sheet
+printed one page wide keeps it whole (never beside a long table, never cut).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,38 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from licreport.outputs.xlsx.cells import shown
 from licreport.outputs.xlsx.constants import NS_R
 from licreport.outputs.xlsx.utility import sheet_ref
-from licreport.outputs.xlsx.worksheet import shown
 from licreport.outputs.xlsx.xmlwriter import xml_attr, xml_text
 
 CHART_COLS, CHART_ROWS = 9, 18  # the chart's size in cells
+GAP_ROWS = 2  # blank rows between the table and the chart below it
 
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """A native Excel clustered column chart of a computed sheet."""
+    """A native Excel clustered column chart of a computed sheet.
+
+    ``rows``: the chart covers the table's first `rows` rows (None: every row up
+    to the last category).  ``labels``: the legend entry of each series (default:
+    the column's header).
+    """
 
     title: str
     categories: str  # column of the frame holding the category labels
     values: tuple[str, ...]  # numeric columns, one series each
+    rows: int | None = None
+    labels: tuple[str, ...] = ()
+
+
+def chart_top(n_rows: int) -> int:
+    """The 0-based sheet row where the chart of a table of `n_rows` data rows starts."""
+    return n_rows + 1 + GAP_ROWS
 
 
 def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes, bytes]:
-    """(drawing xml, chart xml) of a clustered column chart next to the table."""
+    """(drawing xml, chart xml) of a clustered column chart below the table."""
     cols = list(frame.columns)
     missing = [c for c in (spec.categories, *spec.values) if c not in cols]
     if missing:
@@ -34,6 +51,9 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
     # The chart's rows end at the last category (its columns may sit beside a longer table).
     present = np.flatnonzero(frame[spec.categories].notna().to_numpy())
     n = int(present[-1]) + 1 if len(present) else 0
+    if spec.rows is not None:
+        n = min(n, spec.rows)
+    table_rows = len(frame)
     frame = frame.iloc[:n]
     last = max(n + 1, 2)
     cat_idx = cols.index(spec.categories)
@@ -56,12 +76,16 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
             for i, v in enumerate(values.astype("float64").tolist())
             if v == v
         )
-        header = sheet_ref(sheet, idx, 1)
+        if k < len(spec.labels):  # a legend entry of its own
+            tx = f"<c:tx><c:v>{xml_text(spec.labels[k])}</c:v></c:tx>"
+        else:  # the column's header
+            tx = (
+                f"<c:tx><c:strRef><c:f>{xml_text(sheet_ref(sheet, idx, 1))}</c:f>"
+                f'<c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{xml_text(str(name))}'
+                "</c:v></c:pt></c:strCache></c:strRef></c:tx>"
+            )
         series.append(
-            f'<c:ser><c:idx val="{k}"/><c:order val="{k}"/>'
-            f"<c:tx><c:strRef><c:f>{xml_text(header)}</c:f>"
-            f'<c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{xml_text(str(name))}</c:v></c:pt>'
-            f"</c:strCache></c:strRef></c:tx>{cat}"
+            f'<c:ser><c:idx val="{k}"/><c:order val="{k}"/>{tx}{cat}'
             f"<c:val><c:numRef><c:f>{xml_text(sheet_ref(sheet, idx, 2, idx, last))}</c:f>"
             f'<c:numCache><c:formatCode>General</c:formatCode><c:ptCount val="{n}"/>{pts}'
             "</c:numCache></c:numRef></c:val></c:ser>"
@@ -76,7 +100,9 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
         '<c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/>'
         '<c:plotArea><c:layout/><c:barChart><c:barDir val="col"/><c:grouping val="clustered"/>'
         f'<c:varyColors val="0"/>{"".join(series)}'
-        '<c:axId val="50010001"/><c:axId val="50010002"/></c:barChart>'
+        '<c:dLbls><c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/>'
+        '<c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/></c:dLbls>'
+        '<c:gapWidth val="80"/><c:axId val="50010001"/><c:axId val="50010002"/></c:barChart>'
         '<c:catAx><c:axId val="50010001"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
         '<c:delete val="0"/><c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="1"/>'
         '<c:tickLblPos val="nextTo"/><c:crossAx val="50010002"/><c:crosses val="autoZero"/>'
@@ -85,17 +111,17 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
         '<c:delete val="0"/><c:axPos val="l"/><c:majorGridlines/>'
         '<c:numFmt formatCode="General" sourceLinked="1"/><c:tickLblPos val="nextTo"/>'
         '<c:crossAx val="50010001"/><c:crosses val="autoZero"/><c:crossBetween val="between"/>'
-        '</c:valAx></c:plotArea><c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>'
+        '</c:valAx></c:plotArea><c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend>'
         '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
     ).encode()
-    first = len(cols) + 1
+    top = chart_top(table_rows)
     drawing = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:twoCellAnchor>'
-        f"<xdr:from><xdr:col>{first}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row>"
-        f"<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>{first + CHART_COLS}</xdr:col>"
-        f"<xdr:colOff>0</xdr:colOff><xdr:row>{1 + CHART_ROWS}</xdr:row><xdr:rowOff>0</xdr:rowOff>"
+        f"<xdr:from><xdr:col>0</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{top}</xdr:row>"
+        f"<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>{CHART_COLS}</xdr:col>"
+        f"<xdr:colOff>0</xdr:colOff><xdr:row>{top + CHART_ROWS}</xdr:row><xdr:rowOff>0</xdr:rowOff>"
         '</xdr:to><xdr:graphicFrame macro=""><xdr:nvGraphicFramePr>'
         f'<xdr:cNvPr id="2" name="{xml_attr(spec.title or "Chart 1")}"/><xdr:cNvGraphicFramePr/>'
         '</xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'

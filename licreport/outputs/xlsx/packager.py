@@ -41,6 +41,7 @@ from licreport.outputs.xlsx.parts import (
     rels_xml,
     resolve,
     set_filter_database,
+    set_print_titles,
 )
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
 from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, xml_attr
@@ -333,6 +334,10 @@ class Package:
         marks = [by_part[s.part] for s in self._new_sheets if s.replaced and s.computed]
         marks += [i for i, s in enumerate(new, len(self.sheets)) if s.computed]
         marks = [i for i in marks if i not in self._computed_marks]
+        # every sheet written whole prints its header row on each page
+        titled = [(by_part[s.part], s.name) for s in self._new_sheets if s.replaced]
+        titled += [(i, s.name) for i, s in enumerate(new, len(self.sheets))]
+        xml = set_print_titles(xml, titled)
         if not marks:
             return xml
         root = re.search(rb"<(" + PFX + rb")workbook\b", xml)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from defusedxml import ElementTree as SafeET
+from openpyxl.utils.cell import quote_sheetname
 
 from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.constants import (
@@ -28,6 +29,7 @@ from licreport.outputs.xlsx.utility import absolute_ref
 from licreport.outputs.xlsx.xmlwriter import (
     PFX,
     children,
+    get_attr,
     local_name,
     prefix_for,
     xml_attr,
@@ -242,3 +244,33 @@ def content_types(
     )
     close = xml.rindex(b"</")
     return xml[:close] + body.encode() + xml[close:]
+
+
+PRINT_TITLES = "_xlnm.Print_Titles"
+
+
+def set_print_titles(xml: bytes, sheets: Sequence[tuple[int, str]]) -> bytes:
+    """workbook.xml with row 1 of each (index, name) sheet printed on every page: its
+    ``_xlnm.Print_Titles`` name replaced by ``'Name'!$1:$1``."""
+    if not sheets:
+        return xml
+    indices = {i for i, _ in sheets}
+    pattern = re.compile(
+        rb"<" + PFX + rb"definedName\b([^>]*?)(?:/>|>.*?</" + PFX + rb"definedName\s*>)", re.S
+    )
+
+    def drop(m: re.Match[bytes]) -> bytes:
+        name, local = get_attr(m.group(1), b"name"), get_attr(m.group(1), b"localSheetId")
+        if name == PRINT_TITLES.encode() and local is not None and local.isdigit():
+            return b"" if int(local) in indices else m.group(0)
+        return m.group(0)
+
+    xml = pattern.sub(drop, xml)
+    root = re.search(rb"<(" + PFX + rb")workbook\b", xml)
+    p = root.group(1).decode() if root else ""
+    items = "".join(
+        f'<{p}definedName name="{PRINT_TITLES}" localSheetId="{i}">'
+        f"{xml_text(quote_sheetname(name))}!$1:$1</{p}definedName>"
+        for i, name in sorted(sheets)
+    )
+    return add_defined_names(xml, items.encode())

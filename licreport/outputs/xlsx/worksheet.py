@@ -18,8 +18,10 @@ from licreport.outputs.xlsx.cells import (
     classify,
     column_cells,
     series_kind,
+    shown,
     text_cell,
 )
+from licreport.outputs.xlsx.chart import CHART_ROWS, chart_top
 from licreport.outputs.xlsx.constants import BATCH, NS_MAIN, NS_R
 from licreport.outputs.xlsx.styles import CellStyles
 from licreport.outputs.xlsx.utility import column_letter
@@ -29,6 +31,16 @@ MAX_WIDTH = 60
 PAGE_MARGINS = (
     b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
 )
+# Printed: A4 landscape, one page wide, as many pages down as it takes; each page names
+# its sheet and its place ("Page 2 of 3"); the header row repeats (the workbook's
+# _xlnm.Print_Titles name, see `packager`).
+SHEET_PR = b'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+PAGE_SETUP = (
+    b'<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    b"<headerFooter><oddHeader>&amp;L&amp;A</oddHeader>"
+    b"<oddFooter>&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter>"
+)
+PAGE_ROWS = 30  # rows of a landscape A4 page at 100 %: a chart that would cross one starts a page
 
 
 @dataclass
@@ -94,13 +106,6 @@ def width(col: Column) -> float:
     return float(min(MAX_WIDTH, max(len(col.header) + 3, longest + 2, 6)))
 
 
-def shown(v: object) -> str:
-    got = classify(v)
-    if got is None:
-        return ""
-    return "2000-01-01" if got[0] == DATE else got[1]
-
-
 def sheet_writer(
     columns: Sequence[Column],
     styles: CellStyles,
@@ -109,7 +114,8 @@ def sheet_writer(
     chart: bool,
     date1904: bool = False,
 ) -> Callable[[IO[bytes]], None]:
-    """A function streaming one new worksheet: bold frozen header, widths, filter, rows.
+    """A function streaming one new worksheet: bold frozen header, widths, filter, rows,
+    print setup (A4 landscape, one page wide, the chart below the table kept whole).
 
     Dates are written as serials of the workbook's date system (`date1904`).
     """
@@ -121,6 +127,7 @@ def sheet_writer(
             (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">'
+                f"{SHEET_PR.decode()}"
                 f'<dimension ref="A1:{last_col}{n + 1}"/>'
                 '<sheetViews><sheetView workbookViewId="0">'
                 '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
@@ -163,6 +170,13 @@ def sheet_writer(
         if filters and columns:
             out.write(f'<autoFilter ref="A1:{last_col}{n + 1}"/>'.encode())
         out.write(PAGE_MARGINS)
+        out.write(PAGE_SETUP)
+        top = chart_top(n)
+        if chart and top + CHART_ROWS > PAGE_ROWS:  # the chart starts a page of its own
+            out.write(
+                f'<rowBreaks count="1" manualBreakCount="1"><brk id="{top}" max="16383" man="1"/>'
+                "</rowBreaks>".encode()
+            )
         if chart:
             out.write(b'<drawing r:id="rId1"/>')
         out.write(b"</worksheet>")
