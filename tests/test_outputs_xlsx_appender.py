@@ -14,99 +14,21 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table as XlTable
 from python_calamine import CalamineWorkbook
 
-from licreport.ledger.model import Ledger
 from licreport.outputs.workbook import write_workbook
 from licreport.outputs.xlsx import constants
 from tests.workbooks import (
-    MONTHS,
     REDO_COLUMNS,
     computed,
     ledger_of,
     make_table,
     prefixed_without_addresses,
+    redo_ledger,
+    redo_workbook,
     redone_renewals,
     sheet_xml,
 )
 
 # ---------------------------------------------------------------- removing rows (--redo)
-
-
-def redo_workbook(path: Path, *, title: bool, table: bool) -> Path:
-    """Renewals of three months (3 rows each) under an optional title, with a filter or table.
-
-    Column F holds a merged note beside a 2026-02 row (removed) and one beside a
-    2026-03 row (moves up); E of the last row holds a formula.
-    """
-    wb = Workbook()
-    notes = wb.active
-    notes.title = "Notes"
-    notes["A1"] = "keep me"
-    ws = wb.create_sheet("Renewals")
-    if title:
-        ws["A1"] = "Renewals of Acme"
-        ws.merge_cells("A1:D1")
-    h = 2 if title else 1
-    for i, name in enumerate(REDO_COLUMNS):
-        ws.cell(h, i + 1, name)
-    r = h
-    for m, month in enumerate(MONTHS):
-        for i in range(3):
-            r += 1
-            ws.append([f"{month}-r1", month, f"C{m}{i}", 10 * (m + 1) + i])
-    ws.merge_cells(f"F{h + 4}:G{h + 4}")
-    ws[f"F{h + 4}"] = "goes"
-    ws.merge_cells(f"F{h + 8}:G{h + 8}")
-    ws[f"F{h + 8}"] = "checked"
-    ws[f"E{h + 9}"] = f"=D{h + 9}*2"
-    if table:
-        ws.add_table(XlTable(displayName="RenewalsTable", ref=f"A{h}:D{h + 9}"))
-    else:
-        ws.auto_filter.ref = f"A{h}:D{h + 9}"
-    ex = wb.create_sheet("Exchanges")
-    ex.append(["date", "points", "run"])
-    for m, month in enumerate(MONTHS):
-        ex.append([dt.datetime(2026, m + 1, 1), 100 + m, f"{month}-r1"])
-    wb.save(path)
-    return path
-
-
-def redo_ledger(path: Path, *, title: bool) -> Ledger:
-    h = 2 if title else 1
-    rows: dict[str, list[object]] = {
-        "run": [f"{m}-r1" for m in MONTHS for _ in range(3)],
-        "month": [m for m in MONTHS for _ in range(3)],
-        "client": [f"C{k}{i}" for k in range(3) for i in range(3)],
-        "renewed": [10 * (k + 1) + i for k in range(3) for i in range(3)],
-    }
-    exchanges: dict[str, list[object]] = {
-        "date": [f"2026-0{m}-01" for m in (1, 2, 3)],
-        "points": [100, 101, 102],
-        "run": [f"{m}-r1" for m in MONTHS],
-    }
-    return ledger_of(
-        path,
-        "xlsx",
-        {
-            "Renewals": make_table(
-                "Renewals",
-                "Renewals",
-                path.name,
-                h,
-                {c: c for c in REDO_COLUMNS},
-                {c: "ABCD"[i] for i, c in enumerate(REDO_COLUMNS)},
-                rows,
-            ),
-            "Exchanges": make_table(
-                "Exchanges",
-                "Exchanges",
-                path.name,
-                1,
-                {c: c for c in exchanges},
-                {"date": "A", "points": "B", "run": "C"},
-                exchanges,
-            ),
-        },
-    )
 
 
 def values(ws: object, first: int, last: int, width: int = 4) -> list[list[object]]:
@@ -160,8 +82,9 @@ def test_redo_removes_a_month_and_appends_below(
     assert merges == sorted([f"F{h + 5}:G{h + 5}"] + (["A1:D1"] if title else []))
     assert ws[f"F{h + 5}"].value == "checked"
     assert "goes" not in [c.value for row in ws.iter_rows() for c in row]
-    # Formula text is not rewritten (documented): it moved with its row.
-    assert ws[f"E{h + 6}"].value == f"=D{h + 9}*2"
+    # The formula moved with its row, and so did the row it points at (issue #16 point 4;
+    # it kept =D{h + 9}*2 before, pointing 3 rows below its own).
+    assert ws[f"E{h + 6}"].value == f"=D{h + 6}*2"
     xml = sheet_xml(out)["xl/worksheets/sheet2.xml"]
     assert re.search(rf'<dimension ref="A1:G{h + 8}"\s*/>', xml)
     if table:
@@ -278,7 +201,7 @@ def test_removing_rows_drops_the_calc_chain(tmp_path: Path) -> None:
         assert "xl/calcChain.xml" not in z.namelist()
         assert b"calcChain" not in z.read("xl/_rels/workbook.xml.rels")
         assert b"calcChain" not in z.read("[Content_Types].xml")
-    assert load_workbook(out)["Renewals"]["E9"].value == "=D10*2"
+    assert load_workbook(out)["Renewals"]["E9"].value == "=D9*2"  # moved up with D10
 
 
 def test_no_removal_writes_the_same_bytes(tmp_path: Path) -> None:

@@ -258,3 +258,81 @@ def prefixed_without_addresses(xml: str) -> str:
         'xmlns="http://schemas.openxmlformats.org', 'xmlns:x="http://schemas.openxmlformats.org', 1
     )
     return re.sub(r'(<x:(?:row|c)\b[^>]*?) r="[A-Z]*\d+"', r"\1", xml)
+
+
+def redo_workbook(path: Path, *, title: bool, table: bool) -> Path:
+    """Renewals of three months (3 rows each) under an optional title, with a filter or table.
+
+    Column F holds a merged note beside a 2026-02 row (removed) and one beside a
+    2026-03 row (moves up); E of the last row holds a formula.
+    """
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    notes["A1"] = "keep me"
+    ws = wb.create_sheet("Renewals")
+    if title:
+        ws["A1"] = "Renewals of Acme"
+        ws.merge_cells("A1:D1")
+    h = 2 if title else 1
+    for i, name in enumerate(REDO_COLUMNS):
+        ws.cell(h, i + 1, name)
+    r = h
+    for m, month in enumerate(MONTHS):
+        for i in range(3):
+            r += 1
+            ws.append([f"{month}-r1", month, f"C{m}{i}", 10 * (m + 1) + i])
+    ws.merge_cells(f"F{h + 4}:G{h + 4}")
+    ws[f"F{h + 4}"] = "goes"
+    ws.merge_cells(f"F{h + 8}:G{h + 8}")
+    ws[f"F{h + 8}"] = "checked"
+    ws[f"E{h + 9}"] = f"=D{h + 9}*2"
+    if table:
+        ws.add_table(XlTable(displayName="RenewalsTable", ref=f"A{h}:D{h + 9}"))
+    else:
+        ws.auto_filter.ref = f"A{h}:D{h + 9}"
+    ex = wb.create_sheet("Exchanges")
+    ex.append(["date", "points", "run"])
+    for m, month in enumerate(MONTHS):
+        ex.append([dt.datetime(2026, m + 1, 1), 100 + m, f"{month}-r1"])
+    wb.save(path)
+    return path
+
+
+def redo_ledger(path: Path, *, title: bool) -> Ledger:
+    h = 2 if title else 1
+    rows: dict[str, list[object]] = {
+        "run": [f"{m}-r1" for m in MONTHS for _ in range(3)],
+        "month": [m for m in MONTHS for _ in range(3)],
+        "client": [f"C{k}{i}" for k in range(3) for i in range(3)],
+        "renewed": [10 * (k + 1) + i for k in range(3) for i in range(3)],
+    }
+    exchanges: dict[str, list[object]] = {
+        "date": [f"2026-0{m}-01" for m in (1, 2, 3)],
+        "points": [100, 101, 102],
+        "run": [f"{m}-r1" for m in MONTHS],
+    }
+    return ledger_of(
+        path,
+        "xlsx",
+        {
+            "Renewals": make_table(
+                "Renewals",
+                "Renewals",
+                path.name,
+                h,
+                {c: c for c in REDO_COLUMNS},
+                {c: "ABCD"[i] for i, c in enumerate(REDO_COLUMNS)},
+                rows,
+            ),
+            "Exchanges": make_table(
+                "Exchanges",
+                "Exchanges",
+                path.name,
+                1,
+                {c: c for c in exchanges},
+                {"date": "A", "points": "B", "run": "C"},
+                exchanges,
+            ),
+        },
+    )

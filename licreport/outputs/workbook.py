@@ -9,8 +9,9 @@ every ledger sheet.  Strings are always written as strings: a client called
 ``=HYPERLINK(...)`` stays text.
 
 ``removed`` rows (``--redo``) are deleted before the new rows go in, and the
-rows below move up; formulas pointing at moved rows are not rewritten (see
-`SheetAppender`).
+rows below move up; formulas, defined names, conditional formats, validations
+and charts pointing at moved rows follow them, and a reference into a removed
+row becomes ``#REF!`` (see `xlsx.shift`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from licreport.outputs.xlsx.appender import AppendColumn, SheetAppender
 from licreport.outputs.xlsx.chart import ChartSpec, chart_parts
 from licreport.outputs.xlsx.packager import Package
 from licreport.outputs.xlsx.parts import empty_package
+from licreport.outputs.xlsx.rowmap import RowMap
+from licreport.outputs.xlsx.shift import Unshiftable, shift_chart, shift_other_sheet, shifts_of
 from licreport.outputs.xlsx.styles import CellStyles, patch_styles
 from licreport.outputs.xlsx.utility import col_index
 from licreport.outputs.xlsx.worksheet import FORMATS, Column, infer_format, sheet_writer
@@ -180,15 +183,18 @@ def write_workbook(
         styles_name, styles_xml = pkg.styles_xml()
         styles_xml, styles = patch_styles(styles_xml)
         pkg.set_styles(styles_name, styles_xml)
-        if ledger.kind == "xlsx":
-            _xlsx_ledger_sheets(pkg, ledger, appended, dropping, styles)
-        else:
-            _csv_ledger_sheets(pkg, ledger, appended, dropping, styles)
-        for sheet in computed:
-            _computed_sheet(pkg, sheet, styles)
-        names = pkg.final_sheet_names()
-        with open(target, "wb") as fp:
-            pkg.write(fp)
+        try:
+            if ledger.kind == "xlsx":
+                _xlsx_ledger_sheets(pkg, ledger, appended, dropping, styles)
+            else:
+                _csv_ledger_sheets(pkg, ledger, appended, dropping, styles)
+            for sheet in computed:
+                _computed_sheet(pkg, sheet, styles)
+            names = pkg.final_sheet_names()
+            with open(target, "wb") as fp:
+                pkg.write(fp)
+        except Unshiftable as exc:  # name the file, as every error does
+            raise Unshiftable(f"{ledger.path.name}:{exc.message}") from None
     verify(target, names, pkg.written)
 
 
@@ -199,6 +205,7 @@ def _xlsx_ledger_sheets(
     removed: Mapping[str, Sequence[int]],
     styles: CellStyles,
 ) -> None:
+    pkg.shifts = _row_shifts(pkg, ledger, removed)
     for name in [*appended, *(n for n in removed if n not in appended)]:
         new = appended.get(name)
         if new is not None and not len(new):
@@ -236,6 +243,39 @@ def _xlsx_ledger_sheets(
                 name,
                 sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904),
             )
+    _shift_other_parts(pkg)
+
+
+def _row_shifts(
+    pkg: Package, ledger: Ledger, removed: Mapping[str, Sequence[int]]
+) -> dict[str, RowMap]:
+    """The rows --redo removes, per worksheet name (as the workbook spells it)."""
+    out: dict[str, RowMap] = {}
+    for name, rows in removed.items():
+        table = ledger.tables.get(name)
+        ref = pkg.sheet(table.sheet) if table is not None and table.present else None
+        if ref is not None and rows:
+            out[ref.name] = RowMap(rows)
+    return shifts_of(out)
+
+
+def _shift_other_parts(pkg: Package) -> None:
+    """References into removed rows from the sheets and charts the run does not rewrite."""
+    if not pkg.shifts:
+        return
+    for ref in pkg.sheets:
+        if ref.part in pkg.names and ref.part not in pkg.replace:
+            xml = pkg.read(ref.part)
+            new = shift_other_sheet(xml, pkg.shifts, ref.name)
+            if new != xml:
+                pkg.replace[ref.part] = new
+    for info in pkg.infos:
+        name = info.filename
+        if name.startswith("xl/charts/chart") and name.endswith(".xml"):
+            xml = pkg.read(name)
+            new = shift_chart(xml, pkg.shifts)
+            if new != xml:
+                pkg.replace[name] = new
 
 
 def _csv_ledger_sheets(

@@ -17,6 +17,7 @@ from licreport.outputs.xlsx.constants import BATCH, REL_TABLE
 from licreport.outputs.xlsx.packager import Package, SheetRef
 from licreport.outputs.xlsx.rowmap import RowMap
 from licreport.outputs.xlsx.scan import Cursor, cells_of, merge_row, scan_sheet, style_of
+from licreport.outputs.xlsx.shift import shift_foot, shift_formulas_in, shift_rule_formulas
 from licreport.outputs.xlsx.styles import CellStyles
 from licreport.outputs.xlsx.utility import col_index, column_letter, make_ref, parse_ref
 from licreport.outputs.xlsx.xmlwriter import (
@@ -76,11 +77,11 @@ class SheetAppender:
     ``removed`` rows (``--redo``) are deleted first, as Excel's "delete rows"
     does: the rows below move up (row and cell addresses renumbered), and the
     dimension, autofilter, tables, merged cells (dropped when they touch a
-    removed row) and shared/array formula ranges follow.  Formula text is not
-    rewritten: a formula pointing at a moved row, here or on another sheet, and
-    defined names, conditional formats, validations and hyperlinks keep the
-    addresses they had.  A shared formula whose first cell is removed leaves its
-    other cells as their last computed values.
+    removed row) and shared/array formula ranges follow, and so do the references
+    of formulas, conditional formats, validations and hyperlinks (`shift`): a
+    reference into a removed row becomes ``#REF!``, as in Excel, and one that
+    cannot be moved stops the run.  A shared formula whose first cell is removed
+    leaves its other cells as their last computed values.
     """
 
     def __init__(
@@ -178,6 +179,9 @@ class SheetAppender:
         if self.rows:
             foot = _SORTSTATE_RE.sub(self._sort_state, foot, count=1)
             foot = _MERGES_RE.sub(self._merges, foot, count=1)
+            foot = shift_foot(foot, self.pkg.shifts, self.ref.name)
+        elif self.pkg.shifts:  # rows removed from other sheets
+            foot = shift_rule_formulas(foot, self.pkg.shifts, self.ref.name)
         with self.pkg.zin.open(self.part) as fp:
             src: IO[bytes] = fp
             if self.rows:  # many small reads between removed rows: inflate is slow on those
@@ -193,6 +197,8 @@ class SheetAppender:
                 cur.copy(end - start, None)
             if self.rows:
                 self._copy_without_removed(cur, out)
+            elif self.pkg.shifts:  # formulas may point into rows removed from other sheets
+                self._copy_moved(cur, self.layout.last_end - cur.pos, out, 0)
             else:
                 cur.copy(self.layout.last_end - cur.pos, out)
             tail = cur.read(self.layout.close_start - self.layout.last_end)
@@ -292,6 +298,8 @@ class SheetAppender:
         return self._shifted(rows, self.rows.shift(row)) if self.rows else rows
 
     def _shifted(self, data: bytes, shift: int) -> bytes:
+        if self.pkg.shifts:  # formula text first: it holds the rows' old numbers
+            data = shift_formulas_in(data, self.pkg.shifts, self.ref.name, self.ref.name)
         if shift:
             # split, then each distinct row number once: ~4x faster than a sub callback
             parts = _ADDR_RE.split(data)

@@ -43,6 +43,8 @@ from licreport.outputs.xlsx.parts import (
     set_filter_database,
     set_print_titles,
 )
+from licreport.outputs.xlsx.rowmap import RowMap
+from licreport.outputs.xlsx.shift import shift_defined_names
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
 from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, xml_attr
 from licreport.outputs.xlsx.zipcopy import Content, copy_entry, write_part
@@ -84,6 +86,7 @@ class Package:
         self.overrides: dict[str, str] = {}
         self._new_sheets: list[NewSheet] = []
         self.filter_refs: dict[int, str] = {}  # sheet index -> its autofilter's new range
+        self.shifts: dict[str, RowMap] = {}  # casefolded sheet -> rows --redo removes
         self._extra_rels: list[tuple[str, str]] = []
         self._rels: dict[str, list[Rel]] = {}
         self.written: list[str] = []  # the parts `write` rendered (not copied), for `verify`
@@ -323,7 +326,7 @@ class Package:
         return xml[:close] + body.encode() + xml[close:]
 
     def _workbook_xml(self) -> bytes:
-        xml = self.workbook_xml
+        xml = shift_defined_names(self.workbook_xml, self.shifts)  # before the new filter refs
         for index, ref in self.filter_refs.items():
             xml = set_filter_database(xml, index, self.sheets[index].name, ref)
         new = [s for s in self._new_sheets if not s.replaced]
