@@ -37,6 +37,7 @@ from licreport.outputs.xlsx.parts import empty_package
 from licreport.outputs.xlsx.rowmap import RowMap
 from licreport.outputs.xlsx.shift import Unshiftable, shift_chart, shift_other_sheet, shifts_of
 from licreport.outputs.xlsx.styles import CellStyles, patch_styles
+from licreport.outputs.xlsx.tables import table_edits
 from licreport.outputs.xlsx.utility import col_index
 from licreport.outputs.xlsx.worksheet import FORMATS, Column, infer_format, sheet_writer
 from licreport.outputs.xlsx.xmlwriter import check_xml
@@ -230,7 +231,7 @@ def _xlsx_ledger_sheets(
                 pkg, ref, table.header_row, adding, styles, all_headers=empty, removed=rows
             )
             pkg.replace[ref.part] = appender.write
-            pkg.replace.update(appender.table_edits())
+            pkg.replace.update(table_edits(appender))
             if appender.filter_ref:
                 pkg.filter_refs[ref.index] = appender.filter_ref
             if rows:

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 import pandas as pd
-from defusedxml import ElementTree as SafeET
 
 from licreport.outputs.xlsx import PatchError, constants
 from licreport.outputs.xlsx.cells import BOOL, DATE, NUMBER, TEXT, column_cells, text_cell
-from licreport.outputs.xlsx.constants import BATCH, REL_TABLE
+from licreport.outputs.xlsx.constants import BATCH
 from licreport.outputs.xlsx.packager import Package, SheetRef
 from licreport.outputs.xlsx.rowmap import RowMap
 from licreport.outputs.xlsx.scan import Cursor, cells_of, merge_row, scan_sheet, style_of
@@ -22,15 +21,12 @@ from licreport.outputs.xlsx.styles import CellStyles
 from licreport.outputs.xlsx.utility import col_index, column_letter, make_ref, parse_ref
 from licreport.outputs.xlsx.xmlwriter import (
     PFX,
-    children,
     get_attr,
-    insert_children,
     set_attr,
-    xml_attr,
 )
 
 _DIMENSION_RE = re.compile(rb"(<" + PFX + rb"dimension\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
-_AUTOFILTER_RE = re.compile(rb"(<" + PFX + rb"autoFilter\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
+AUTOFILTER_RE = re.compile(rb"(<" + PFX + rb"autoFilter\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
 # The ``r`` address of a row or cell start tag (renumbering moved rows).
 _ADDR_RE = re.compile(
     rb"(<" + PFX + rb"(?:row|c)\b[^>]*?(?<![\w:])r\s*=\s*[\"'][A-Z]*)(\d+)(?=[\"'])"
@@ -44,7 +40,7 @@ _MERGES_RE = re.compile(
 _MERGE_RE = re.compile(
     rb"<" + PFX + rb"mergeCell\b[^>]*?(?:/>|>.*?</" + PFX + rb"mergeCell\s*>)", re.S
 )
-_SORTSTATE_RE = re.compile(rb"(<" + PFX + rb"sortState\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
+SORTSTATE_RE = re.compile(rb"(<" + PFX + rb"sortState\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)([\"'])")
 
 
 # ---------------------------------------------------------------- appending rows
@@ -57,12 +53,6 @@ class AppendColumn:
     name: str
     letter: str | None
     values: pd.Series
-
-
-def _set_ref(xml: bytes, pattern: re.Pattern[bytes], ref: str) -> bytes:
-    """`xml` with group 2 of the first match of `pattern` (a ``ref`` value) set to `ref`."""
-    m = pattern.search(xml)
-    return xml if m is None else xml[: m.start(2)] + ref.encode() + xml[m.end(2) :]
 
 
 class SheetAppender:
@@ -167,17 +157,17 @@ class SheetAppender:
         self.first = max(kept_last, self.header_row) + 1
         self.last = self.first + self.n - 1
         self.max_col = max([self.header_max, *(i for i, _, _ in self.columns)])
-        m = _AUTOFILTER_RE.search(self.layout.foot)
-        self.filter_ref = self._extend(m.group(2).decode()) if m else None
+        m = AUTOFILTER_RE.search(self.layout.foot)
+        self.filter_ref = self.extend(m.group(2).decode()) if m else None
 
     # -- pass 2
 
     def write(self, out: IO[bytes]) -> None:
         p = self.layout.prefix
         head = _DIMENSION_RE.sub(self._dimension, self.layout.head, count=1)
-        foot = _AUTOFILTER_RE.sub(self._autofilter, self.layout.foot, count=1)
+        foot = AUTOFILTER_RE.sub(self._autofilter, self.layout.foot, count=1)
         if self.rows:
-            foot = _SORTSTATE_RE.sub(self._sort_state, foot, count=1)
+            foot = SORTSTATE_RE.sub(self._sort_state, foot, count=1)
             foot = _MERGES_RE.sub(self._merges, foot, count=1)
             foot = shift_foot(foot, self.pkg.shifts, self.ref.name)
         elif self.pkg.shifts:  # rows removed from other sheets
@@ -361,7 +351,7 @@ class SheetAppender:
     def _autofilter(self, m: re.Match[bytes]) -> bytes:
         return m.group(1) + (self.filter_ref or m.group(2).decode()).encode() + m.group(3)
 
-    def _extend(self, ref: str, *, grow: bool = True, header: bool = True) -> str:
+    def extend(self, ref: str, *, grow: bool = True, header: bool = True) -> str:
         """A filter/table range over the table: removed rows out, grown to the new rows/columns."""
         old = parse_ref(ref)
         if old is None:
@@ -381,60 +371,3 @@ class SheetAppender:
         if self.new_headers and c2 == self.header_max and min(self.new_headers) == c2 + 1:
             c2 = max(self.new_headers)
         return make_ref(c1, r1, c2, max(r2, self.last))
-
-    def table_edits(self) -> dict[str, bytes]:
-        """Tables (ListObjects) on the sheet: removed rows out, grown to cover the new rows."""
-        out: dict[str, bytes] = {}
-        if self.n == 0 and not self.rows:
-            return out
-        for rel in self.pkg.rels(self.part):
-            if rel.type != REL_TABLE or rel.external or rel.target not in self.pkg.names:
-                continue
-            xml = self.pkg.read(rel.target)
-            root = SafeET.fromstring(xml)
-            ref = root.get("ref", "")
-            # A table with a totals row or no header row moves but does not grow.
-            headed = root.get("headerRowCount", "1") != "0"
-            fixed = bool(int(root.get("totalsRowCount", "0") or 0)) or not headed
-            if fixed and not self.rows:
-                continue
-            new_ref = self._extend(ref, grow=not fixed, header=headed)
-            if new_ref == ref:
-                continue
-            old, new = parse_ref(ref), parse_ref(new_ref)
-            assert old is not None and new is not None
-            m = re.search(rb"<(" + PFX + rb")table\b", xml)
-            p = m.group(1) if m else b""
-            table_re = re.compile(
-                rb"(<" + re.escape(p) + rb"table\b[^>]*?\bref\s*=\s*[\"'])([^\"']*)"
-            )
-            xml = _set_ref(xml, table_re, new_ref)
-            if fixed:
-                filtered = _AUTOFILTER_RE.search(xml)
-                if filtered is not None:
-                    moved = self._extend(filtered.group(2).decode(), grow=False, header=headed)
-                    xml = _set_ref(xml, _AUTOFILTER_RE, moved)
-            else:
-                xml = _set_ref(xml, _AUTOFILTER_RE, new_ref)
-            if self.rows:
-                sort = _SORTSTATE_RE.search(xml)
-                sorted_ref = self.rows.ref(sort.group(2).decode()) if sort is not None else None
-                if sorted_ref is not None:
-                    xml = _set_ref(xml, _SORTSTATE_RE, sorted_ref)
-            if new[2] > old[2]:
-                cols = [
-                    c for g in children(root, "tableColumns") for c in children(g, "tableColumn")
-                ]
-                next_id = max([0, *(int(c.get("id", "0")) for c in cols)]) + 1
-                items = b""
-                for idx in range(old[2] + 1, new[2] + 1):
-                    name = next(c.name for i, c, _ in self.columns if i == idx)
-                    items += b'<%stableColumn id="%d" name="%s"/>' % (
-                        p,
-                        next_id,
-                        xml_attr(name).encode(),
-                    )
-                    next_id += 1
-                xml = insert_children(xml, p, b"tableColumns", items, len(cols) + new[2] - old[2])
-            out[rel.target] = xml
-        return out
