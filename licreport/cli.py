@@ -22,6 +22,7 @@ from licreport.errors import DataError, LicreportError, UsageError
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.outputs.filters import pluralise
+from licreport.outputs.terms import term_label
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
@@ -312,8 +313,8 @@ def quote(
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
-    if column == "term" and isinstance(value, int):
-        return f"{value}-year"
+    if column == "term":
+        return term_label(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"  # 12,500 devices, as the report shows them
     return str(value)

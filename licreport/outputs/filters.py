@@ -15,6 +15,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from licreport.outputs.terms import term_label
+
 DASH = "—"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHS_LONG = (
@@ -159,13 +161,9 @@ def pluralise(count: object, singular: str, plural: str | None = None) -> str:
 
 
 def term(value: object) -> str:
-    """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial`."""
-    text = str(value).strip() if value is not None else ""
-    if text.isdigit():
-        return pluralise(int(text), "year")
-    if text.lower() in ("monthly", "trial"):
-        return text.capitalize()
-    return text or DASH
+    """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial` (the one
+    vocabulary of every output, `terms.term_label`)."""
+    return term_label(value) or DASH
 
 
 def days(value: object) -> str:

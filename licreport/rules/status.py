@@ -286,11 +286,6 @@ def available_by_product_term(view: StatusView) -> pd.DataFrame:
     return _sum_by(pd.concat([annual[cols], monthly[cols]]), cols[:3], ["available"])
 
 
-def available_all_partners(view: StatusView) -> pd.DataFrame:
-    """`available_by_product_term` added up over the partners: product, term, available."""
-    return _sum_by(available_by_product_term(view), ["product", "term"], ["available"])
-
-
 def monthly_by_product(view: StatusView) -> pd.DataFrame:
     """Per partner and product: the monthly pool now and next month's forecast."""
     pool = _sum_by(
