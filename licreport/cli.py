@@ -8,6 +8,7 @@ be written (nothing written); 3 an internal error (a bug: run with --debug).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -186,6 +187,9 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
                 for line in exc.lines():
                     click.echo(line if exc.errors else f"licreport: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:  # the reader stopped reading (`| head`): not a failure of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+            ctx.exit(0)
         except OSError as exc:  # a folder that cannot be created, a disk that is full
             if ctx.find_root().params.get("debug"):
                 raise

@@ -760,3 +760,25 @@ def test_run_output_separates_thousands_and_says_one_line(tmp_path: Path) -> Non
     assert "monthly: 0 of 12,500 devices renewed, 12,500 dropped" in out
     code, stdout, _ = run("status", source, "--as-of", "2026-11-15")
     assert "  MSSP Points balance: 17,500" in stdout.splitlines()  # 30,000 − 12,500 × 1
+
+
+def test_a_reader_that_stops_early_is_no_error() -> None:
+    """`licreport status … | head -1`: a closed pipe ends the command quietly, exit 0."""
+    import fcntl
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    fcntl.fcntl(write, 1031, 4096)  # F_SETPIPE_SZ: the ~9 KB status cannot fit in the pipe
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "licreport.cli", "status", str(SAMPLE), "--as-of", "2026-12-01"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write)
+    with os.fdopen(read, "rb") as stdout:
+        assert stdout.readline() == b"Status as of 2026-12-01\n"
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()  # the pipe is closed, as `head -1` leaves it
+    assert proc.wait(timeout=60) == 0
+    assert err == ""
