@@ -22,8 +22,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from licreport import i18n
 from licreport.outputs import filters, svg
-from licreport.outputs.filters import to_decimal
+from licreport.outputs.filters import Formats, to_decimal
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -61,8 +62,11 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-def make_environment(folder: Path | None = None) -> jinja2.Environment:
-    """The report's jinja2 environment: autoescape, StrictUndefined, trimmed blocks, filters."""
+def make_environment(
+    folder: Path | None = None, formats: Formats = filters.ENGLISH
+) -> jinja2.Environment:
+    """The report's jinja2 environment in one language: autoescape, StrictUndefined, trimmed
+    blocks, the language's filters and its gettext catalogue (`{% trans %}`, `_()`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder or templates_dir())),
         autoescape=True,
@@ -70,8 +74,13 @@ def make_environment(folder: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    filters.register(env)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        formats.gettext, formats.ngettext, newstyle=True
+    )
+    env.globals["lang"] = formats.lang
+    filters.register(env, formats)
     return env
 
 
@@ -223,19 +232,20 @@ def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
     return -row["at_risk"], -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
 
 
-def _pool_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
+def _pool_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: Formats) -> Row:
     """Available annual licences by product x term, over all partners."""
     cells: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for p in partners:
         for x in p.get("pool") or []:
             cells[_text(x.get("product")), _term(x.get("term"))] += _num(x.get("available"))
-    return _matrix(cells, top_n, title="Available annual licences by product and term")
+    return _matrix(cells, top_n, formats)
 
 
-def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, *, title: str) -> Row:
-    terms = sorted({t for _, t in cells}, key=_term_sort)
+def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, formats: Formats) -> Row:
+    _ = formats.gettext
+    terms = sorted({t for _prod, t in cells}, key=_term_sort)
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for (product, _), v in cells.items():
+    for (product, _term_key), v in cells.items():
         totals[product] += v
     order = sorted(totals, key=lambda prod: (-totals[prod], prod))
     rows = [
@@ -246,20 +256,21 @@ def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, *, title: str)
         }
         for prod in order[:top_n]
     ]
-    by_term = [sum((v for (_, t), v in cells.items() if t == term), ZERO) for term in terms]
+    by_term = [sum((v for (_prod, t), v in cells.items() if t == term), ZERO) for term in terms]
     charted = order[:CHART_BARS]
     chart = svg.stacked_bars(
         charted,
         [
             svg.Series(
-                filters.term(t),
+                formats.term(t),
                 [float(cells.get((prod, t), ZERO)) for prod in charted],
                 TERM_COLORS.get(t, OTHER_COLOR),
             )
             for t in terms
         ],
-        title=title,
-        empty="No licences in the pools",
+        title=_("Available annual licences by product and term"),
+        empty=_("No licences in the pools"),
+        fmt=formats.number,
         width=HALF_WIDTH,
     )
     return {
@@ -273,8 +284,9 @@ def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, *, title: str)
     }
 
 
-def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
+def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: Formats) -> Row:
     """Monthly pool now and next month's renewal need, per product over all partners."""
+    _ = formats.gettext
     agg: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for p in partners:
         for x in p.get("monthly_pool") or []:
@@ -293,10 +305,10 @@ def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
     chart = svg.stacked_bars(
         charted,
         [
-            svg.Series("Covered", [float(c) for c in covered], COVERED),
-            svg.Series("Shortfall", [float(agg[x]["shortfall"]) for x in charted], SHORTFALL),
+            svg.Series(_("Covered"), [float(c) for c in covered], COVERED),
+            svg.Series(_("Shortfall"), [float(agg[x]["shortfall"]) for x in charted], SHORTFALL),
             svg.Series(
-                "Spare",
+                _("Spare"),
                 [
                     float(max(ZERO, agg[x]["available"] - c))
                     for x, c in zip(charted, covered, strict=True)
@@ -304,8 +316,9 @@ def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int) -> Row:
                 SPARE,
             ),
         ],
-        title="Next month: devices due against monthly licences available",
-        empty="No monthly contracts due next month",
+        title=_("Next month: devices due against monthly licences available"),
+        empty=_("No monthly contracts due next month"),
+        fmt=formats.number,
         width=HALF_WIDTH,
     )
     coverage = (
@@ -354,9 +367,12 @@ def _expiring_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, st
     )
 
 
-def _expiring_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+def _expiring_view(
+    partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names, formats: Formats
+) -> Row:
     """Contracts and trials ending within 90 days: buckets and the nearest top-N."""
-    labels = ("0–30 days", "31–60 days", "61–90 days")
+    _ = formats.gettext
+    labels = (_("Ending in 0–30 days"), _("Ending in 31–60 days"), _("Ending in 61–90 days"))
     buckets: list[Row] = [{"label": label, "contracts": 0, "licences": ZERO} for label in labels]
     count = 0
     for _, x in _tagged(partners, "expiring"):
@@ -405,8 +421,9 @@ def _recoverable_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: 
     }
 
 
-def _pipeline_view(pipeline: Sequence[Mapping[str, Any]], month: str) -> Row:
+def _pipeline_view(pipeline: Sequence[Mapping[str, Any]], month: str, formats: Formats) -> Row:
     """Contracts and licences expiring per month, over all partners, 12 months from `month`."""
+    _ = formats.gettext
     contracts: dict[str, Decimal] = defaultdict(Decimal)
     licences: dict[str, Decimal] = defaultdict(Decimal)
     for item in pipeline:
@@ -420,21 +437,27 @@ def _pipeline_view(pipeline: Sequence[Mapping[str, Any]], month: str) -> Row:
     window = [_month_add(start, k) for k in range(PIPELINE_MONTHS)] if start else []
     months = sorted(set(window) | set(licences))[:MAX_PIPELINE_MONTHS]
     rows = [{"month": m, "contracts": contracts[m], "licences": licences[m]} for m in months]
-    labels = [filters.month_label(m, "abbr") for m in months]
+    labels = [formats.month_label(m, "abbr") for m in months]
     years = [m[:4] if i == 0 or m.endswith("-01") else "" for i, m in enumerate(months)]
     tips = [
-        f"{filters.month_label(m)}: {filters.pluralise(licences[m], 'licence')} in "
-        f"{filters.pluralise(contracts[m], 'contract')}"
+        _("%(month)s: %(licences)s in %(contracts)s")
+        % {
+            "month": formats.month_label(m),
+            "licences": formats.pluralise(licences[m], "licence"),
+            "contracts": formats.pluralise(contracts[m], "contract"),
+        }
         for m in months
     ]
     chart = svg.column_chart(
         labels,
         [float(licences[m]) for m in months],
-        title="Licences expiring per month over the next 12 months",
+        title=_("Licences expiring per month over the next 12 months"),
         sublabels=years,
         tooltips=tips,
         color=PIPELINE_COLOR,
-        empty="No expiries in the next 12 months",
+        empty=_("No expiries in the next 12 months"),
+        fmt=formats.number,
+        short=formats.compact,
         width=FULL_WIDTH,
     )
     peak = max(rows, key=lambda r: (r["licences"], r["contracts"]), default=None)
@@ -768,8 +791,11 @@ def build_view(
     meta: Mapping[str, Any],
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
+    formats: Formats = filters.ENGLISH,
 ) -> Row:
-    """Everything the template shows, aggregated and cut to top-N lists."""
+    """Everything the template shows, aggregated and cut to top-N lists, its words and
+    numbers in the language of `formats`."""
+    _ = formats.gettext
     partners = list(status.get("partners") or [])
     names = _Names(
         meta.get("client_names"),
@@ -782,13 +808,13 @@ def build_view(
     ranked = sorted(range(len(partners)), key=lambda i: _rank_key(summaries[i]))
     providers: dict[str, int] = defaultdict(int)
     for s in summaries:
-        providers[s["provider"] or "Unknown"] += 1
+        providers[s["provider"] or _("Unknown")] += 1
 
-    pool = _pool_view(partners, top_n)
-    forecast = _forecast_view(partners, top_n)
-    expiring = _expiring_view(partners, top_n, names)
+    pool = _pool_view(partners, top_n, formats)
+    forecast = _forecast_view(partners, top_n, formats)
+    expiring = _expiring_view(partners, top_n, names, formats)
     recoverable = _recoverable_view(partners, top_n, names)
-    pipe = _pipeline_view(pipeline, month)
+    pipe = _pipeline_view(pipeline, month, formats)
     run = _run_view(renewal, policy, top_n, names)
     outlook = _outlook_view(partners, summaries, top_n, names)
     buy = _buy_view(partners, summaries, top_n, names)
@@ -800,72 +826,77 @@ def build_view(
     kpis = [
         {
             "key": "partners",
-            "label": "Partners",
+            "label": _("Partners"),
             "value": len(partners),
-            "hint": " · ".join(f"{n} {name}" for name, n in sorted(providers.items())),
+            "hint": " · ".join(
+                f"{formats.number(n)} {name}" for name, n in sorted(providers.items())
+            ),
             "alert": False,
         },
         {
             "key": "available",
-            "label": "Available annual licences",
+            "label": _("Available annual licences"),
             "value": pool["total"],
-            "hint": "virtual licences in the pools",
+            "hint": _("virtual licences in the pools"),
             "alert": False,
         },
         {
             "key": "monthly",
-            "label": "Monthly pool",
+            "label": _("Monthly pool"),
             "value": forecast["totals"]["pool"] if watchguard else None,
-            "hint": "monthly licences (WatchGuard)",
+            "hint": _("monthly licences (WatchGuard)"),
             "alert": False,
         },
         {
             "key": "points",
-            "label": "Points balance",
+            "label": _("Points balance"),
             "value": points_balance if watchguard else None,
-            "hint": "MSSP Points (WatchGuard)",
+            "hint": _("MSSP Points (WatchGuard)"),
             "alert": False,
         },
         {
             "key": "points_needed",
-            "label": "Points needed next month",
+            "label": _("Points needed next month"),
             "value": forecast["totals"]["points_needed"] if watchguard else None,
-            "hint": f"shortfall {filters.pluralise(forecast['totals']['shortfall'], 'device')}",
+            "hint": _("shortfall %(devices)s")
+            % {"devices": formats.pluralise(forecast["totals"]["shortfall"], "device")},
             "alert": forecast["totals"]["shortfall"] > 0,
         },
         {
             "key": "at_risk",
-            "label": "At risk in the outlook",
+            "label": _("At risk in the outlook"),
             "value": outlook["annual"] + outlook["monthly"],
             "hint": "",
             "alert": outlook["annual"] + outlook["monthly"] > 0,
         },
         {
             "key": "points_to_buy",
-            "label": "Points to buy",
+            "label": _("Points to buy"),
             "value": buy["points_to_buy"] if watchguard else None,
             "hint": "",
             "alert": buy["points_to_buy"] > 0,
         },
         {
             "key": "dropped",
-            "label": "Dropped devices",
+            "label": _("Dropped devices"),
             "value": run["dropped"] if run else None,
-            "hint": f"renewal run {filters.month_label(run['month'])}" if run else "no renewal run",
+            "hint": _("renewal run %(month)s") % {"month": formats.month_label(run["month"])}
+            if run
+            else _("no renewal run"),
             "alert": bool(run and run["dropped"] > 0),
         },
         {
             "key": "expiring",
-            "label": "Expiring in 90 days",
+            "label": _("Expiring in 90 days"),
             "value": expiring["licences"],
-            "hint": filters.pluralise(expiring["count"], "contract"),
+            "hint": formats.pluralise(expiring["count"], "contract"),
             "alert": False,
         },
         {
             "key": "recoverable",
-            "label": "Recoverable licences",
+            "label": _("Recoverable licences"),
             "value": recoverable["total"],
-            "hint": filters.pluralise(recoverable["count"], "contract"),
+            "hint": formats.pluralise(recoverable["count"], "contract"),
             "alert": False,
         },
     ]
@@ -877,9 +908,9 @@ def build_view(
         s = summaries[0]
         scope = f"{s['id']} — {s['name']}" if s["name"] else s["id"]
     else:
-        scope = filters.pluralise(len(partners), "partner")
+        scope = formats.pluralise(len(partners), "partner")
     return {
-        "title": "Licence status report",
+        "title": _("Licence status report"),
         "as_of": as_of,
         "month": month,
         "scope": scope,
@@ -922,9 +953,12 @@ def render_report(
     meta: dict[str, Any],
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
+    lang: str = i18n.DEFAULT,
 ) -> str:
-    """The report as one self-contained HTML string (inline CSS and SVG, no script)."""
-    env = make_environment()
+    """The report as one self-contained HTML string (inline CSS and SVG, no script), in
+    the language `lang` (SPEC §11)."""
+    formats = Formats(lang)
+    env = make_environment(formats=formats)
     view = build_view(
         status=status,
         renewal=renewal,
@@ -932,6 +966,7 @@ def render_report(
         meta=meta,
         top_n=top_n,
         top_partners=top_partners,
+        formats=formats,
     )
     return env.get_template(TEMPLATE).render(css=_stylesheet(env), **view)
 
