@@ -65,6 +65,7 @@ class Outputs:
 
     out_dir: Path = Path("licreport-out")
     force: bool = False
+    lang: str = "en"  # the HTML report's language (SPEC §11)
 
 
 @dataclass
@@ -288,10 +289,16 @@ def _check_conservation(book: Book) -> pd.DataFrame:
 
 
 def _report_html(
-    loaded: Loaded, view: StatusView, renewal: dict | None, status_doc: dict, policy: str
+    loaded: Loaded,
+    view: StatusView,
+    renewal: dict | None,
+    status_doc: dict,
+    policy: str,
+    lang: str = "en",
 ) -> str:
     names = loaded.book.ledger["Clients"][["client", "client_name"]].dropna()
     return render_report(
+        lang=lang,
         status=status_doc,
         renewal=renewal,
         pipeline=jsonout.records(
@@ -325,7 +332,7 @@ def report(
     loaded = load_clean(path, options)
     view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
     doc = jsonout.status_json(view, loaded.partners)
-    html = _report_html(loaded, view, None, doc, policy)
+    html = _report_html(loaded, view, None, doc, policy, outputs.lang)
     final = outputs.out_dir / report_name(_month(as_of), options.partner)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         stage.path(final).write_text(html, encoding="utf-8")
@@ -671,7 +678,9 @@ def _monthly(
         )
         if with_report:
             progress("report")
-            html = _report_html(loaded, view, month.document, status_doc, run.policy)
+            html = _report_html(
+                loaded, view, month.document, status_doc, run.policy, outputs.lang
+            )
             final = outputs.out_dir / report_name(run.month, options.partner)
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)

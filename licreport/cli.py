@@ -19,6 +19,7 @@ import click
 
 from licreport import __version__, api
 from licreport.errors import DataError, LicreportError
+from licreport.i18n import LANGUAGES
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
@@ -120,6 +121,17 @@ def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
         help="The date to compute for, YYYY-MM-DD (or as --dayfirst/--monthfirst say; "
         "default: today).",
     )(wrapper)
+
+
+def lang_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--lang: the HTML report's language (SPEC §11); an unknown one is a usage error."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        default="en",
+        show_default=True,
+        help="Language of the HTML report: words, numbers, money and dates.",
+    )(f)
 
 
 def horizon_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -568,6 +580,7 @@ def renew(
 @horizon_option
 @policy_option("Who the outlook serves first when licences are short.")
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -578,6 +591,7 @@ def report(
     policy: str,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -590,7 +604,7 @@ def report(
     doc, path = api.report(
         ledger,
         day,
-        api.Outputs(out_dir, force),
+        api.Outputs(out_dir, force, lang),
         _options(dayfirst, monthfirst, partner),
         policy,
         horizon,
@@ -603,6 +617,7 @@ def report(
 @run_options
 @horizon_option
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -615,6 +630,7 @@ def reconcile(
     horizon: int,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -631,7 +647,7 @@ def reconcile(
         result = api.reconcile(
             ledger,
             run,
-            api.Outputs(out_dir, force),
+            api.Outputs(out_dir, force, lang),
             _options(dayfirst, monthfirst, partner),
             progress,
         )
