@@ -678,9 +678,7 @@ def _monthly(
         )
         if with_report:
             progress("report")
-            html = _report_html(
-                loaded, view, month.document, status_doc, run.policy, outputs.lang
-            )
+            html = _report_html(loaded, view, month.document, status_doc, run.policy, outputs.lang)
             final = outputs.out_dir / report_name(run.month, options.partner)
             stage.path(final).write_text(html, encoding="utf-8")
             written.append(final)

@@ -20,8 +20,10 @@ status = {"as_of": "2026-12-01", "partners": []}
 meta = {"as_of": "2026-12-01", "month": "2026-12", "policy": "priority",
         "input_name": "x.xlsx", "sha256": "ab" * 32, "version": licreport.__version__}
 html = render_report(status=status, renewal=None, pipeline=[], meta=meta)
+de = render_report(status=status, renewal=None, pipeline=[], meta=meta, lang="de")
 print(json.dumps({"package": licreport.__file__, "templates": str(templates_dir()),
-                  "ok": "Content-Security-Policy" in html and "ab" * 32 in html}))
+                  "ok": "Content-Security-Policy" in html and "ab" * 32 in html,
+                  "de": '<html lang="de">' in de and "<h2>Übersicht</h2>" in de}))
 """
 
 
@@ -36,6 +38,8 @@ def test_wheel_ships_templates_and_renders_outside_the_checkout(tmp_path: Path) 
     names = zipfile.ZipFile(wheel).namelist()
     assert "licreport/templates/report.html.j2" in names
     assert "licreport/templates/report.css" in names
+    for lang in ("es", "de", "fr", "it", "pt"):  # the compiled catalogues ship (SPEC §11)
+        assert f"licreport/locale/{lang}/LC_MESSAGES/messages.mo" in names
     # a fresh venv outside the checkout; its dependencies come from this interpreter's
     # site-packages through a .pth file (no network), licreport only from the wheel
     venv = tmp_path / "venv"
@@ -59,5 +63,6 @@ def test_wheel_ships_templates_and_renders_outside_the_checkout(tmp_path: Path) 
     )
     got = json.loads(out.stdout)
     assert got["ok"] is True
+    assert got["de"] is True
     assert got["package"].startswith(str(site))
     assert got["templates"].startswith(str(site))

@@ -163,7 +163,6 @@ def month_label(value: object, style: str = "long") -> str:
     return f"{names[month - 1]} {year}"
 
 
-
 # --------------------------------------------------------------------------- one language
 
 
@@ -223,9 +222,7 @@ class Formats:
             ),
             "partner": lambda: t.ngettext("%(num)s partner", "%(num)s partners", n),
             "product": lambda: t.ngettext("%(num)s product", "%(num)s products", n),
-            "renewal line": lambda: t.ngettext(
-                "%(num)s renewal line", "%(num)s renewal lines", n
-            ),
+            "renewal line": lambda: t.ngettext("%(num)s renewal line", "%(num)s renewal lines", n),
             "smaller product": lambda: t.ngettext(
                 "%(num)s smaller product", "%(num)s smaller products", n
             ),
