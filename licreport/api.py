@@ -18,8 +18,10 @@ from licreport import __version__
 from licreport.errors import ConservationError, DataError, DataErrors, UsageError
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
-from licreport.ledger.schema import MONTHLY, ROW, SHEETS
+from licreport.ledger.parse import Bad, read_month
+from licreport.ledger.schema import MONTH_FIRST, MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
+from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name
 from licreport.outputs.report import render_report
 from licreport.outputs.staging import Staging
@@ -284,7 +286,9 @@ def _check_conservation(book: Book) -> pd.DataFrame:
             )
             for r in bad.to_dict("records")
         ]  # fmt: skip
-        raise ConservationError("conservation check failed (R8); nothing was written", errors)
+        raise ConservationError(
+            "conservation check failed (rule R8 in docs/rules.md); nothing was written", errors
+        )
     return checks
 
 
@@ -451,13 +455,12 @@ class RunResult:
     summary: list[str]
 
 
-def _check_month(month: str) -> pd.Timestamp:
-    try:
-        first = pd.Timestamp(f"{month}-01")
-    except ValueError:
-        raise UsageError(f"--month {month!r} is not YYYY-MM") from None
-    if len(month) != 7 or _month(first) != month:
-        raise UsageError(f"--month {month!r} is not YYYY-MM")
+def check_month(month: str) -> pd.Timestamp:
+    """--month as the 1st of that month, read as the loader reads Renewals.month."""
+    first = read_month(month)
+    if isinstance(first, Bad) or len(month.strip()) != 7:
+        why = first if isinstance(first, Bad) else f'"{month}" is not a month (YYYY-MM)'
+        raise UsageError(f"--month: {why}")
     return first
 
 
@@ -468,7 +471,7 @@ def run_id(month: str, sha256: str) -> str:
 
 def _recorded(book: Book, month: str) -> pd.DataFrame:
     lines = book.ledger["Renewals"]
-    return lines[(lines["month"] == month).fillna(False)]
+    return lines[(lines[MONTH_FIRST] == check_month(month)).fillna(False)]
 
 
 @dataclass
@@ -491,7 +494,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
     """
     if run.policy not in POLICIES:
         raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
-    first = _check_month(run.month)
+    first = check_month(run.month)
     book = loaded.book
     partners = loaded.partners
     recorded = _recorded(book, run.month)
@@ -509,7 +512,7 @@ def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
             "Renewals": [int(r) for r in recorded[ROW]],
             "Exchanges": [int(r) for r in book.ledger["Exchanges"].loc[bought, ROW]],
         }
-        ledger = book.ledger.without("Renewals", book.ledger["Renewals"]["month"] == run.month)
+        ledger = book.ledger.without("Renewals", book.ledger["Renewals"][MONTH_FIRST] == first)
         book = plan_book = replay_ledger(ledger.without("Exchanges", bought))
         _assert_clean(book)
     progress("renew")
@@ -552,9 +555,10 @@ def _skipped_month(book: Book, month: str) -> list[str]:
     lines = book.ledger["Renewals"]
     if lines.empty:
         return []  # no run recorded yet: the ledger's history is the user's own
-    prev = pd.Timestamp(f"{month}-01") - pd.offsets.MonthBegin(1)
+    first = check_month(month)
+    prev = first - pd.offsets.MonthBegin(1)
     prev_month = _month(prev)
-    if (lines["month"] == prev_month).any() or not (lines["month"] < month).any():
+    if (lines[MONTH_FIRST] == prev).any() or not (lines[MONTH_FIRST] < first).any():
         return []
     due = due_monthly(book.contracts_at(prev), prev)
     if due.empty:
@@ -567,20 +571,33 @@ def _skipped_month(book: Book, month: str) -> list[str]:
 
 
 def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
-    """The recorded lines of a month already applied, and the balances as they stand."""
+    """The recorded lines of a month already applied, and the balances as they stand.
+
+    A month may have been applied by several runs (``--partner`` first, then the
+    rest): each partner's lines, run id and points bought come from its own run.
+    The document's ``run`` is the run recorded last; each partner carries its own.
+    """
     book = loaded.book
-    first = pd.Timestamp(f"{month}-01")
-    run = str(recorded["run"].dropna().iloc[0]) if recorded["run"].notna().any() else ""
+    first = check_month(month)
+    runs = recorded.dropna(subset=["partner"]).groupby("partner", sort=False)["run"].last()
+    run = str(recorded["run"].dropna().iloc[-1]) if recorded["run"].notna().any() else ""
     ex = book.exchanges
-    spent = ex[(ex["run"] == run).fillna(False)].groupby("partner")["points"].sum()
+    own = ex["run"].notna() & (ex["run"] == ex["partner"].map(runs))
+    spent = ex[own.fillna(False).to_numpy(dtype=bool)].groupby("partner")["points"].sum()
     after = book.balances(first)
     lines = recorded.assign(licences=recorded["licences"].fillna(recorded["renewed"]))
-    return jsonout.renew_json(
+    doc = jsonout.renew_json(
         month, run, True, lines, spent, after.monthly, after.annual, loaded.partners
     )
+    for partner in doc["partners"]:
+        own_run = runs.get(partner["partner"])
+        partner["run"] = None if own_run is None or pd.isna(own_run) else str(own_run)
+    return doc
 
 
 def _summary(plan: RenewalPlan) -> list[str]:
+    """The run in three lines: monthly contracts count devices (one licence each per
+    month), annual ones licences; thousands separated as the report shows them."""
     lines = plan.lines
     keep = plan.would_keep[plan.would_keep > 0]
     hint = (
@@ -595,12 +612,17 @@ def _summary(plan: RenewalPlan) -> list[str]:
     )
     monthly = lines[lines["term"] == MONTHLY]
     annual = lines[lines["term"] != MONTHLY]
+
+    def told(part: pd.DataFrame, unit: str) -> str:
+        renewed, requested = int(part["renewed"].sum()), int(part["requested"].sum())
+        return (
+            f"{renewed:,} of {pluralise(requested, unit)} renewed, {int(part['dropped'].sum()):,}"
+        )
+
     return [
-        f"monthly: {int(monthly['renewed'].sum())} of {int(monthly['requested'].sum())} "
-        f"licences renewed, {int(monthly['dropped'].sum())} devices dropped",
-        f"annual: {int(annual['renewed'].sum())} of {int(annual['requested'].sum())} "
-        f"licences renewed, {int(annual['dropped'].sum())} dropped",
-        f"points exchanged: {int(plan.exchanged_points.sum())}",
+        f"monthly: {told(monthly, 'device')} dropped",
+        f"annual: {told(annual, 'licence')} not renewed",
+        f"points exchanged: {int(plan.exchanged_points.sum()):,}",
         *hint,
     ]
 
@@ -644,13 +666,22 @@ def _monthly(
     _check_outlook(run.horizon, run.policy)
     loaded = load_clean(path, options)
     month = _month_run(loaded, run, progress)
-    first = pd.Timestamp(f"{run.month}-01")
+    first = check_month(run.month)
     if month.plan is None:
         doc = month.document
         if with_report:  # the status after the recorded run (SPEC §7)
             view = _view(loaded.book, first, run.horizon, run.policy)
             doc = {**doc, "status": jsonout.status_json(view, loaded.partners)}
-        return RunResult(doc, [], [f"{doc['month']} was already applied by run {doc['run']}"])
+        by_run: dict[str, list[str]] = {}
+        for p in doc["partners"]:
+            if p.get("run"):
+                by_run.setdefault(p["run"], []).append(p["partner"])
+        if len(by_run) > 1:
+            runs = "; ".join(f"{r} ({', '.join(ps)})" for r, ps in by_run.items())
+            said = f"{doc['month']} was already applied by runs {runs}"
+        else:
+            said = f"{doc['month']} was already applied by run {doc['run']}"
+        return RunResult(doc, [], [said])
     assert month.book is not None and month.checks is not None
     for line in _skipped_month(loaded.book, run.month):
         options.warn(line)
@@ -663,11 +694,12 @@ def _monthly(
         document = {**document, "status": status_doc}
     if with_report:
         summary.append(
-            f"recoverable now: {int(view.recoverable['recoverable'].sum())} licences "
-            f"in {len(view.recoverable)} contracts"
+            f"recoverable now: {pluralise(int(view.recoverable['recoverable'].sum()), 'licence')}"
+            f" in {pluralise(len(view.recoverable), 'contract')}"
         )
     written: list[Path] = []
     if run.dry_run:
+        summary.append("dry run: nothing was written (run again without --dry-run to record it)")
         return RunResult(document, written, summary)
     progress("status")
     computed = sheets.computed_sheets(view, month.checks)

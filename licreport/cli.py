@@ -18,10 +18,11 @@ from typing import Any
 import click
 
 from licreport import __version__, api
-from licreport.errors import DataError, LicreportError
+from licreport.errors import DataError, LicreportError, UsageError
 from licreport.i18n import LANGUAGES
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
+from licreport.outputs.filters import pluralise
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
@@ -34,9 +35,10 @@ def _today() -> date:
 
 def _month_first(month: str) -> date:
     try:
-        return date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from None
+        return api.check_month(month).date()
+    except UsageError as exc:
+        why = exc.message.removeprefix("--month: ")
+        raise click.BadParameter(why, param_hint="--month") from None
 
 
 def _day(value: str, hint: str, dayfirst: bool, monthfirst: bool) -> date:
@@ -188,7 +190,9 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
                 errors = exc.errors or [_file_error(exc, kwargs.get("ledger"))]
                 click.echo(jsonout.dumps({"errors": [e.to_json() for e in errors]}))
             else:
-                if exc.errors and exc.message:
+                # a summary ("3 data error(s) in …") heads the lines; a message that only
+                # repeats the first line (sheet and safety problems) is not printed twice
+                if exc.errors and exc.message and not exc.message.startswith(str(exc.errors[0])):
                     click.echo(f"licreport: {exc.message}", err=True)
                 for line in exc.lines():
                     click.echo(line if exc.errors else f"licreport: {line}", err=True)
@@ -294,7 +298,7 @@ def quote(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """Prorate one exchange of MSSP Points for monthly licences (R1).
+    """Prorate one exchange of MSSP Points for monthly licences (rule R1 in docs/rules.md).
 
     Example: licreport quote --product AD360 --devices 30 --date 2026-01-23 --points-per-licence 3
     """
@@ -322,6 +326,8 @@ def _cell(column: str, value: Any) -> str:
         return ""
     if column == "term" and isinstance(value, int):
         return f"{value}-year"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"  # 12,500 devices, as the report shows them
     return str(value)
 
 
@@ -352,13 +358,13 @@ def _print_status(doc: dict[str, Any]) -> None:
                 ["product", "devices_due", "available", "shortfall", "points_needed"],
             ),
             (
-                "Pool spend (R5)",
+                "Pool spend (volume discounts: rule R5 in docs/rules.md)",
                 p.get("spend", []),
                 ["product", "term", "quantity", "list_price", "spend", "average_discount"],
             ),
         ]
         if p["provider"] == "WatchGuard":
-            click.echo(f"  MSSP Points balance: {p['points_balance']}")
+            click.echo(f"  MSSP Points balance: {p['points_balance']:,}")
         trials = [t["product"] for t in p["trials"] if t["available"]]
         click.echo(f"  Trials available: {', '.join(trials) or 'none'}")
         sections.append(
@@ -462,8 +468,9 @@ def recover(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """List licences recoverable from clients that do not use them (R4); --apply
-    records them (Pool and Clients rows) in DIR/<ledger>-<month>.xlsx.
+    """List licences recoverable from clients that do not use them (rule R4 in
+    docs/rules.md); --apply records them (Pool and Clients rows) in
+    DIR/<ledger>-<month>.xlsx.
 
     Example: licreport recover sample_data/ledger.xlsx --as-of 2026-12-01 --apply
     """
@@ -530,7 +537,7 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     doc = result.document
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
-        click.secho(f"{p['partner']}: {len(p['lines'])} renewal lines", bold=True)
+        click.secho(f"{p['partner']}: {pluralise(len(p['lines']), 'renewal line')}", bold=True)
         if dropped:
             cols = ["client", "product", "term", "requested", "renewed", "dropped"]
             for line in _table(dropped, cols):
@@ -563,7 +570,8 @@ def renew(
     partner: str | None,
     as_json: bool,
 ) -> None:
-    """Renew monthly (R2) and annual (R3) contracts for --month, settled on its 1st.
+    """Renew monthly and annual contracts for --month, settled on its 1st (rules R2 and R3
+    in docs/rules.md).
 
     Example: licreport renew sample_data/ledger.xlsx --month 2026-12 --exchange --dry-run
     """

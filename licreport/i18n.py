@@ -10,7 +10,7 @@ marked string (a test checks that every shipped ``.mo`` matches its ``.po``)::
     pybabel extract -F babel.cfg -o licreport/locale/messages.pot --no-location \\
         --omit-header --sort-output .
     pybabel update -i licreport/locale/messages.pot -d licreport/locale --no-fuzzy-matching \\
-        --omit-header --no-location
+        --width 100
     pybabel compile -d licreport/locale --statistics
 
 English is the source language: its "catalogue" is the msgids themselves, and its

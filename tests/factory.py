@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from licreport.ledger.model import Ledger, Table, column_letter, empty_table
-from licreport.ledger.schema import ROW, SHEETS
+from licreport.ledger.parse import to_months
+from licreport.ledger.schema import MONTH_FIRST, ROW, SHEETS
 
 
 def _value(kind: str, v: Any) -> Any:
@@ -35,6 +36,8 @@ def make_table(name: str, rows: list[dict[str, Any]]) -> Table:
         values = [_value(col.kind, r.get(col.name)) for r in rows]
         frame[col.name] = pd.Series(values, dtype=col.dtype)
     frame[ROW] = pd.array(range(2, len(rows) + 2), dtype="Int64")
+    if "month" in frame:  # the loader's typed month
+        frame["month"], frame[MONTH_FIRST], _ = to_months(frame["month"])
     if "type" in frame and name == "Pool":
         frame["type"] = frame["type"].fillna("purchase")
     if "type" in frame and name == "Clients":

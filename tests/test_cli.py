@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -336,6 +341,27 @@ def test_reconcile_is_deterministic(tmp_path: Path) -> None:
     assert a == b
 
 
+def test_reconcile_is_deterministic_across_processes(tmp_path: Path) -> None:
+    # one process could hide set/dict order that depends on string hashing: two
+    # interpreters with different PYTHONHASHSEED must write the same bytes
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "licreport", "reconcile", str(SAMPLE), "--month", "2026-12",
+             "--exchange", "--json", "--out", str(out)],
+            capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        outputs.append((json.loads(done.stdout), files))
+    (doc1, files1), (doc2, files2) = outputs
+    assert doc1 == doc2
+    assert sorted(files1) == ["ledger-2026-12.xlsx", "report-2026-12.html"]
+    assert files1 == files2
+
+
 def test_report_escapes_client_names(out: Path) -> None:
     # C-NRD-006 "Webbyrån <script>alert(1)</script> AB" ends 2027-09-14: listed 75 days before
     code, _, _ = run("report", SAMPLE, "--as-of", "2027-07-01", "--out", out)
@@ -354,7 +380,37 @@ def test_report_command(out: Path) -> None:
 
 def test_bad_month_is_a_usage_error(out: Path) -> None:
     code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-13", "--out", out)
-    assert code == 2 and "is not YYYY-MM" in stderr
+    assert code == 2 and '"2026-13" is not a possible month' in stderr  # the form is right
+    code, _, stderr = run("status", SAMPLE, "--month", "2026-13")
+    assert code == 2 and '"2026-13" is not a possible month' in stderr
+    code, _, stderr = run("reconcile", SAMPLE, "--month", "12/2026", "--out", out)
+    assert code == 2 and '"12/2026" is not a month (YYYY-MM)' in stderr
+    assert not out.exists()
+
+
+def test_sheet_problems_print_once_without_the_prefix() -> None:
+    # issue 10: each line printed twice, once as "licreport: <the same line>"
+    for name in (
+        "duplicate-headers",
+        "far-cell",
+        "formula-no-cache",
+        "missing-column",
+        "missing-sheet",
+    ):
+        code, _, stderr = run("validate", BROKEN / f"{name}.xlsx")
+        lines = stderr.splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith(f"{name}.xlsx:"), stderr
+
+
+def test_a_folder_without_ledger_files_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    code, _, stderr = run("validate", tmp_path)
+    assert code == 2
+    assert stderr.splitlines() == [
+        f"licreport: {tmp_path}: is not a ledger folder: it holds none of partners.csv, "
+        "products.csv, discounts.csv, pool.csv, clients.csv, exchanges.csv, renewals.csv "
+        "(CSV files present: notes.csv)"
+    ]
 
 
 # --- init ----------------------------------------------------------------------------------
@@ -387,7 +443,7 @@ def test_conservation_failure_aborts_and_writes_nothing(
     monkeypatch.setattr(replay, "movements", doubled)
     code, _, stderr = run("reconcile", SAMPLE, "--month", "2026-12", "--out", out)
     assert code == 1
-    assert "conservation check failed (R8)" in stderr
+    assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
     assert "partner IBX" in stderr and "difference" in stderr
     assert not out.exists()
 
@@ -461,3 +517,246 @@ def test_date_cell_out_of_range_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2
     assert "ledger.xlsx:Clients: a cell formatted as a date holds a number outside" in stderr
     assert "Traceback" not in stdout + stderr
+
+
+def test_recover_apply_reduces_the_right_one_of_two_contracts(tmp_path: Path) -> None:
+    # issue 10, defect 1, end to end: written to the workbook, read back by the reader
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    sheets = {
+        "Partners": [["partner", "name", "provider"], ["P1", "Partner", "Panda Security"]],
+        "Products": [["product", "name", "family"], ["AD360", "Adaptive Defense 360", "EDR"]],
+        "Pool": [["date", "product", "term", "quantity"], [date(2026, 11, 1), "AD360", "1", 20]],
+        "Clients": [
+            ["client", "product", "term", "licences", "start", "devices_used"],
+            ["C08", "AD360", "1", 11, date(2026, 12, 1), None],
+            ["C08", "AD360", "1", 4, date(2026, 12, 2), 1],
+        ],
+    }
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    source = tmp_path / "two.xlsx"
+    wb.save(source)
+    code, stdout, _ = run("recover", source, "--as-of", "2027-02-01", "--apply", "--json",
+                          "--out", tmp_path / "o1")  # fmt: skip
+    assert code == 0
+    listed = json.loads(stdout)["partners"][0]["recoverable"]
+    assert [(r["licences"], r["devices_used"], r["recoverable"]) for r in listed] == [(4, 1, 2)]
+    applied = tmp_path / "o1" / "two-2027-02.xlsx"
+    code, stdout, _ = run("status", applied, "--as-of", "2027-02-01", "--json")
+    partner = json.loads(stdout)["partners"][0]
+    assert partner["recoverable"] == []
+    assert partner["pool"] == [{"product": "AD360", "term": 1, "available": 7}]  # 20 − 15 + 2
+    code, stdout, _ = run("recover", applied, "--as-of", "2027-02-01", "--apply", "--json",
+                          "--out", tmp_path / "o2")  # fmt: skip
+    assert code == 0 and json.loads(stdout)["partners"] == []
+    assert not (tmp_path / "o2").exists()
+
+
+# --- paths no other test reaches (issue 10) -------------------------------------------------
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)
+    return path
+
+
+WG_SHEETS: dict[str, list[list[object]]] = {
+    "Partners": [["partner", "name", "provider"], ["W1", "Watch", "WatchGuard"]],
+    "Products": [["product", "name", "family", "points_per_licence"], ["EPP", "EPP", "EPP", 1]],
+    "Clients": [
+        ["client", "product", "term", "licences", "start"],
+        ["C1", "EPP", "monthly", 10, date(2026, 11, 1)],
+    ],
+    "Exchanges": [
+        ["date", "type", "product", "points", "licences"],
+        [date(2026, 11, 1), "credit", None, 20, None],
+        [date(2026, 11, 1), "exchange", "EPP", None, 10],
+        [date(2026, 12, 15), "exchange", "EPP", None, 10],  # needs the last 10 points
+    ],
+}
+
+
+def test_a_run_that_would_break_a_later_row_is_refused(tmp_path: Path) -> None:
+    # api._assert_clean: on 1 December 10 points are left, but the exchange of
+    # 15 December needs them; --exchange would spend them on C1's renewal
+    source = _workbook(tmp_path / "wg.xlsx", WG_SHEETS)
+    before = source.read_bytes()
+    code, stdout, stderr = run("renew", source, "--month", "2026-12", "--exchange",
+                               "--out", tmp_path / "out")  # fmt: skip
+    assert code == 1
+    assert "no longer replays cleanly" in stderr
+    assert (
+        "wg.xlsx:Exchanges:D4: points: partner W1: this takes the points balance to -10 on"
+        " 2026-12-15 (balances never go negative)" in stderr.splitlines()
+    )
+    assert not (tmp_path / "out").exists() and source.read_bytes() == before
+    # without --exchange nothing is bought: the month renews from the pool (0) and drops C1
+    code, stdout, _ = run("renew", source, "--month", "2026-12", "--json", "--dry-run")
+    assert code == 0
+    (line,) = json.loads(stdout)["partners"][0]["lines"]
+    assert (line["requested"], line["renewed"], line["dropped"]) == (10, 0, 10)
+
+
+def test_an_output_inside_the_input_is_refused_even_with_force(tmp_path: Path) -> None:
+    # api._never_the_input: --out inside the CSV ledger folder
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    before = digest(ledger)
+    code, _, stderr = run("reconcile", ledger, "--month", "2026-12", "--out", ledger, "--force")
+    assert code == 2
+    assert "would overwrite the input" in stderr and "choose another --out" in stderr
+    assert digest(ledger) == before
+
+
+def test_an_internal_error_is_exit_3_and_debug_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from licreport import api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(api, "status", broken)
+    result = CliRunner().invoke(main, ["status", str(SAMPLE), "--as-of", "2026-12-01"])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        "licreport: internal error (KeyError: 'boom'); nothing was written. Run again with "
+        "--debug for the traceback and report it."
+    ]
+    result = CliRunner().invoke(main, ["--debug", "status", str(SAMPLE), "--as-of", "2026-12-01"])
+    assert isinstance(result.exception, KeyError)  # raised, so Python prints the traceback
+    assert result.exit_code == 1 and "internal error" not in result.stderr
+
+
+def test_recover_text_output(out: Path) -> None:
+    code, stdout, _ = run("recover", SAMPLE, "--as-of", "2026-12-01")
+    assert code == 0
+    code, doc, _ = run("recover", SAMPLE, "--as-of", "2026-12-01", "--json")
+    partners = json.loads(doc)["partners"]
+    lines = stdout.splitlines()
+    # one block per partner: its id, a header, one line per contract with the JSON's numbers
+    for p in partners:
+        at = lines.index(p["partner"])
+        assert lines[at + 1].split() == [
+            "client", "product", "term", "licences", "devices_used", "days_left", "recoverable"
+        ]  # fmt: skip
+        for k, r in enumerate(p["recoverable"], start=2):
+            term = f"{r['term']}-year"
+            assert lines[at + k].split() == [
+                r["client"], r["product"], term, str(r["licences"]), str(r["devices_used"]),
+                str(r["days_left"]), str(r["recoverable"]),
+            ]  # fmt: skip
+    assert sum(len(p["recoverable"]) for p in partners) == 6
+    # by hand, R4: C-ATL-006 holds 20 AD360 3-year, uses 0, 472 days left of 1095:
+    # min(20, floor(20 × 472 / 1095)) = floor(8.62) = 8
+    assert lines[:3] == [
+        "ATL",
+        "  client     product  term    licences  devices_used  days_left  recoverable",
+        "  C-ATL-006  AD360    3-year  20        0             472        8          ",
+    ]
+    assert not out.exists()  # listing writes nothing
+    code, stdout, _ = run("recover", SAMPLE, "--as-of", "2020-01-01")
+    assert code == 0 and stdout == "nothing to recover on 2020-01-01\n"
+
+
+VBA_CONTENT_TYPE = b"application/vnd.ms-office.vbaProject"
+MACRO_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
+def _with_macros(source: Path, target: Path, vba: bytes) -> Path:
+    """The sample as an .xlsm: a vbaProject part, its relationship and content types."""
+    plain_main = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                assert plain_main in data
+                data = data.replace(plain_main, MACRO_MAIN).replace(
+                    b"<Default ",
+                    b'<Default Extension="bin" ContentType="' + VBA_CONTENT_TYPE + b'"/><Default ',
+                    1,
+                )
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdVBA1" Type="http://schemas.microsoft.com/office/2006/'
+                    b'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
+                )
+            z.writestr(info, data)
+        z.writestr("xl/vbaProject.bin", vba)
+    return target
+
+
+def test_an_xlsm_keeps_its_macros_byte_for_byte(tmp_path: Path) -> None:
+    vba = bytes(range(256)) * 40  # stands in for a compiled VBA project
+    source = _with_macros(SAMPLE, tmp_path / "ledger.xlsm", vba)
+    code, _, stderr = run("reconcile", source, "--month", "2026-12", "--out", tmp_path / "out")
+    assert code == 0, stderr
+    written = tmp_path / "out" / "ledger-2026-12.xlsm"  # Excel refuses macros named .xlsx
+    with zipfile.ZipFile(written) as z:
+        assert z.read("xl/vbaProject.bin") == vba
+        types = z.read("[Content_Types].xml")
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    assert MACRO_MAIN in types and VBA_CONTENT_TYPE in types
+    assert b'Target="vbaProject.bin"' in rels
+    code, _, _ = run("validate", written)
+    assert code == 0
+
+
+def test_renew_dry_run_says_so_and_the_summary_counts_in_one_unit_each() -> None:
+    code, stdout, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run")
+    assert code == 0
+    code, doc, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run", "--json")
+    lines = [ln for p in json.loads(doc)["partners"] for ln in p["lines"]]
+
+    def total(kind: str, key: str) -> int:
+        return sum(ln[key] for ln in lines if (ln["term"] == "monthly") == (kind == "monthly"))
+
+    said = stdout.splitlines()
+    # ATL's 59 points would have kept 20 of its 47 dropped devices (tests/test_cli_outlook.py)
+    assert [ln for ln in said if ln.startswith("hint:")] == [
+        "hint: --exchange would have kept 20 dropped device(s) with the MSSP Points already "
+        "held (ATL 20)"
+    ]
+    assert [ln for ln in said if not ln.startswith("hint:")][-4:] == [
+        f"monthly: {total('monthly', 'renewed')} of {total('monthly', 'requested')} devices "
+        f"renewed, {total('monthly', 'dropped')} dropped",
+        f"annual: {total('annual', 'renewed')} of {total('annual', 'requested')} licences "
+        f"renewed, {total('annual', 'dropped')} not renewed",
+        "points exchanged: 0",
+        "dry run: nothing was written (run again without --dry-run to record it)",
+    ]
+    assert "wrote" not in stdout
+
+
+def test_run_output_separates_thousands_and_says_one_line(tmp_path: Path) -> None:
+    sheets = {
+        **WG_SHEETS,
+        "Clients": [
+            ["client", "product", "term", "licences", "start"],
+            ["C1", "EPP", "monthly", 12_500, date(2026, 11, 1)],
+        ],
+        "Exchanges": [
+            ["date", "type", "product", "points", "licences"],
+            [date(2026, 11, 1), "credit", None, 30_000, None],
+            [date(2026, 11, 1), "exchange", "EPP", None, 12_500],  # 1 November: 30 days
+        ],
+    }
+    source = _workbook(tmp_path / "big.xlsx", sheets)
+    code, stdout, _ = run("renew", source, "--month", "2026-12", "--dry-run")
+    assert code == 0
+    out = stdout.splitlines()
+    assert out[0] == "W1: 1 renewal line"
+    assert out[2].split() == ["C1", "EPP", "monthly", "12,500", "0", "12,500"]
+    assert "monthly: 0 of 12,500 devices renewed, 12,500 dropped" in out
+    code, stdout, _ = run("status", source, "--as-of", "2026-11-15")
+    assert "  MSSP Points balance: 17,500" in stdout.splitlines()  # 30,000 − 12,500 × 1

@@ -30,10 +30,12 @@ def test_every_sheet_in_schema_order_with_schema_dtypes(write_xlsx: Callable[...
     assert list(ledger.tables) == [s.name for s in SHEETS]
     for schema in SHEETS:
         frame = ledger[schema.name]
-        assert list(frame.columns) == [*schema.names, "_row"]
+        typed_month = ["_month"] if schema.name == "Renewals" else []  # the month, typed once
+        assert list(frame.columns) == [*schema.names, "_row", *typed_month]
         assert [str(t) for t in frame.dtypes] == [
             *[str(pd.Series(dtype=c.dtype).dtype) for c in schema.columns],
             "Int64",
+            *(["datetime64[ns]"] if typed_month else []),
         ]
     pool = ledger.table("Pool")
     assert (pool.present, pool.file, pool.sheet, len(pool.frame)) == (
@@ -388,3 +390,33 @@ def test_csv_title_lines_above_the_header(write_csvs: Callable[..., Path]) -> No
     table = ledger.table("Partners")
     assert table.header_row == 3
     assert table.frame["_row"].tolist() == [4]
+
+
+def test_an_impossible_month_in_renewals_names_its_cell(write_xlsx: Callable[..., Path]) -> None:
+    # issue 10, defect 4: "2026-13" showed as a false R8 failure on the Checks sheet
+    from licreport import api
+
+    renewals = [
+        ["run", "month", "client", "product", "term", "requested", "renewed", "dropped"],
+        ["r1", "2026-13", "C1", "AD360", "1", 5, 5, 0],
+        ["r1", "2026-12", "C1", "AD360", "1", 5, 5, 0],
+    ]
+    clients = [
+        ["client", "product", "term", "licences", "start", "auto_renew"],
+        ["C1", "AD360", "1", 5, dt.date(2025, 12, 1), "yes"],
+    ]
+    pool = [["date", "product", "term", "quantity"], [dt.date(2025, 11, 1), "AD360", "1", 20]]
+    path = write_xlsx(
+        {"Partners": PARTNERS, "Products": PRODUCTS, "Pool": pool, "Clients": clients,
+         "Renewals": renewals}
+    )  # fmt: skip
+    ledger, errors = load_ledger(path)
+    assert [str(e) for e in errors] == [
+        'ledger.xlsx:Renewals:B2: month: "2026-13" is not a possible month '
+        "(the month number must be 01 to 12)"
+    ]
+    months = ledger["Renewals"][["month", "_month"]]
+    assert months["month"].isna().tolist() == [True, False]
+    assert months["_month"].tolist()[1] == D("2026-12-01") and months["_month"].isna().iloc[0]
+    # validate shows that error alone: no R8 (Checks) failure built on the unreadable month
+    assert [e.cell for e in api.validate(path)] == ["B2"]

@@ -48,11 +48,17 @@ def _sheet_csv(path: Path, name: str) -> str:
     return buf.getvalue()
 
 
-def _check(name: str, text: str, update: bool) -> None:
-    golden = GOLDEN / name
-    if update or not golden.exists():
+def check_golden(name: str, text: str, update: bool, folder: Path = GOLDEN) -> None:
+    """Compare with the golden file; a missing one fails (regenerating is an explicit step)."""
+    golden = folder / name
+    if update:
         golden.write_text(text, encoding="utf-8")
+    if not golden.exists():
+        pytest.fail(f"golden file {golden} is missing; create it with --update-golden")
     assert text == golden.read_text(encoding="utf-8"), f"{name} differs (--update-golden)"
+
+
+_check = check_golden
 
 
 @pytest.mark.parametrize("sheet", COMPUTED)
@@ -92,6 +98,16 @@ def test_no_formula_is_built_from_input_text(outputs: Path) -> None:
     wb = openpyxl.load_workbook(outputs / "ledger-2026-12.xlsx")
     names = [r[2] for r in wb["Contracts"].iter_rows(values_only=True)]
     assert '=HYPERLINK("http://x","y")' in names
+
+
+def test_a_missing_golden_file_fails_and_is_not_written(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="is missing; create it with --update-golden"):
+        check_golden("absent.csv", "a,b\n", update=False, folder=tmp_path)
+    assert not (tmp_path / "absent.csv").exists()
+    check_golden("absent.csv", "a,b\n", update=True, folder=tmp_path)  # the explicit switch
+    check_golden("absent.csv", "a,b\n", update=False, folder=tmp_path)
+    with pytest.raises(AssertionError, match="differs"):
+        check_golden("absent.csv", "a,c\n", update=False, folder=tmp_path)
 
 
 def test_user_sheet_preserved_through_reconcile(tmp_path: Path) -> None:

@@ -485,4 +485,4 @@ def test_outputs_from_before_the_marker_are_recognised_by_their_header(tmp_path:
     january = reconcile(older, tmp_path / "jan", month="2027-01")
     assert january.exit_code == 0, january.output
     with zipfile.ZipFile(output_of(older, tmp_path / "jan", "2027-01")) as z:
-        assert z.read("xl/workbook.xml").count(b'name="_licreport_computed"') == 5  # Status … Checks
+        assert z.read("xl/workbook.xml").count(b'name="_licreport_computed"') == 5

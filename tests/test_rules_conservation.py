@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,9 +68,68 @@ def ledgers(draw):
             max_size=6,
         )
     )
+    clients, renewals = draw(history(clients))
     return make_ledger(
-        Partners=[WG], Products=PRODUCTS, Pool=pool, Clients=clients, Exchanges=exchanges
+        Partners=[WG],
+        Products=PRODUCTS,
+        Pool=pool,
+        Clients=clients,
+        Exchanges=exchanges,
+        Renewals=renewals,
     )
+
+
+def _months_after(start: date, before: date) -> list[date]:
+    """The 1sts after `start`'s month, before `before`."""
+    out = []
+    m = (pd.Timestamp(start) + pd.offsets.MonthBegin(1)).date()
+    while m < before:
+        out.append(m)
+        m = (pd.Timestamp(m) + pd.offsets.MonthBegin(1)).date()
+    return out
+
+
+@st.composite
+def history(draw, contracts: list[dict]) -> tuple[list[dict], list[dict]]:
+    """What hid defects in issue 10: a second contract of one client, product and term;
+    Clients recovery rows (with or without contract_start); earlier Renewals lines."""
+    rows = [dict(c) for c in contracts]
+    for c in list(rows):
+        if draw(st.integers(0, 3)) == 0:  # the same key again, started later
+            later = (pd.Timestamp(c["start"]) + pd.Timedelta(days=draw(st.integers(1, 90)))).date()
+            if later <= FIRST.date():
+                rows.append({**c, "start": later, "licences": draw(st.integers(1, 30))})
+    renewals: list[dict] = []
+    recoveries: list[dict] = []
+    key = ("client", "product", "term")
+    for c in rows:
+        start = pd.Timestamp(c["start"]).date()
+        if c["term"] == "monthly":
+            for first in _months_after(start, FIRST.date()):
+                if draw(st.integers(0, 2)) == 0:
+                    got = draw(st.integers(0, c["licences"]))
+                    renewals.append({**{k: c[k] for k in key}, "month": f"{first:%Y-%m}",
+                                     "requested": c["licences"], "renewed": got,
+                                     "dropped": c["licences"] - got, "licences": got})  # fmt: skip
+            continue
+        held = c["licences"]
+        if draw(st.booleans()):  # a recovery within the contract's first year
+            day = start + timedelta(days=draw(st.integers(0, 330)))
+            if day <= FIRST.date():
+                taken = draw(st.integers(1, held))
+                held -= taken
+                named = draw(st.booleans())
+                recoveries.append({**{k: c[k] for k in key}, "licences": taken, "start": day,
+                                   "devices_used": held, "type": "recovery",
+                                   "contract_start": start if named else None})  # fmt: skip
+        end = pd.Timestamp(start) + pd.DateOffset(years=int(c["term"]))
+        first_of_end = end.replace(day=1)
+        if held and c["auto_renew"] and first_of_end < FIRST:
+            got = draw(st.integers(0, held))
+            renewals.append({**{k: c[k] for k in key}, "month": f"{end:%Y-%m}",
+                             "requested": held, "renewed": got, "dropped": held - got,
+                             "licences": got})  # fmt: skip
+    return rows + recoveries, [{"run": "r0", **r} for r in renewals]
 
 
 @settings(max_examples=40, deadline=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from licreport.rules.book import replay_ledger
 from licreport.rules.contracts import active_mask, apply_events, build_contracts
 from licreport.rules.dates import add_years
 from tests.factory import PANDA, PRODUCTS, make_ledger
@@ -152,3 +153,38 @@ def test_recovery_that_matches_nothing_is_an_error() -> None:
         "ledger.xlsx:Clients:F3: licences: recovery of 4 matches no active contract of client A"
         " / EPP / term 1 (partner PA1) holding that many licences on 2026-03-01"
     ]
+
+
+def test_book_contracts_at_a_cutoff_sees_only_earlier_events() -> None:
+    # Book.contracts_at: a renewal line of 2026-12 and a recovery of 2027-03-01
+    ledger = make_ledger(
+        Partners=[PANDA],
+        Products=PRODUCTS,
+        Pool=[{"date": "2025-12-01", "product": "EPP", "term": "1", "quantity": 30}],
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "1", "licences": 10,
+             "start": "2025-12-10", "auto_renew": True},
+            {"client": "A", "product": "EPP", "term": "1", "licences": 4,
+             "start": "2027-03-01", "type": "recovery", "devices_used": 4,
+             "contract_start": "2025-12-10"},
+        ],
+        Renewals=[
+            {"run": "r", "month": "2026-12", "client": "A", "product": "EPP", "term": "1",
+             "requested": 10, "renewed": 8, "dropped": 2, "licences": 8},
+        ],
+    )  # fmt: skip
+    book = replay_ledger(ledger)
+    assert book.errors == []
+    assert book.last_event == pd.Timestamp("2027-03-01")
+
+    def at(day: str) -> tuple[int, pd.Timestamp]:
+        row = book.contracts_at(pd.Timestamp(day)).iloc[0]
+        return int(row["licences"]), row["end"]
+
+    assert at("2026-11-30") == (10, pd.Timestamp("2026-12-10"))  # nothing applied yet
+    assert at("2026-12-01") == (8, pd.Timestamp("2027-12-10"))  # renewed 8 of 10 on the 1st
+    assert at("2027-02-28") == (8, pd.Timestamp("2027-12-10"))
+    assert at("2027-03-01") == (4, pd.Timestamp("2027-12-10"))  # 8 − 4 recovered
+    assert book.contracts_at(pd.Timestamp("2030-01-01")) is book.contracts  # nothing to redo
+    first = book.contracts_at(pd.Timestamp("2026-11-30"))
+    assert book.contracts_at(pd.Timestamp("2026-11-30")) is first  # computed once

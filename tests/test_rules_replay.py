@@ -74,7 +74,7 @@ def test_filled_licences_and_points_must_agree() -> None:
     )
     assert msgs == [
         "ledger.xlsx:Exchanges:G3: licences: 10 licences given, but 30 devices on 2026-01-23 "
-        "need 9 (R1)",
+        "need 9 (rule R1 in docs/rules.md)",
         "ledger.xlsx:Exchanges:F4: points: 5 points given, but 2 licences × 3 points = 6",
     ]
 

@@ -197,7 +197,14 @@ def test_report_takes_json_like_every_computing_command(tmp_path: Path) -> None:
     # --month YYYY-MM, and --json to print its result as one JSON document on stdout".
     code, stdout, _ = _cli("report", SAMPLE, "--as-of", "2026-12-01", "--json", "--out", tmp_path)
     assert code == 0
-    json.loads(stdout)
+    doc = json.loads(stdout)
+    # the status document the report shows (README), plus where the report was written
+    assert doc.pop("report") == str(tmp_path / "report-2026-12.html")
+    assert (tmp_path / "report-2026-12.html").is_file()
+    code, stdout, _ = _cli("status", SAMPLE, "--as-of", "2026-12-01", "--json")
+    assert code == 0 and doc == json.loads(stdout)
+    assert doc["as_of"] == "2026-12-01"
+    assert [p["partner"] for p in doc["partners"]] == ["ATL", "CBT", "IBX", "NRD"]
 
 
 # --- rules checked and found to conform -------------------------------------------------------

@@ -20,11 +20,12 @@ from licreport.ledger import safety
 from licreport.ledger.csvdir import date_style, read_csv_folder
 from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, find_header
 from licreport.ledger.model import Ledger, Table, cell_column, column_letter, empty_table
-from licreport.ledger.parse import Cells, DateOptions, convert, to_text
+from licreport.ledger.parse import Cells, DateOptions, convert, to_months, to_text
 from licreport.ledger.safety import Limits
 from licreport.ledger.schema import (
     ASSIGN,
     CLIENTS,
+    MONTH_FIRST,
     POOL,
     PURCHASE,
     ROW,
@@ -60,7 +61,7 @@ def load_ledger(
     path = Path(path)
     book = read_source(path, limits or Limits(), decimal)
     options = DateOptions(dayfirst, monthfirst, book.date1904)
-    matches = _match_all(book)
+    matches = _match_all(book, path)
     built: dict[str, _Built] = {}
     for schema in SHEETS:
         raw = book.sheets.get(schema.name)
@@ -107,8 +108,14 @@ def read_source(path: Path, limits: Limits, decimal: str | None = None) -> RawBo
     return read_xlsx(path, limits)
 
 
-def _match_all(book: RawBook) -> dict[str, HeaderMatch | None]:
+def _match_all(book: RawBook, path: Path) -> dict[str, HeaderMatch | None]:
     """Every sheet's header row; all missing sheets/columns and duplicates raised together."""
+    if book.kind == "csv" and not any(s.name in book.sheets for s in SHEETS):
+        files = ", ".join(f"{s.name.lower()}.csv" for s in SHEETS)
+        raise SheetError(
+            f"{path}: is not a ledger folder: it holds none of {files}"
+            f" (CSV files present: {', '.join(book.present) or 'none'})"
+        )
     problems: list[DataError] = []
     matches: dict[str, HeaderMatch | None] = {}
     for schema in SHEETS:
@@ -136,8 +143,9 @@ def _missing_sheet(book: RawBook, schema: Sheet) -> DataError:
 
 
 def _raise_sheet_error(problems: list[DataError]) -> None:
-    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    raise SheetError(str(problems[0]) + more, problems)
+    more = len(problems) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    raise SheetError(str(problems[0]) + tail, problems)
 
 
 @dataclass
@@ -276,12 +284,17 @@ def _fill_partners(built: dict[str, _Built]) -> None:
 
 
 def _normalise_months(b: _Built) -> None:
-    """Renewals.month as YYYY-MM: Excel turns a typed "2026-02" into a date cell."""
-    month = b.table.frame["month"]
-    text = month.str.extract(r"^\s*(\d{4}-\d{2})(?:-01(?:[ T]00:00:00)?)?\s*$")[0]
-    bad = month.notna() & text.isna()
-    b.errors += b.table.errors_at(bad, "month", "is not a month (YYYY-MM)")
-    b.table.frame["month"] = text.astype("str")
+    """Renewals.month as ``YYYY-MM`` text, and typed once into `MONTH_FIRST` for the rules.
+
+    Excel turns a typed "2026-02" into a date cell; an impossible month (2026-13)
+    is a data error naming its cell, never a silent gap in the replay.
+    """
+    frame = b.table.frame
+    text, first, problems = to_months(frame["month"])
+    rows = frame[ROW].to_numpy()
+    b.errors += [b.table.error(int(rows[pos]), "month", msg) for pos, msg in problems]
+    frame["month"] = text
+    frame[MONTH_FIRST] = first
 
 
 def _partner_count(n: int) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from licreport.errors import DataError
-from licreport.ledger.schema import ROW, Sheet
+from licreport.ledger.schema import MONTH_FIRST, ROW, Sheet
 
 
 def column_letter(index: int) -> str:
@@ -72,6 +72,8 @@ def empty_table(schema: Sheet, file: str) -> Table:
     """The table of a sheet the ledger does not have: every column, no rows."""
     frame = pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in schema.columns})
     frame[ROW] = pd.Series(dtype="Int64")
+    if "month" in schema.names:
+        frame[MONTH_FIRST] = pd.Series(dtype="datetime64[ns]")
     return Table(schema, frame, file, schema.name, present=False)
 
 
@@ -125,6 +127,10 @@ class Ledger:
                 new[col.name] = pd.Series(values, index=new.index, dtype=col.dtype)
             last = int(t.frame[ROW].max()) if len(t.frame) else t.header_row
             new[ROW] = pd.array(range(last + 1, last + 1 + len(new)), dtype="Int64")
+            if MONTH_FIRST in t.frame:  # typed as the loader types it
+                from licreport.ledger.parse import to_months  # parse imports this module
+
+                new[MONTH_FIRST] = to_months(new["month"])[1]
             frame = pd.concat([t.frame, new], ignore_index=True)
             tables[name] = replace(t, frame=frame)
         return replace(self, tables=tables)

@@ -363,3 +363,46 @@ def convert(
         return to_decimal(cells, decimal)
     converters: dict[str, Callable[[Cells], tuple[pd.Series, Problems]]] = {BOOL: to_bool}
     return converters[kind](cells)
+
+
+# --- months (Renewals.month, --month) ------------------------------------------------------
+
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{2})(?:-01(?:[ T]00:00:00)?)?\s*$")
+
+
+def read_month(text: object) -> pd.Timestamp | Bad:
+    """``YYYY-MM`` (Excel may have turned it into a date on the 1st) -> the 1st of that month.
+
+    The one place a month is read: the loader's Renewals.month and the --month option.
+    """
+    m = _MONTH.match(str(text))
+    if m is None:
+        return Bad(f'"{text}" is not a month (YYYY-MM)')
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12:
+        return Bad(f'"{text}" is not a possible month (the month number must be 01 to 12)')
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return Bad(f'"{text}" is outside the years {MIN_YEAR}–{MAX_YEAR}')
+    return pd.Timestamp(year=year, month=month, day=1)
+
+
+def to_months(text: pd.Series) -> tuple[pd.Series, pd.Series, Problems]:
+    """A text column of months -> (canonical ``YYYY-MM`` text, 1st of the month, problems).
+
+    Each distinct value is read once; blank stays blank (NaN / NaT).
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    read = [read_month(u) for u in uniques]
+    firsts = np.array(
+        [np.datetime64("NaT", "ns") if isinstance(r, Bad) else r.to_datetime64() for r in read]
+        + [np.datetime64("NaT", "ns")],
+        dtype="datetime64[ns]",
+    )
+    first = pd.Series(firsts[codes], index=text.index)  # code -1 (blank) -> the trailing NaT
+    canonical = first.dt.strftime("%Y-%m").astype("str").where(first.notna(), np.nan)
+    problems: Problems = [
+        (int(pos), str(read[code]))
+        for pos, code in enumerate(codes)
+        if code >= 0 and isinstance(read[code], Bad)
+    ]
+    return canonical.astype("str"), first, problems

@@ -31,6 +31,9 @@ DTYPES = {
 }
 
 ROW = "_row"
+# Renewals.month typed once by the loader: the 1st of the month (datetime64[ns]; NaT when
+# blank or not a month).  Every rule reads this column, never the text.
+MONTH_FIRST = "_month"
 
 PANDA, WATCHGUARD = "Panda Security", "WatchGuard"
 PROVIDERS = (PANDA, WATCHGUARD)
@@ -158,6 +161,11 @@ CLIENTS = Sheet(
         Column("priority", INT, help="Renewal priority when licences are short (1 first)."),
         Column("type", CHOICE, False, (ASSIGN, RECOVERY), help="assign (default) or recovery."),
         Column("ref", TEXT, help="Recovery id written by licreport (matches Pool.order)."),
+        Column(
+            "contract_start",
+            DATE,
+            help="Recovery rows: the start of the contract the recovery reduces.",
+        ),
     ),
     help="Contracts: licences of one product and term assigned to one client.",
 )
@@ -169,7 +177,7 @@ EXCHANGES = Sheet(
         _partner(),
         Column("type", CHOICE, True, (CREDIT, EXCHANGE), help="credit or exchange."),
         Column("product", TEXT, aliases=("product_id",), help="Product (exchanges)."),
-        Column("devices", INT, help="Devices to cover (prorated by R1)."),
+        Column("devices", INT, help="Devices to cover (prorated by rule R1 in docs/rules.md)."),
         Column("points", INT, help="Points credited or spent; blank = computed."),
         Column("licences", INT, help="Monthly licences obtained; blank = computed."),
         Column("client", TEXT, aliases=("client_id",), help="Client the exchange was for."),

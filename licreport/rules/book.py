@@ -28,7 +28,10 @@ class Book:
     errors: list[DataError]
     last_event: pd.Timestamp | None = None  # date of the latest renewal line or recovery
     # Results by date: a run asks for the same dates several times (frames are not mutated).
-    _cache: dict[tuple[str, object], object] = field(
+    _contracts_at: dict[pd.Timestamp, pd.DataFrame] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _balances_at: dict[pd.Timestamp | None, replay.Balances] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -36,18 +39,16 @@ class Book:
         """Contracts after the renewal lines and recoveries dated on or before `when`."""
         if self.last_event is None or self.last_event <= when:
             return self.contracts  # every event is on or before `when`: nothing to redo
-        key = ("contracts", when)
-        if key not in self._cache:
-            self._cache[key] = apply_events(
+        if when not in self._contracts_at:
+            self._contracts_at[when] = apply_events(
                 self.base_contracts, self.ledger["Renewals"], self.ledger["Clients"], cutoff=when
             ).contracts
-        return self._cache[key]  # type: ignore[return-value]
+        return self._contracts_at[when]
 
     def balances(self, at: pd.Timestamp | None = None) -> replay.Balances:
-        key = ("balances", at)
-        if key not in self._cache:
-            self._cache[key] = replay.balances(self.moves, at)
-        return self._cache[key]  # type: ignore[return-value]
+        if at not in self._balances_at:
+            self._balances_at[at] = replay.balances(self.moves, at)
+        return self._balances_at[at]
 
 
 def replay_ledger(ledger: Ledger) -> Book:

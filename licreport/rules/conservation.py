@@ -9,7 +9,15 @@ from __future__ import annotations
 import pandas as pd
 
 from licreport.ledger.model import Ledger
-from licreport.ledger.schema import CREDIT, EXCHANGE, MONTHLY, PURCHASE, RECOVERY, TERMS
+from licreport.ledger.schema import (
+    CREDIT,
+    EXCHANGE,
+    MONTH_FIRST,
+    MONTHLY,
+    PURCHASE,
+    RECOVERY,
+    TERMS,
+)
 from licreport.rules.contracts import ANNUAL
 from licreport.rules.proration import prorated_licences
 from licreport.rules.replay import Balances
@@ -34,6 +42,7 @@ def conservation(
     annual = contracts[(contracts["kind"] == ANNUAL) & contracts["start"].notna()]
     assigned = _sum(annual, keys, "licences", "assigned")
     lines = ledger["Renewals"]
+    lines = lines[lines[MONTH_FIRST].notna()]  # as the replay: a line without a month is an error
     renewed = _sum(lines[lines["term"].isin(TERMS)], keys, "renewed", "renewed")
     available = final.annual.set_index(keys)["available"]
     t = pd.concat([bought, recovered, assigned, renewed, available], axis=1).fillna(0)

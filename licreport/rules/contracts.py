@@ -11,13 +11,14 @@ Both are few next to the contracts, so they are applied in one ordered pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Table
-from licreport.ledger.schema import ASSIGN, MONTHLY, RECOVERY, ROW, TERMS, TRIAL
+from licreport.ledger.schema import ASSIGN, MONTH_FIRST, MONTHLY, RECOVERY, ROW, TERMS, TRIAL
 from licreport.rules.dates import add_years
 
 ANNUAL = "annual"
@@ -85,7 +86,10 @@ def apply_events(
 
     A renewal line for month M matches the contract of its (partner, client,
     product, term) whose end falls in M; a recovery row matches the contract of
-    its key active on its date.  Rows that match nothing are data errors.
+    its key active on its date, holding at least the licences it takes off, that
+    started on its ``contract_start`` (see `_recovered_contract` for rows written
+    without one).  Rows that match nothing, or several different contracts, are
+    data errors.
     Events depend on the ones before them, so they run in order, but only the
     few contracts they touch are looked at and written back.
     """
@@ -109,12 +113,14 @@ def apply_events(
     end = touched["end"].to_dict()
     start = touched["start"].to_dict()
     licences = touched["licences"].to_dict()
+    used = touched["devices_used"].to_dict()
+    rows = touched[ROW].to_dict()
     years = touched["years"].to_dict()
     count = dict.fromkeys(touched.index, 0)
     month_ends: dict[pd.Timestamp, pd.Timestamp] = {}  # offsets are slow to build and add
     terms: dict[int, pd.DateOffset] = {}
 
-    for when, kind, key, qty, row in events:
+    for when, kind, key, qty, row, detail in events:
         candidates = by_key.get(key, [])
         if kind == "renewal":
             month_end = month_ends.get(when)
@@ -152,20 +158,31 @@ def apply_events(
                 and pd.notna(licences[i])
                 and licences[i] >= qty
             ]
-            if not hits:
+            target, problem = _recovered_contract(hits, qty, detail, start, end, licences, used)
+            if target is None:
                 if clients_table is not None:
-                    errors.append(
-                        clients_table.error(
-                            row,
-                            "licences",
-                            f"recovery of {qty} matches no active contract of "
-                            f"{_key(key)} holding that many licences on {when:%Y-%m-%d}",
+                    what = _key(key)
+                    if problem == "none":
+                        since = detail[0]
+                        if pd.notna(since):
+                            what += f" started {since:%Y-%m-%d}"
+                        message = (
+                            f"recovery of {qty} matches no active contract of {what} "
+                            f"holding that many licences on {when:%Y-%m-%d}"
                         )
-                    )
+                        errors.append(clients_table.error(row, "licences", message))
+                    else:
+                        listed = ", ".join(str(rows[i]) for i in hits)
+                        message = (
+                            f"recovery of {qty} could reduce any of the contracts of {what} "
+                            f"at rows {listed}; fill contract_start with the start of the "
+                            "contract it reduces"
+                        )
+                        errors.append(clients_table.error(row, "contract_start", message))
                 continue
-            licences[hits[0]] = int(licences[hits[0]]) - qty
-            if licences[hits[0]] == 0:  # a total recovery: the client no longer holds it
-                end[hits[0]] = when
+            licences[target] = int(licences[target]) - qty
+            if licences[target] == 0:  # a total recovery: the client no longer holds it
+                end[target] = when
 
     out["end"] = out["end"].astype("datetime64[ns]")
     out["licences"] = out["licences"].astype("Int64")
@@ -177,19 +194,61 @@ def apply_events(
     return ContractState(out, errors, events[-1][0] if cutoff is None else None)
 
 
+Detail = tuple[pd.Timestamp, pd.Timestamp, int | None]  # contract_start, end, devices_used
+Event = tuple[pd.Timestamp, str, Key, int, int, Detail]
+
+
+def _recovered_contract(
+    hits: list[object],
+    qty: int,
+    detail: Detail,
+    start: dict[Any, pd.Timestamp],
+    end: dict[Any, pd.Timestamp],
+    licences: dict[Any, Any],
+    used: dict[Any, Any],
+) -> tuple[object | None, str]:
+    """The one contract among `hits` (active, same key, enough licences) a recovery reduces.
+
+    ``contract_start`` (written since issue 10) must match.  A row without it (written
+    before) is resolved by what it recorded: the contract's end, its licences
+    (taken off + devices_used) and its devices_used, each used only when it leaves a
+    candidate.  Contracts left that agree on end, licences and devices_used are
+    interchangeable (the first in sheet order); contracts that differ are ambiguous.
+    Returns (index, "") or (None, "none" | "ambiguous").
+    """
+    since, rec_end, rec_used = detail
+    if pd.notna(since):
+        hits = [i for i in hits if start[i] == since]
+    narrowing = [lambda i: end[i] == rec_end] if pd.notna(rec_end) else []
+    if rec_used is not None:
+        narrowing += [
+            lambda i: pd.notna(licences[i]) and licences[i] == qty + rec_used,
+            lambda i: pd.notna(used[i]) and used[i] == rec_used,
+        ]
+    for keep in narrowing:
+        narrowed = [i for i in hits if keep(i)]
+        if narrowed:
+            hits = narrowed
+    if not hits:
+        return None, "none"
+    alike = {(end[i], licences[i], None if pd.isna(used[i]) else used[i]) for i in hits}
+    if len(alike) > 1:
+        return None, "ambiguous"
+    return hits[0], ""
+
+
 def _events(
     renewals: pd.DataFrame, recoveries: pd.DataFrame, cutoff: pd.Timestamp | None
-) -> list[tuple[pd.Timestamp, str, Key, int, int]]:
-    """Renewal lines (annual terms) and recovery rows as (date, kind, key, qty, row), sorted
-    by date, renewals before recoveries on one date, then row."""
-    lines = renewals[renewals["term"].isin(TERMS) & renewals["month"].notna()]
-    firsts = {m: _first_of(m) for m in lines["month"].unique()}
+) -> list[Event]:
+    """Renewal lines (annual terms) and recovery rows as (date, kind, key, qty, row, detail),
+    sorted by date, renewals before recoveries on one date, then row."""
+    lines = renewals[renewals["term"].isin(TERMS) & renewals[MONTH_FIRST].notna()]
     rec = recoveries[(recoveries["type"] == RECOVERY).fillna(False).to_numpy(dtype=bool)]
     rec = rec[rec["start"].notna()]
     frame = pd.DataFrame(
         {
             "when": pd.concat(
-                [lines["month"].map(firsts).astype("datetime64[ns]"), rec["start"]],
+                [lines[MONTH_FIRST].astype("datetime64[ns]"), rec["start"]],
                 ignore_index=True,
             ),
             "recovery": np.r_[np.zeros(len(lines), bool), np.ones(len(rec), bool)],
@@ -201,6 +260,13 @@ def _events(
     )
     for k in _KEY:
         frame[k] = pd.concat([lines[k], rec[k]], ignore_index=True).astype(object)
+    nat = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns]")
+    for k, column in (("since", "contract_start"), ("rec_end", "end")):
+        frame[k] = pd.concat([nat, rec[column].astype("datetime64[ns]")], ignore_index=True)
+    frame["rec_used"] = pd.concat(
+        [pd.Series(pd.NA, index=lines.index, dtype="Int64"), rec["devices_used"]],
+        ignore_index=True,
+    ).astype(object)
     keep = frame["when"].notna()
     if cutoff is not None:
         keep &= frame["when"] <= cutoff
@@ -216,17 +282,15 @@ def _events(
             keys,
             frame["qty"].tolist(),
             frame["row"].tolist(),
+            zip(
+                (pd.Timestamp(t) for t in frame["since"].to_numpy()),
+                (pd.Timestamp(t) for t in frame["rec_end"].to_numpy()),
+                [None if pd.isna(u) else int(u) for u in frame["rec_used"].tolist()],
+                strict=True,
+            ),
             strict=True,
         )
     )
-
-
-def _first_of(month: object) -> pd.Timestamp | None:
-    """The 1st of a ``YYYY-MM`` month; None when it is not one."""
-    try:
-        return pd.Timestamp(f"{month}-01")
-    except ValueError:
-        return None
 
 
 def _key(key: tuple[str, str, str, str]) -> str:

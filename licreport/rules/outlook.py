@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from licreport.ledger.model import Ledger
-from licreport.ledger.schema import MONTHLY, PANDA, PURCHASE, ROW, TRIAL
+from licreport.ledger.schema import MONTH_FIRST, MONTHLY, PANDA, PURCHASE, ROW, TRIAL
 from licreport.rules.contracts import ANNUAL, apply_events
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
@@ -69,7 +69,8 @@ def without_recorded_runs(ledger: Ledger, months: list[str]) -> Ledger | None:
     exchanges those runs bought (None when there is nothing to leave out), so a month is
     never counted twice."""
     lines = ledger["Renewals"]
-    recorded = lines["month"].isin(months).fillna(False).astype(bool)
+    firsts = pd.DatetimeIndex([pd.Timestamp(f"{m}-01") for m in months])
+    recorded = lines[MONTH_FIRST].isin(firsts).fillna(False).astype(bool)
     if not recorded.any():
         return None
     runs = lines.loc[recorded, "run"].dropna().unique().tolist()
@@ -90,8 +91,8 @@ def project(
     term (the same event a recorded renewal line is); monthly contracts ask for their
     licences again every month.
     """
-    ppl = contracts.dropna(subset=["product"]).drop_duplicates("product")
-    ppl = ppl.set_index("product")["points_per_licence"]
+    catalogue = contracts.dropna(subset=["product"]).drop_duplicates("product")
+    ppl = catalogue.set_index("product")["points_per_licence"]
     rows, risks, work = [], [], []
     balances = start
     for first in firsts:
@@ -203,12 +204,12 @@ def _month_rows(
 
 def _renew_annual(contracts: pd.DataFrame, lines: pd.DataFrame, month: str) -> pd.DataFrame:
     """Contracts after the month's annual lines, applied as recorded renewal lines are."""
-    renewals = lines.assign(month=month)
+    renewals = lines.assign(month=month, **{MONTH_FIRST: pd.Timestamp(f"{month}-01")})
     renewals[ROW] = np.arange(len(renewals), dtype=np.int64)
     no_recoveries = pd.DataFrame(
         {c: pd.Series(dtype=object) for c in ("partner", "client", "product", "term", "type")}
-        | {"start": pd.Series(dtype="datetime64[ns]"), "licences": pd.Series(dtype="Int64")}
-        | {ROW: pd.Series(dtype="Int64")}
+        | {c: pd.Series(dtype="datetime64[ns]") for c in ("start", "end", "contract_start")}
+        | {c: pd.Series(dtype="Int64") for c in ("licences", "devices_used", ROW)}
     )
     return apply_events(contracts, renewals, no_recoveries).contracts
 

@@ -14,7 +14,7 @@ from licreport.rules.contracts import ANNUAL, active_mask
 
 CANDIDATE_COLUMNS = [
     "partner", "client", "client_name", "product", "term", "licences", "devices_used",
-    "days_left", "recoverable", "end",
+    "days_left", "recoverable", "end", "start",
 ]  # fmt: skip
 
 
@@ -49,7 +49,9 @@ def recovery_rows(
     """The Pool and Clients rows that record applying `candidates` (one recovery id each).
 
     Pool gets the licences returned (``recoverable``); Clients the licences taken
-    off the contract (L − U), dated `as_of` in ``start``, with the contract's end.
+    off the contract (L − U), dated `as_of` in ``start``, with the contract's end,
+    and the contract's own start in ``contract_start``: with its key (partner,
+    client, product, term) that names the one contract the recovery reduces.
     """
     ids = [f"REC-{as_of:%Y%m%d}-{n:04d}" for n in range(1, len(candidates) + 1)]
     c = candidates.reset_index(drop=True)
@@ -78,6 +80,7 @@ def recovery_rows(
             "devices_used": c["devices_used"].astype("Int64"),
             "type": RECOVERY,
             "ref": ids,
+            "contract_start": c["start"].astype("datetime64[ns]"),
         }
     )
     return pool, clients

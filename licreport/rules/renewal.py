@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import EXCHANGE, MONTHLY
 from licreport.rules.contracts import ANNUAL
 from licreport.rules.replay import Balances
@@ -88,7 +89,9 @@ def plan_renewals(
     exchange: bool = False,
 ) -> RenewalPlan:
     """The lines of month `month`; with `exchange`, first buy missing monthly licences."""
-    first = pd.Timestamp(f"{month}-01")
+    first = read_month(month)  # the one month reader (the loader's, --month's)
+    if isinstance(first, Bad):
+        raise ValueError(f"month: {first}")
     monthly = _requests(due_monthly(contracts, first), MONTHLY)
     annual = _requests(due_annual(contracts, first), due_annual(contracts, first)["term"])
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Ledger
-from licreport.ledger.schema import CREDIT, EXCHANGE, MONTHLY, PURCHASE, ROW, TERMS
+from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
 from licreport.rules.proration import prorated_licences
 
@@ -58,7 +58,7 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
                 int(r[ROW]),
                 "licences",
                 f"{r['licences']} licences given, but {r['devices']} devices on "
-                f"{r['date']:%Y-%m-%d} need {r['need']} (R1)",
+                f"{r['date']:%Y-%m-%d} need {r['need']} (rule R1 in docs/rules.md)",
             )
         )
     licences = computed.where(prorate, ex["licences"])
@@ -153,9 +153,8 @@ def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) 
         _frame(MONTHLY, monthly, -used, "consumed", "Clients", "licences", monthly["start"])
     )
     lines = ledger["Renewals"]
-    lines = lines[lines["month"].notna() & lines["renewed"].notna()]
-    when = pd.to_datetime(lines["month"] + "-01", errors="coerce", format="%Y-%m-%d")
-    lines, when = lines[when.notna()], when[when.notna()]
+    lines = lines[lines[MONTH_FIRST].notna() & lines["renewed"].notna()]
+    when = lines[MONTH_FIRST]
     is_monthly = lines["term"] == MONTHLY
     ann = lines[lines["term"].isin(TERMS)]
     parts.append(

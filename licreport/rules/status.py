@@ -87,13 +87,8 @@ def status_view(
 
     info = partners.drop_duplicates("partner")
     currency = info["currency"] if "currency" in info else pd.Series(pd.NA, index=info.index)
-    info = info.assign(
-        currency=currency.astype("string")
-        .str.strip()
-        .str.upper()
-        .replace("", pd.NA)
-        .fillna(DEFAULT_CURRENCY)
-    )
+    code = currency.astype("string").str.strip().str.upper()
+    info = info.assign(currency=code.mask(code == "").fillna(DEFAULT_CURRENCY))
     return StatusView(
         as_of=as_of,
         partners=info[["partner", "name", "provider", "currency"]],
@@ -123,6 +118,11 @@ def overuse(contracts: pd.DataFrame) -> pd.DataFrame:
         unlicensed=(c["devices_used"] - c["licences"]).astype("int64"),
     )
     return out.sort_values(["partner", "client", "product"], kind="stable")[OVERUSE_COLUMNS]
+
+
+def _exact_sum(values: pd.Series) -> Decimal:
+    """Money summed exactly (Decimal), never through float."""
+    return sum((Decimal(v) for v in values), Decimal(0))
 
 
 def partner_summary(view: StatusView) -> pd.DataFrame:
@@ -165,7 +165,7 @@ def partner_summary(view: StatusView) -> pd.DataFrame:
     out["licences_to_buy"] = total(o.buy, "to_buy")
     out["estimated_total"] = estimated_total(o.buy).reindex(out.index)
     out["at_risk"] = out["annual_at_risk"] + out["monthly_at_risk"]
-    spend = view.spend.groupby("partner")["spend"].agg(lambda s: sum(s, Decimal(0)))
+    spend = view.spend.groupby("partner")["spend"].agg(_exact_sum)
     out["spend"] = spend.reindex(out.index).astype(object)
     out["recoverable_value"] = recoverable_value(view).reindex(out.index).astype(object)
     return out.reset_index()
