@@ -7,7 +7,9 @@ noisy), three child processes are timed from the outside:
 - **floor**: the least I/O any run could do: read every sheet with
   python-calamine, write the same rows once with xlsxwriter (``constant_memory``);
 - **reconcile**: ``licreport reconcile LEDGER --month 2026-12`` (workbook + report);
-- **validate**: ``licreport validate LEDGER``.
+- **validate**: ``licreport validate LEDGER``;
+- **match**: ``licreport match LEDGER --usage USAGE --month 2026-12`` with the
+  usage export of `exports.py` (100,000 rows at scale 1.0), against validate.
 
 Seconds are the child's wall clock (interpreter start and imports included),
 peak RSS comes from ``os.wait4`` on that child.  The per-step breakdown is
@@ -45,6 +47,7 @@ MAX_RSS_MB = 1536.0
 MAX_GROWTH = 12.0  # time(1.0) / time(0.1)
 MAX_VALIDATE = 0.6  # validate / floor
 MAX_REPORT_BYTES = 2_000_000
+MAX_MATCH = 2.0  # match / validate (issue 12)
 
 
 # -- the children ------------------------------------------------------------------------------
@@ -122,10 +125,11 @@ def child(timings: Path, argv: list[str]) -> int:
         mark("replay")
         return replay(*args, **kwargs)
 
-    originals = {name: getattr(api, name) for name in ("replay_ledger", "reconcile", "validate")}
+    wrapped = ("reconcile", "validate", "match")
+    originals = {name: getattr(api, name) for name in ("replay_ledger", *wrapped)}
     api.replay_ledger = replay_marked
-    api.reconcile = with_marks(api.reconcile)
-    api.validate = with_marks(api.validate)
+    for name in wrapped:
+        setattr(api, name, with_marks(getattr(api, name)))
     code = 0
     try:
         returned = cli.main.main(argv, prog_name="licreport", standalone_mode=False)
@@ -209,6 +213,8 @@ class Scale:
     validate: Run
     report_bytes: int
     workbook_bytes: int
+    match: Run | None = None
+    usage_rows: int = 0
 
 
 def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
@@ -222,8 +228,14 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
     tables = generate.generate(scale, seed)
     generate.write_xlsx(tables, ledger)
     rows = sum(len(t) for t in tables.values())
+    import exports
+
+    usage = exports.usage(tables, scale)
+    usage_path = exports.write_usage(usage, folder / "usage.csv")
     out = folder / "out"
     reconcile_argv = ["reconcile", str(ledger), "--month", MONTH, "--out", str(out), "--force"]
+    match_argv = ["match", str(ledger), "--usage", str(usage_path), "--month", MONTH,
+                  "--out", str(folder / "match-out"), "--force"]  # fmt: skip
     best: dict[str, Run] = {}
     for _ in range(repeat):  # interleaved, so load from other processes hits all three alike
         shutil.rmtree(out, ignore_errors=True)
@@ -231,6 +243,7 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
             "floor": time_floor(ledger, folder),
             "reconcile": time_licreport(reconcile_argv, folder, "reconcile"),
             "validate": time_licreport(["validate", str(ledger)], folder, "validate"),
+            "match": time_licreport(match_argv, folder, "match"),
         }
         for key, r in runs.items():
             if key not in best or r.seconds < best[key].seconds:
@@ -245,6 +258,8 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
         best["validate"],
         report.stat().st_size,
         workbook.stat().st_size,
+        best["match"],
+        len(usage),
     )
 
 
@@ -282,6 +297,8 @@ def table(results: list[Scale]) -> list[str]:
         "ratio",
         "validate s",
         "validate/floor",
+        "match s",
+        "match/validate",
         "RSS MB",
         "report KB",
     ]
@@ -290,7 +307,8 @@ def table(results: list[Scale]) -> list[str]:
         lines.append(
             f"| {s.scale:g} | {s.rows:,} | {s.floor.seconds:.2f} | {s.reconcile.seconds:.2f} | "
             f"{s.reconcile.seconds / s.floor.seconds:.2f} | {s.validate.seconds:.2f} | "
-            f"{s.validate.seconds / s.floor.seconds:.2f} | {s.reconcile.rss_mb:.0f} | "
+            f"{s.validate.seconds / s.floor.seconds:.2f} | {_match_cells(s)} | "
+            f"{s.reconcile.rss_mb:.0f} | "
             f"{s.report_bytes / 1024:.0f} |"
         )
     steps = [k for k in STEPS if any(k in s.reconcile.steps for s in results)]
@@ -299,6 +317,12 @@ def table(results: list[Scale]) -> list[str]:
         cells = [f"{s.reconcile.steps.get(k, 0.0):.2f}" for k in steps]
         lines.append(f"| {s.scale:g} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _match_cells(s: Scale) -> str:
+    if s.match is None:
+        return "– | –"
+    return f"{s.match.seconds:.2f} | {s.match.seconds / s.validate.seconds:.2f}"
 
 
 def verdict(results: list[Scale]) -> list[str]:
@@ -319,6 +343,12 @@ def verdict(results: list[Scale]) -> list[str]:
         )
         v = s.validate.seconds / s.floor.seconds
         checks.append((f"validate/floor at 1.0 = {v:.2f} (<= {MAX_VALIDATE})", v <= MAX_VALIDATE))
+        if s.match is not None:
+            mv = s.match.seconds / s.validate.seconds
+            checks.append(
+                (f"match/validate at 1.0 = {mv:.2f} (<= {MAX_MATCH}, {s.usage_rows:,} usage rows)",
+                 mv <= MAX_MATCH)
+            )  # fmt: skip
     if 1.0 in by and 0.1 in by:
         growth = by[1.0].reconcile.seconds / by[0.1].reconcile.seconds
         checks.append(
@@ -356,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(s)
         print(
             f"scale {scale:g}: floor {s.floor.seconds:.2f}s, reconcile "
-            f"{s.reconcile.seconds:.2f}s, validate {s.validate.seconds:.2f}s",
+            f"{s.reconcile.seconds:.2f}s, validate {s.validate.seconds:.2f}s, "
+            f"match {s.match.seconds if s.match else 0:.2f}s",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -758,3 +758,80 @@ def diff(old: Path, new: Path, options: Options = Options()) -> tuple[dict, list
     ]
     sheets_ = diff_ledgers(read[0], read[1])
     return jsonout.diff_json(old, new, sheets_), sheets_
+
+
+# --- match ---------------------------------------------------------------------------------
+
+
+def match(
+    path: Path,
+    usage: Path,
+    billing: Path | None,
+    month: str,
+    outputs: Outputs,
+    options: Options = Options(),
+) -> tuple[dict, list[Path]]:
+    """SPEC §10: the ledger on the 1st of `month` against a vendor usage export and,
+    optionally, a client billing export; writes DIR/match-<M>.xlsx and .html.
+
+    Findings are results (exit 0); data errors of the ledger, of its Mappings sheet or of
+    a value in the exports stop the run (exit 1); an unreadable export or one without a
+    required column is exit 2. Nothing is written unless the run succeeds.
+    """
+    # imported here so that `match` stays one self-contained block at the end of this module
+    from licreport.ledger.exports import BILLING_FILE, USAGE_FILE, read_export
+    from licreport.outputs import match_out
+    from licreport.rules import match as rules_match
+
+    first = check_month(month)
+    loaded, errors = load(path, options)
+    usage_export, usage_errors = read_export(usage, USAGE_FILE, decimal=options.decimal)
+    billing_export = None
+    billing_errors: list[DataError] = []
+    if billing is not None:
+        billing_export, billing_errors = read_export(billing, BILLING_FILE, decimal=options.decimal)
+    for export in (usage_export, billing_export):
+        for line in export.warnings if export is not None else ():
+            options.warn(line)
+    ledger = loaded.ledger
+    errors += rules_match.check_mappings(
+        ledger.table("Mappings"), ledger["Clients"], ledger["Products"]
+    )
+    errors += usage_errors + billing_errors
+    if errors:
+        raise DataErrors(f"{len(errors)} data error(s); nothing was written", errors)
+    _check_conservation(loaded.book)
+    directory = rules_match.directory(
+        ledger["Clients"], ledger["Products"], ledger["Partners"], ledger["Mappings"]
+    )
+    result = rules_match.match_ledger(
+        loaded.book.contracts_at(first),
+        first,
+        directory,
+        (usage_export.file, usage_export.frame),
+        (billing_export.file, billing_export.frame) if billing_export is not None else None,
+        has_price=billing_export is not None and billing_export.has_price,
+        partners=[options.partner] if options.partner is not None else None,
+    )
+    doc = match_out.match_json(month, result)
+    partners = ledger["Partners"].dropna(subset=["partner"])
+    names = dict(zip(partners["partner"], partners["name"].fillna(""), strict=True))
+    meta = {
+        "month": month,
+        "as_of": first.date().isoformat(),
+        "usage_name": usage_export.file,
+        "billing_name": billing_export.file if billing_export is not None else "",
+        "input_name": ledger.path.name,
+        "sha256": ledger.sha256,
+        "version": __version__,
+    }
+    book_path = outputs.out_dir / f"match-{month}.xlsx"
+    page_path = outputs.out_dir / f"match-{month}.html"
+    inputs = [path, usage] + ([billing] if billing is not None else [])
+    for source in inputs:
+        _never_the_input(Path(source), [book_path, page_path])
+    with Staging(outputs.out_dir, force=outputs.force) as stage:
+        match_out.write_match_workbook(stage.path(book_path), result, names, month)
+        html = match_out.render_match(result, meta, names)
+        stage.path(page_path).write_text(html, encoding="utf-8")
+    return doc, [book_path, page_path]

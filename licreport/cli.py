@@ -731,5 +731,72 @@ def diff(old: Path, new: Path, dayfirst: bool, monthfirst: bool, as_json: bool) 
                 click.echo(f"      {column}: {_shown(a)} → {_shown(b)}")
 
 
+EXPORT = click.Path(exists=True, dir_okay=False, path_type=Path)
+MATCH_LINES = 20  # unmatched rows printed on the terminal
+
+
+def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
+    click.echo(f"Reconciliation for {doc['month']}")
+    if doc["summary"]:
+        cols = ["partner", "kind", "count", "difference", "monthly_impact"]
+        for line in _table(doc["summary"], cols):
+            click.echo(f"  {line}")
+    else:
+        click.echo("  licences, usage and billing agree: no findings")
+    if doc["unmatched"]:
+        click.echo(f"{len(doc['unmatched'])} unmatched row(s):")
+        for u in doc["unmatched"][:MATCH_LINES]:
+            hint = f" (did you mean {', '.join(u['suggestions'])}?)" if u["suggestions"] else ""
+            click.echo(f"  {u['file']}:{u['row']}: {u['client']} / {u['product']}{hint}")
+        if len(doc["unmatched"]) > MATCH_LINES:
+            more = len(doc["unmatched"]) - MATCH_LINES
+            click.echo(f"  … and {more} more (every one is in the workbook's Unmatched sheet)")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("ledger", type=LEDGER)
+@click.option("--usage", required=True, type=EXPORT, help="Vendor usage export (.csv or .xlsx).")
+@click.option("--billing", type=EXPORT, help="Client billing export (.csv or .xlsx).")
+@click.option("--month", required=True, help="Month to reconcile, YYYY-MM (licences on its 1st).")
+@output_options
+@reading_options
+@json_option
+@handle_errors
+def match(
+    ledger: Path,
+    usage: Path,
+    billing: Path | None,
+    month: str,
+    out_dir: Path,
+    force: bool,
+    dayfirst: bool,
+    monthfirst: bool,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Reconcile the ledger against vendor usage and client billing: unlicensed, idle,
+    underbilled and overbilled per partner, client and product, with the monthly money
+    impact; writes DIR/match-<month>.xlsx and DIR/match-<month>.html. Exit 0 when it ran,
+    findings or not.
+
+    Example: licreport match sample_data/ledger.xlsx --usage sample_data/usage-2026-12.csv
+    --billing sample_data/billing-2026-12.xlsx --month 2026-12
+    """
+    doc, written = api.match(
+        ledger,
+        usage,
+        billing,
+        month,
+        api.Outputs(out_dir, force),
+        _options(dayfirst, monthfirst, partner),
+    )
+    if as_json:
+        click.echo(jsonout.dumps(doc))
+    else:
+        _print_match(doc, written)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

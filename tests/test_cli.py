@@ -408,8 +408,8 @@ def test_a_folder_without_ledger_files_says_so(tmp_path: Path) -> None:
     assert code == 2
     assert stderr.splitlines() == [
         f"licreport: {tmp_path}: is not a ledger folder: it holds none of partners.csv, "
-        "products.csv, discounts.csv, pool.csv, clients.csv, exchanges.csv, renewals.csv "
-        "(CSV files present: notes.csv)"
+        "products.csv, discounts.csv, pool.csv, clients.csv, exchanges.csv, renewals.csv, "
+        "mappings.csv (CSV files present: notes.csv)"
     ]
 
 

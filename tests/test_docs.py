@@ -27,6 +27,7 @@ def test_every_command_is_documented() -> None:
         "reconcile",
         "history",
         "diff",
+        "match",
     }
 
 

@@ -306,3 +306,18 @@ def _schema_of(error: DataError, built: dict[str, _Built]) -> str:
         if b.table.sheet == error.sheet and b.table.file == error.file:
             return name
     return next(iter(built))
+
+
+def build_table(
+    raw: RawSheet, schema: Sheet, options: DateOptions | None = None
+) -> tuple[Table, list[DataError]]:
+    """One raw sheet outside the ledger (a usage or billing export) typed by `schema`,
+    with the ledger's header matching and cell checks.
+
+    Raises `SheetError` (exit 2) when the header row or a required column is missing.
+    """
+    match, problems = find_header(raw, schema)
+    if problems:
+        _raise_sheet_error(problems)
+    built = _build(raw, schema, match, options or DateOptions())
+    return built.table, built.errors

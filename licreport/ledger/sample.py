@@ -407,5 +407,6 @@ def sample_tables() -> dict[str, list[Row]]:
         "Clients": _client_rows(),
         "Exchanges": _exchange_rows(),
         "Renewals": [],
+        "Mappings": [],
     }
     return {s.name: tables[s.name] for s in SHEETS}

@@ -204,7 +204,19 @@ RENEWALS = Sheet(
     help="Written by licreport: one line per renewal of each run.",
 )
 
-SHEETS: tuple[Sheet, ...] = (PARTNERS, PRODUCTS, DISCOUNTS, POOL, CLIENTS, EXCHANGES, RENEWALS)
+MAPPINGS = Sheet(
+    "Mappings",
+    (
+        Column("kind", CHOICE, True, ("client", "product"), help="client or product."),
+        Column("source", TEXT, True, help="The name as a usage or billing export writes it."),
+        Column("target", TEXT, True, help="The ledger's client or product id it stands for."),
+    ),
+    help="Names in vendor usage / billing exports -> ledger ids, for `match` (optional).",
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    PARTNERS, PRODUCTS, DISCOUNTS, POOL, CLIENTS, EXCHANGES, RENEWALS, MAPPINGS,
+)  # fmt: skip
 BY_NAME = {s.name: s for s in SHEETS}
 
 

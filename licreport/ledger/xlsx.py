@@ -13,6 +13,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
@@ -45,6 +46,21 @@ def file_sha256(path: Path) -> str:
 def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
     """The schema sheets of a workbook as raw grids (row 1 at index 0, column A at 0)."""
     display = path.name
+    sheets, date1904, chosen, scans = _scan(path, limits, lambda s: _choose_sheets(s, display))
+    raw = _read_cells(path, display, chosen, scans)
+    present = [name for name, _ in sheets]
+    return RawBook(display, "xlsx", file_sha256(path), raw, present, date1904=date1904)
+
+
+def _scan(
+    path: Path,
+    limits: safety.Limits,
+    choose: Callable[[list[tuple[str, str]]], dict[str, tuple[str, str]]],
+) -> tuple[list[tuple[str, str]], bool, dict[str, tuple[str, str]], dict[str, safety.SheetScan]]:
+    """Every safety check before calamine reads: the package, its workbook part, the
+    sheets `choose` picks (key -> (sheet name, part)) scanned, their used ranges and
+    formulas. Returns (every sheet, 1904 dates, chosen, scans)."""
+    display = path.name
     safety.check_signature(path, display)
     zf = safety.open_zip(path, display, limits)
     try:
@@ -53,7 +69,7 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
         workbook = _workbook_part(reader, names)
         _check_is_workbook(names, display, workbook)
         sheets, date1904 = _sheet_list(reader, names, workbook)
-        chosen = _choose_sheets(sheets, display)
+        chosen = choose(sheets)
         for name, part in chosen.values():
             if part not in names:  # calamine must never read a part we did not scan
                 raise UnreadableFile(
@@ -65,9 +81,7 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
         zf.close()
     safety.check_used_range(scans.values(), display, limits)
     _check_formulas(scans, display)
-    raw = _read_cells(path, display, chosen, scans)
-    present = [name for name, _ in sheets]
-    return RawBook(display, "xlsx", file_sha256(path), raw, present, date1904=date1904)
+    return sheets, date1904, chosen, scans
 
 
 def _rels_of(part: str) -> str:
@@ -212,7 +226,12 @@ def _check_formulas(scans: dict[str, safety.SheetScan], display: str) -> None:
     """Formulas saved without a value (written by a script, never opened in Excel)."""
     problems = []
     order = list(BY_NAME)
-    for scan in sorted(scans.values(), key=lambda s: order.index(str(schema_sheet(s.name)))):
+
+    def rank(scan: safety.SheetScan) -> int:
+        sheet = schema_sheet(scan.name)
+        return order.index(sheet) if sheet in order else len(order)
+
+    for scan in sorted(scans.values(), key=rank):
         for ref in scan.uncached:
             row = int("".join(ch for ch in ref if ch.isdigit()) or 0) or None
             problems.append(
@@ -235,12 +254,13 @@ def _read_cells(
     display: str,
     chosen: dict[str, tuple[str, str]],
     scans: dict[str, safety.SheetScan],
+    order: Iterable[str] = BY_NAME,
 ) -> dict[str, RawSheet]:
     out: dict[str, RawSheet] = {}
     name = ""
     try:
         book = open_calamine(path)
-        for schema_name in BY_NAME:
+        for schema_name in order:
             if schema_name not in chosen:
                 continue
             name = chosen[schema_name][0]
@@ -266,3 +286,17 @@ def _read_cells(
             "Excel can show (before 1900 or after 9999); correct it and save again"
         ) from None
     return out
+
+
+def read_first_sheet(path: Path, limits: safety.Limits) -> RawSheet:
+    """The first worksheet of a workbook (a usage or billing export), after every safety
+    check `read_xlsx` runs on a ledger."""
+
+    def first(sheets: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        if not sheets:
+            raise UnreadableFile(f"{path.name}: the workbook holds no sheet")
+        return {sheets[0][0]: sheets[0]}
+
+    _, _, chosen, scans = _scan(path, limits, first)
+    (name,) = chosen
+    return _read_cells(path, path.name, chosen, scans, order=[name])[name]

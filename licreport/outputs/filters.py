@@ -215,6 +215,7 @@ class Formats:
             "contract": lambda: t.ngettext("%(num)s contract", "%(num)s contracts", n),
             "day": lambda: t.ngettext("%(num)s day", "%(num)s days", n),
             "device": lambda: t.ngettext("%(num)s device", "%(num)s devices", n),
+            "finding": lambda: t.ngettext("%(num)s finding", "%(num)s findings", n),
             "licence": lambda: t.ngettext("%(num)s licence", "%(num)s licences", n),
             "line": lambda: t.ngettext("%(num)s line", "%(num)s lines", n),
             "monthly device": lambda: t.ngettext(
@@ -222,11 +223,15 @@ class Formats:
             ),
             "partner": lambda: t.ngettext("%(num)s partner", "%(num)s partners", n),
             "product": lambda: t.ngettext("%(num)s product", "%(num)s products", n),
+            "row": lambda: t.ngettext("%(num)s row", "%(num)s rows", n),
             "renewal line": lambda: t.ngettext("%(num)s renewal line", "%(num)s renewal lines", n),
             "smaller product": lambda: t.ngettext(
                 "%(num)s smaller product", "%(num)s smaller products", n
             ),
             "trial": lambda: t.ngettext("%(num)s trial", "%(num)s trials", n),
+            "unmatched row": lambda: t.ngettext(
+                "%(num)s unmatched row", "%(num)s unmatched rows", n
+            ),
             "virtual licence": lambda: t.ngettext(
                 "%(num)s virtual licence", "%(num)s virtual licences", n
             ),
@@ -246,8 +251,14 @@ class Formats:
             "contract": lambda: t.ngettext(
                 "+ %(num)s more contract not shown.", "+ %(num)s more contracts not shown.", n
             ),
+            "finding": lambda: t.ngettext(
+                "+ %(num)s more finding not shown.", "+ %(num)s more findings not shown.", n
+            ),
             "line": lambda: t.ngettext(
                 "+ %(num)s more line not shown.", "+ %(num)s more lines not shown.", n
+            ),
+            "row": lambda: t.ngettext(
+                "+ %(num)s more row not shown.", "+ %(num)s more rows not shown.", n
             ),
             "partner": lambda: t.ngettext(
                 "+ %(num)s more partner not shown.", "+ %(num)s more partners not shown.", n

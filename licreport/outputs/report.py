@@ -93,6 +93,11 @@ def _stylesheet(env: jinja2.Environment) -> Markup:
     return Markup(source.strip())
 
 
+def stylesheet(env: jinja2.Environment) -> Markup:
+    """The report's stylesheet for other pages of the same look (the match page)."""
+    return _stylesheet(env)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
