@@ -10,6 +10,8 @@ noisy), three child processes are timed from the outside:
 - **validate**: ``licreport validate LEDGER``;
 - **match**: ``licreport match LEDGER --usage USAGE --month 2026-12`` with the
   usage export of `exports.py` (100,000 rows at scale 1.0), against validate.
+- **split**: ``licreport reconcile LEDGER --month 2026-12 --split`` (also one report per
+  partner, SPEC §9), compared with **reconcile** of the same repeat.
 
 Seconds are the child's wall clock (interpreter start and imports included),
 peak RSS comes from ``os.wait4`` on that child.  The per-step breakdown is
@@ -48,6 +50,7 @@ MAX_GROWTH = 12.0  # time(1.0) / time(0.1)
 MAX_VALIDATE = 0.6  # validate / floor
 MAX_REPORT_BYTES = 2_000_000
 MAX_MATCH = 2.0  # match / validate (issue 12)
+MAX_SPLIT = 1.5  # reconcile --split / reconcile
 
 
 # -- the children ------------------------------------------------------------------------------
@@ -213,6 +216,9 @@ class Scale:
     validate: Run
     report_bytes: int
     workbook_bytes: int
+    split: Run
+    split_reports: int
+    split_bytes: int  # the largest partner report
     match: Run | None = None
     usage_rows: int = 0
 
@@ -236,20 +242,25 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
     reconcile_argv = ["reconcile", str(ledger), "--month", MONTH, "--out", str(out), "--force"]
     match_argv = ["match", str(ledger), "--usage", str(usage_path), "--month", MONTH,
                   "--out", str(folder / "match-out"), "--force"]  # fmt: skip
+    split_out = folder / "out-split"
+    split_argv = [*reconcile_argv[:-3], "--out", str(split_out), "--force", "--split"]
     best: dict[str, Run] = {}
-    for _ in range(repeat):  # interleaved, so load from other processes hits all three alike
+    for _ in range(repeat):  # interleaved, so load from other processes hits all alike
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(split_out, ignore_errors=True)
         runs = {
             "floor": time_floor(ledger, folder),
             "reconcile": time_licreport(reconcile_argv, folder, "reconcile"),
             "validate": time_licreport(["validate", str(ledger)], folder, "validate"),
             "match": time_licreport(match_argv, folder, "match"),
+            "split": time_licreport(split_argv, folder, "split"),
         }
         for key, r in runs.items():
             if key not in best or r.seconds < best[key].seconds:
                 best[key] = r
     report = out / f"report-{MONTH}.html"
     workbook = out / f"ledger-{MONTH}.xlsx"
+    partner_reports = list((split_out / "partners").glob(f"*/report-{MONTH}.html"))
     return Scale(
         scale,
         rows,
@@ -258,6 +269,9 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
         best["validate"],
         report.stat().st_size,
         workbook.stat().st_size,
+        best["split"],
+        len(partner_reports),
+        max((p.stat().st_size for p in partner_reports), default=0),
         best["match"],
         len(usage),
     )
@@ -301,6 +315,9 @@ def table(results: list[Scale]) -> list[str]:
         "match/validate",
         "RSS MB",
         "report KB",
+        "split s",
+        "split/reconcile",
+        "partner reports",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in results:
@@ -309,7 +326,8 @@ def table(results: list[Scale]) -> list[str]:
             f"{s.reconcile.seconds / s.floor.seconds:.2f} | {s.validate.seconds:.2f} | "
             f"{s.validate.seconds / s.floor.seconds:.2f} | {_match_cells(s)} | "
             f"{s.reconcile.rss_mb:.0f} | "
-            f"{s.report_bytes / 1024:.0f} |"
+            f"{s.report_bytes / 1024:.0f} | {s.split.seconds:.2f} | "
+            f"{s.split.seconds / s.reconcile.seconds:.2f} | {s.split_reports:,} |"
         )
     steps = [k for k in STEPS if any(k in s.reconcile.steps for s in results)]
     lines += ["", "| scale | " + " | ".join(steps) + " |", "|---|" + "---|" * len(steps)]
@@ -349,6 +367,14 @@ def verdict(results: list[Scale]) -> list[str]:
                 (f"match/validate at 1.0 = {mv:.2f} (<= {MAX_MATCH}, {s.usage_rows:,} usage rows)",
                  mv <= MAX_MATCH)
             )  # fmt: skip
+        split = s.split.seconds / s.reconcile.seconds
+        checks.append(
+            (
+                f"reconcile --split/reconcile at 1.0 = {split:.2f} (<= {MAX_SPLIT}), "
+                f"{s.split_reports:,} partner reports",
+                split <= MAX_SPLIT,
+            )
+        )
     if 1.0 in by and 0.1 in by:
         growth = by[1.0].reconcile.seconds / by[0.1].reconcile.seconds
         checks.append(
@@ -388,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             f"scale {scale:g}: floor {s.floor.seconds:.2f}s, reconcile "
             f"{s.reconcile.seconds:.2f}s, validate {s.validate.seconds:.2f}s, "
             f"match {s.match.seconds if s.match else 0:.2f}s",
+            f"reconcile --split {s.split.seconds:.2f}s ({s.split_reports:,} partner reports)",
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")

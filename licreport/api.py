@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,8 +23,8 @@ from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import MONTH_FIRST, MONTHLY, ROW, SHEETS
 from licreport.outputs import jsonout, sheets
 from licreport.outputs.filters import pluralise
-from licreport.outputs.names import month_stem, safe_name
-from licreport.outputs.report import render_report
+from licreport.outputs.names import month_stem, safe_name, safe_names
+from licreport.outputs.report import render_partner_reports, render_report
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
 from licreport.rules.book import Book, replay_ledger
@@ -41,7 +42,7 @@ from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
 from licreport.rules.shortfall import POLICIES
-from licreport.rules.status import StatusView, pipeline, status_view
+from licreport.rules.status import StatusView, Totals, pipeline, report_totals, status_view
 
 Progress = Callable[[str], None]
 
@@ -67,7 +68,7 @@ class Outputs:
 
     out_dir: Path = Path("licreport-out")
     force: bool = False
-    lang: str = "en"  # the HTML report's language (SPEC §11)
+    lang: str = "en"  # the HTML reports' language (SPEC §11)
 
 
 @dataclass
@@ -292,36 +293,55 @@ def _check_conservation(book: Book) -> pd.DataFrame:
     return checks
 
 
-def _report_html(
-    loaded: Loaded,
-    view: StatusView,
-    renewal: dict | None,
-    status_doc: dict,
-    policy: str,
-    lang: str = "en",
-) -> str:
+def _report_meta(loaded: Loaded, view: StatusView, policy: str) -> dict:
     names = loaded.book.ledger["Clients"][["client", "client_name"]].dropna()
-    return render_report(
-        lang=lang,
-        status=status_doc,
-        renewal=renewal,
-        pipeline=jsonout.records(
-            pipeline(view.contracts, view.as_of), ["partner", "month", "contracts", "licences"]
+    return {
+        "as_of": view.as_of.date().isoformat(),
+        "month": _month(view.as_of),
+        "policy": policy,
+        "horizon": len(view.outlook.months),
+        "outlook_months": view.outlook.months,
+        "input_name": loaded.ledger.path.name,
+        "sha256": loaded.ledger.sha256,
+        "version": __version__,
+        "client_names": dict(
+            zip(names["client"].tolist(), names["client_name"].tolist(), strict=True)
         ),
-        meta={
-            "as_of": view.as_of.date().isoformat(),
-            "month": _month(view.as_of),
-            "policy": policy,
-            "horizon": len(view.outlook.months),
-            "outlook_months": view.outlook.months,
-            "input_name": loaded.ledger.path.name,
-            "sha256": loaded.ledger.sha256,
-            "version": __version__,
-            "client_names": dict(
-                zip(names["client"].tolist(), names["client_name"].tolist(), strict=True)
-            ),
-        },
+    }
+
+
+def _report_totals(book: Book, view: StatusView, plan: RenewalPlan | None) -> Totals:
+    """The report's aggregates (rules.status), with the history of `book` (the ledger with
+    this run's rows) and the run's lines."""
+    return report_totals(
+        view,
+        pipeline_rows=pipeline(view.contracts, view.as_of),
+        history_rows=history_rows(book.ledger["Renewals"], book.exchanges),
+        lines=plan.lines if plan is not None else None,
+        exchanged=plan.exchanged_points if plan is not None else None,
     )
+
+
+def _stage_reports(
+    stage: Staging,
+    out_dir: Path,
+    month: str,
+    options: Options,
+    split: dict[str, str] | None,
+    **model: Any,
+) -> dict[str, Path]:
+    """Stage the report and, with `split` (partner -> safe name), one report per partner
+    (SPEC §9) at DIR/partners/<safe name>/report-<M>.html.  Returns {partner: path} of the
+    partner reports."""
+    final = out_dir / report_name(month, options.partner)
+    stage.path(final).write_text(render_report(**model), encoding="utf-8")
+    written: dict[str, Path] = {}
+    if split is not None:
+        for partner, html in render_partner_reports(**model):
+            path = out_dir / "partners" / split[partner] / report_name(month)
+            stage.path(path).write_text(html, encoding="utf-8")
+            written[partner] = path
+    return written
 
 
 def report(
@@ -331,16 +351,30 @@ def report(
     options: Options = Options(),
     policy: str = "priority",
     horizon: int = DEFAULT_HORIZON,
+    split: bool = False,
 ) -> tuple[dict, Path]:
-    """Only the HTML status report as of `as_of`; returns the status document it shows."""
+    """Only the HTML status report as of `as_of` (with `split`, also one per partner);
+    returns the status document it shows."""
     loaded = load_clean(path, options)
+    names = safe_names(loaded.partners) if split else None
     view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
     doc = jsonout.status_json(view, loaded.partners)
-    html = _report_html(loaded, view, None, doc, policy, outputs.lang)
     final = outputs.out_dir / report_name(_month(as_of), options.partner)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        stage.path(final).write_text(html, encoding="utf-8")
-    return {**doc, "report": str(final)}, final
+        reports = _stage_reports(
+            stage,
+            outputs.out_dir,
+            _month(as_of),
+            options,
+            names,
+            status=doc,
+            renewal=None,
+            totals=_report_totals(loaded.book, view, None),
+            meta=_report_meta(loaded, view, policy),
+            lang=outputs.lang,
+        )
+    extra = {"reports": {p: str(f) for p, f in reports.items()}} if split else {}
+    return {**doc, "report": str(final), **extra}, final
 
 
 def report_name(month: str, partner: str | None = None) -> str:
@@ -446,6 +480,7 @@ class RunOptions:
     dry_run: bool = False
     redo: bool = False
     horizon: int = DEFAULT_HORIZON
+    split: bool = False  # reconcile: one report per partner too (SPEC §9)
 
 
 @dataclass
@@ -665,6 +700,7 @@ def _monthly(
     progress("load")
     _check_outlook(run.horizon, run.policy)
     loaded = load_clean(path, options)
+    names = safe_names(loaded.partners) if run.split and with_report else None
     month = _month_run(loaded, run, progress)
     first = check_month(run.month)
     if month.plan is None:
@@ -710,10 +746,25 @@ def _monthly(
         )
         if with_report:
             progress("report")
-            html = _report_html(loaded, view, month.document, status_doc, run.policy, outputs.lang)
-            final = outputs.out_dir / report_name(run.month, options.partner)
-            stage.path(final).write_text(html, encoding="utf-8")
-            written.append(final)
+            reports = _stage_reports(
+                stage,
+                outputs.out_dir,
+                run.month,
+                options,
+                names,
+                status=status_doc,
+                renewal=month.document,
+                totals=_report_totals(month.book, view, month.plan),
+                meta=_report_meta(loaded, view, run.policy),
+                lang=outputs.lang,
+            )
+            written.append(outputs.out_dir / report_name(run.month, options.partner))
+            if names is not None:
+                document = {**document, "reports": {p: str(f) for p, f in reports.items()}}
+                summary.append(
+                    f"partner reports: {len(reports)} in "
+                    f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"
+                )
     return RunResult(document, written, summary)
 
 

@@ -23,6 +23,7 @@ from licreport.i18n import LANGUAGES
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.outputs.filters import pluralise
+from licreport.outputs.terms import term_label
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
@@ -324,8 +325,8 @@ def quote(
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
-    if column == "term" and isinstance(value, int):
-        return f"{value}-year"
+    if column == "term":
+        return term_label(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"  # 12,500 devices, as the report shows them
     return str(value)
@@ -587,6 +588,12 @@ def renew(
 @as_of_option
 @horizon_option
 @policy_option("Who the outlook serves first when licences are short.")
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Also write one report per partner, DIR/partners/<partner>/report-<month>.html, "
+    "each holding that partner's data only.",
+)
 @output_options
 @lang_option
 @reading_options
@@ -597,6 +604,7 @@ def report(
     day: date,
     horizon: int,
     policy: str,
+    split: bool,
     out_dir: Path,
     force: bool,
     lang: str,
@@ -616,14 +624,26 @@ def report(
         _options(dayfirst, monthfirst, partner),
         policy,
         horizon,
+        split=split,
     )
-    click.echo(jsonout.dumps(doc) if as_json else f"wrote {path}")
+    if as_json:
+        click.echo(jsonout.dumps(doc))
+        return
+    click.echo(f"wrote {path}")
+    if split:
+        click.echo(f"wrote {len(doc['reports'])} partner reports in {out_dir / 'partners'}")
 
 
 @main.command()
 @click.argument("ledger", type=LEDGER)
 @run_options
 @horizon_option
+@click.option(
+    "--split",
+    is_flag=True,
+    help="Also write one report per partner, DIR/partners/<partner>/report-<month>.html, "
+    "each holding that partner's data only.",
+)
 @output_options
 @lang_option
 @reading_options
@@ -636,6 +656,7 @@ def reconcile(
     exchange: bool,
     redo: bool,
     horizon: int,
+    split: bool,
     out_dir: Path,
     force: bool,
     lang: str,
@@ -649,7 +670,7 @@ def reconcile(
 
     Example: licreport reconcile sample_data/ledger.xlsx --month 2026-12
     """
-    run = api.RunOptions(month, policy, exchange, False, redo, horizon)
+    run = api.RunOptions(month, policy, exchange, False, redo, horizon, split)
     interactive = sys.stderr.isatty() and not as_json
     with _progress(api.RECONCILE_STEPS, interactive) as progress:
         result = api.reconcile(

@@ -650,18 +650,18 @@ def test_recover_text_output(out: Path) -> None:
             "client", "product", "term", "licences", "devices_used", "days_left", "recoverable"
         ]  # fmt: skip
         for k, r in enumerate(p["recoverable"], start=2):
-            term = f"{r['term']}-year"
+            term = f"{r['term']} year" + ("s" if r["term"] > 1 else "")  # one vocabulary
             assert lines[at + k].split() == [
-                r["client"], r["product"], term, str(r["licences"]), str(r["devices_used"]),
-                str(r["days_left"]), str(r["recoverable"]),
+                r["client"], r["product"], *term.split(), str(r["licences"]),
+                str(r["devices_used"]), str(r["days_left"]), str(r["recoverable"]),
             ]  # fmt: skip
     assert sum(len(p["recoverable"]) for p in partners) == 6
     # by hand, R4: C-ATL-006 holds 20 AD360 3-year, uses 0, 472 days left of 1095:
     # min(20, floor(20 × 472 / 1095)) = floor(8.62) = 8
     assert lines[:3] == [
         "ATL",
-        "  client     product  term    licences  devices_used  days_left  recoverable",
-        "  C-ATL-006  AD360    3-year  20        0             472        8          ",
+        "  client     product  term     licences  devices_used  days_left  recoverable",
+        "  C-ATL-006  AD360    3 years  20        0             472        8          ",
     ]
     assert not out.exists()  # listing writes nothing
     code, stdout, _ = run("recover", SAMPLE, "--as-of", "2020-01-01")
@@ -756,7 +756,7 @@ def test_run_output_separates_thousands_and_says_one_line(tmp_path: Path) -> Non
     assert code == 0
     out = stdout.splitlines()
     assert out[0] == "W1: 1 renewal line"
-    assert out[2].split() == ["C1", "EPP", "monthly", "12,500", "0", "12,500"]
+    assert out[2].split() == ["C1", "EPP", "Monthly", "12,500", "0", "12,500"]
     assert "monthly: 0 of 12,500 devices renewed, 12,500 dropped" in out
     code, stdout, _ = run("status", source, "--as-of", "2026-11-15")
     assert "  MSSP Points balance: 17,500" in stdout.splitlines()  # 30,000 − 12,500 × 1

@@ -110,4 +110,4 @@ def test_the_rules_documents_numbers_are_the_samples() -> None:
     assert (ibx["C-IBX-004"]["renewed"], ibx["C-IBX-004"]["dropped"]) == (20, 0)
     assert (ibx["C-IBX-003"]["renewed"], ibx["C-IBX-003"]["dropped"]) == (10, 20)
     checks = (ROOT / "tests" / "golden" / "sample-2026-12-checks.csv").read_text(encoding="utf-8")
-    assert "= assigned + renewed + available,ATL,AD360,3,30,20,10,0,yes" in checks
+    assert "= assigned + renewed + available,ATL,AD360,3 years,30,20,10,0,yes" in checks

@@ -13,6 +13,7 @@ import pytest
 
 from licreport.outputs import filters, svg
 from licreport.outputs.report import render_report, templates_dir, write_report
+from tests.report_model import model_inputs
 
 GOLDEN = Path(__file__).parent / "golden" / "report.html"
 SCRIPT = "<script>alert(1)</script>"
@@ -21,6 +22,11 @@ SHA = "3f2a" * 16
 
 
 def sample_inputs() -> dict[str, Any]:
+    """render_report's arguments for `sample_docs` (the status model built from them)."""
+    return model_inputs(**sample_docs())
+
+
+def sample_docs() -> dict[str, Any]:
     """Two partners (Panda Security, WatchGuard), a hostile client name and product name."""
     status = {
         "as_of": "2026-01-23",
@@ -183,7 +189,21 @@ def sample_inputs() -> dict[str, Any]:
         "version": "0.1.0",
         "client_names": {"C011": SCRIPT, "C001": "Contoso & Sons"},
     }
-    return {"status": status, "renewal": renewal, "pipeline": pipeline, "meta": meta}
+    history = [  # two recorded months; W001 ran both, P001 only January
+        {"partner": "W001", "month": "2025-12", "requested": 50, "renewed": 45, "dropped": 5,
+         "points_renewed": 135, "points_bought": 0, "points_credited": 300},
+        {"partner": "W001", "month": "2026-01", "requested": 50, "renewed": 38, "dropped": 12,
+         "points_renewed": 114, "points_bought": 30, "points_credited": 0},
+        {"partner": "P001", "month": "2026-01", "requested": 25, "renewed": 20, "dropped": 5,
+         "points_renewed": 0, "points_bought": 0, "points_credited": 0},
+    ]  # fmt: skip
+    return {
+        "status": status,
+        "renewal": renewal,
+        "pipeline": pipeline,
+        "meta": meta,
+        "history": history,
+    }
 
 
 class _Page(HTMLParser):
@@ -326,10 +346,25 @@ def test_sections_and_figures(page: _Page) -> None:
         "Northwind MSP",
     ):
         assert heading in text
-    assert page.tags.count("svg") == 3
+    assert page.tags.count("svg") == 4  # pool, pipeline, monthly forecast, history
     assert "Contoso & Sons" in text and "C001" in text
     assert "Renewal run R-2026-01 for January 2026" in text
     assert "1 Feb 2026" in text  # forecast date: the 1st after as-of
+
+
+def _section_text(html: str, section: str) -> str:
+    """The text of one <section id=…> of the page, whitespace collapsed."""
+    start = html.index(f'<section id="{section}"')
+    page = parse(html[start : html.index("</section>", start)])
+    return " ".join(" ".join(page.text).split())
+
+
+def test_history_section_adds_up_every_partner(html: str) -> None:
+    # 2025-12: W001 only; 2026-01: W001 (50/38/12) + P001 (25/20/5) = 75/58/17
+    text = _section_text(html, "history")
+    assert "Dec 2025 50 45 5 135 0 300" in text
+    assert "Jan 2026 75 58 17 114 30 0" in text
+    assert text.count(" 2025 ") + text.count(" 2026 ") >= 2
 
 
 def test_footer(page: _Page) -> None:
@@ -342,12 +377,12 @@ def test_footer(page: _Page) -> None:
 
 
 def test_empty_lists_and_no_run() -> None:
-    inputs = sample_inputs()
+    inputs = sample_docs()
     for p in inputs["status"]["partners"]:
         for key in ("pool", "monthly_pool", "trials", "expiring", "recoverable", "forecast"):
             p[key] = []
         p.pop("name")
-    html = render_report(status=inputs["status"], renewal=None, pipeline=[], meta=inputs["meta"])
+    html = render_report(**model_inputs(inputs["status"], None, [], inputs["meta"]))
     page = parse(html)
     assert page.kpis["dropped"] == "—" and page.kpis["available"] == "0"
     assert "No renewal run in this report" in html
@@ -358,14 +393,10 @@ def test_empty_lists_and_no_run() -> None:
 
 def test_no_partners_at_all() -> None:
     meta = {"as_of": "2026-01-23", "month": "2026-01"}
-    html = render_report(
-        status={"as_of": "2026-01-23", "partners": []}, renewal=None, pipeline=[], meta=meta
-    )
+    html = render_report(**model_inputs({"as_of": "2026-01-23", "partners": []}, None, [], meta))
     assert "No partners in this ledger." in html
     run = {"month": "2026-01", "run": "R1", "already_applied": True, "partners": []}
-    html = render_report(
-        status={"as_of": "2026-01-23", "partners": []}, renewal=run, pipeline=[], meta=meta
-    )
+    html = render_report(**model_inputs({"as_of": "2026-01-23", "partners": []}, run, [], meta))
     assert "already applied" in html
 
 
@@ -426,7 +457,7 @@ def test_svg_escapes_labels() -> None:
 
 def distributor_inputs(partners: int = 1000, contracts: int = 100_000) -> dict[str, Any]:
     """1,000 partners, 100,000 expiring contracts, 12-month pipeline per partner."""
-    base = sample_inputs()
+    base = sample_docs()
     per = contracts // partners
     products = [f"PRD{i:02d} & <x>" for i in range(12)]
     rows = []
@@ -527,9 +558,9 @@ def distributor_inputs(partners: int = 1000, contracts: int = 100_000) -> dict[s
 
 
 def test_distributor_scale_stays_small() -> None:
-    inputs = distributor_inputs()
-    assert sum(len(p["expiring"]) for p in inputs["status"]["partners"]) == 100_000
-    html = render_report(**inputs)
+    docs = distributor_inputs()
+    assert sum(len(p["expiring"]) for p in docs["status"]["partners"]) == 100_000
+    html = render_report(**model_inputs(**docs))
     size = len(html.encode("utf-8"))
     assert size < 2_000_000, size
     page = parse(html)

@@ -16,8 +16,10 @@ import pytest
 from licreport.outputs.report import render_report, write_report
 
 try:  # tests/ as a package, or as a plain folder on sys.path
+    from tests.report_model import model_inputs
     from tests.test_outputs_report import distributor_inputs, sample_inputs
 except ImportError:  # pragma: no cover
+    from report_model import model_inputs  # type: ignore[no-redef]
     from test_outputs_report import (  # type: ignore[no-redef]
         distributor_inputs,
         sample_inputs,
@@ -102,8 +104,8 @@ def test_report_in_chromium(chromium: Any, tmp_path: Path) -> None:
         box = kpi.bounding_box()
         assert box is not None and box["width"] > 0 and box["height"] > 0
 
-    assert page.locator("svg.chart").count() == 3
-    for i in range(3):
+    assert page.locator("svg.chart").count() == 4  # pool, pipeline, monthly, history
+    for i in range(4):
         box = page.locator("svg.chart").nth(i).bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 60
     assert page.locator("svg.chart rect").count() > 10
@@ -131,7 +133,7 @@ def test_report_in_chromium(chromium: Any, tmp_path: Path) -> None:
 
 def test_distributor_scale_prints_within_a4(chromium: Any, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
-    write_report(report, render_report(**distributor_inputs()))
+    write_report(report, render_report(**model_inputs(**distributor_inputs())))
     page = chromium.new_page(viewport={"width": A4_CONTENT_PX, "height": 1123})
     page.emulate_media(media="print")
     page.goto(report.as_uri())

@@ -13,16 +13,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 RENDER = """
-import json, sys
+import datetime, hashlib, json, sys, tempfile
+from pathlib import Path
 import licreport
-from licreport.outputs.report import render_report, templates_dir
-status = {"as_of": "2026-12-01", "partners": []}
-meta = {"as_of": "2026-12-01", "month": "2026-12", "policy": "priority",
-        "input_name": "x.xlsx", "sha256": "ab" * 32, "version": licreport.__version__}
-html = render_report(status=status, renewal=None, pipeline=[], meta=meta)
-de = render_report(status=status, renewal=None, pipeline=[], meta=meta, lang="de")
+from licreport import api
+from licreport.outputs.report import templates_dir
+folder = Path(tempfile.mkdtemp())
+ledger = api.init(folder, sample=True, force=False)
+_, path = api.report(ledger, datetime.date(2026, 12, 1), api.Outputs(folder / "out"))
+html = path.read_text(encoding="utf-8")
+_, de_path = api.report(ledger, datetime.date(2026, 12, 1), api.Outputs(folder / "de", lang="de"))
+de = de_path.read_text(encoding="utf-8")
+sha = hashlib.sha256(ledger.read_bytes()).hexdigest()
 print(json.dumps({"package": licreport.__file__, "templates": str(templates_dir()),
-                  "ok": "Content-Security-Policy" in html and "ab" * 32 in html,
+                  "ok": "Content-Security-Policy" in html and sha in html,
                   "de": '<html lang="de">' in de and "<h2>Übersicht</h2>" in de}))
 """
 

@@ -11,24 +11,9 @@ import pandas as pd
 from licreport.errors import DataError
 from licreport.ledger.schema import MONTH_FIRST, ROW, Sheet
 
-
-def column_letter(index: int) -> str:
-    """0-based column index -> spreadsheet letters (0 -> A, 27 -> AB)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def cell_column(cell: str | None) -> int:
-    """'AB7' -> 28 (its 1-based column); no cell -> 0, so whole-row errors sort first."""
-    letters = "".join(ch for ch in (cell or "").upper() if "A" <= ch <= "Z")
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch) - 64
-    return number
+# Column letters are converted in one place (on openpyxl); the readers take them from here.
+from licreport.outputs.xlsx.utility import cell_column as cell_column
+from licreport.outputs.xlsx.utility import column_letter as column_letter
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from licreport.errors import DataError, UnreadableFile, UnsafeFile
 from licreport.ledger.model import column_letter
+from licreport.outputs.xlsx.utility import column_number
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 CHUNK = 4 * MIB
@@ -69,14 +70,6 @@ def ensure_defusedxml() -> None:
         raise UnsafeFile("defusedxml is not installed; install it to read workbooks") from exc
     if not DEFUSEDXML:  # pragma: no cover - a broken installation
         raise UnsafeFile("openpyxl is not using defusedxml; install defusedxml and try again")
-
-
-def column_number(letters: str) -> int:
-    """Spreadsheet letters -> 1-based column number (A -> 1, XFD -> 16384)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def check_signature(path: Path, display: str) -> None:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -81,39 +81,64 @@ def _csv_value(value: object) -> str:
     return str(value)
 
 
+# Ids licreport writes itself, at their full length: a run id is `<month>-<8 hex>`.
+_ID_WIDTHS = {"run": len("2026-12-0123abcd")}
+# Headers name their font: bold alone renders in a serif fallback where Calibri is not
+# the application's default (LibreOffice).  Calibri 11 is the workbook's default font.
+HEADER_FONT = Font(name="Calibri", family=2, size=11, bold=True)
+
+
 def _width(header: str, values: Iterable[object], kind: str) -> float:
-    """A column width that fits the header and the values (capped)."""
+    """A column width that fits the header, the values and the ids licreport writes (capped)."""
     longest = 10 if kind == DATE else max((len(str(v)) for v in values if v is not None), default=0)
+    longest = max(longest, _ID_WIDTHS.get(header, 0))
     return float(min(max(len(header), longest, 8) + 3, 48))
+
+
+def _print_setup(ws: Worksheet, *, title_row: int | None = 1) -> None:
+    """Printed A4 landscape, one page wide, the header row repeated on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddHeader.left.text = "&A"
+    ws.oddFooter.right.text = "Page &P of &N"
+    if title_row is not None:
+        ws.print_title_rows = f"{title_row}:{title_row}"
 
 
 def _write_readme(ws: Worksheet) -> None:
     """The first sheet: what the workbook is, then one row per sheet and column."""
     ws.append([INTRO[0]])
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = Font(name="Calibri", family=2, bold=True, size=14)
     for line in INTRO[1:]:
         ws.append([line])
     ws.append([])
     header_row = ws.max_row + 1
     ws.append(["sheet", "column", "required", "allowed values", "help"])
     for cell in ws[header_row]:
-        cell.font = Font(bold=True)
+        cell.font = HEADER_FONT
     for sheet in SHEETS:
         ws.append([sheet.name, None, "yes" if sheet.required else "no", None, sheet.help])
-        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        ws.cell(ws.max_row, 1).font = HEADER_FONT
         for col in sheet.columns:
             allowed = ", ".join(dropdown_choices(col)) or None
             required = "yes" if col.required else None
             ws.append([sheet.name, col.name, required, allowed, col.help or None])
     for letter, width in zip("ABCDE", (12, 20, 10, 34, 80), strict=True):
         ws.column_dimensions[letter].width = width
+    for row in ws.iter_rows(min_row=header_row + 1, min_col=4, max_col=5):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _print_setup(ws, title_row=header_row)
 
 
 def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Sequence[Mapping[str, object]]) -> None:
     """Headers, rows, formats, filter, frozen header and drop-down lists of one sheet."""
     ws.append(sheet.names)
     for cell in ws[1]:
-        cell.font = Font(bold=True)
+        cell.font = HEADER_FONT
     for index, row in enumerate(rows, start=2):
         for col_index, column in enumerate(sheet.columns, start=1):
             value = _xlsx_value(column, row.get(column.name))
@@ -129,6 +154,7 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Sequence[Mapping[str, object
     last = column_letter(len(sheet.columns) - 1)
     ws.auto_filter.ref = f"A1:{last}{max(len(rows) + 1, 2)}"
     ws.freeze_panes = "A2"
+    _print_setup(ws)
     for col_index, column in enumerate(sheet.columns):
         letter = column_letter(col_index)
         values = (r.get(column.name) for r in rows)

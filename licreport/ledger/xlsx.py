@@ -23,6 +23,7 @@ from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
 from licreport.ledger import safety
 from licreport.ledger.headers import RawBook, RawSheet, match_sheets
 from licreport.ledger.schema import BY_NAME, schema_sheet
+from licreport.outputs.xlsx.utility import column_number
 
 WORKBOOK = "xl/workbook.xml"
 ROOT_RELS = "_rels/.rels"
@@ -269,7 +270,7 @@ def _read_cells(
             scan = scans.get(name)
             for ref, code in scan.errors.items() if scan else ():
                 letters = "".join(ch for ch in ref if ch.isalpha())
-                errors[(int(ref[len(letters) :]) - 1, safety.column_number(letters) - 1)] = code
+                errors[(int(ref[len(letters) :]) - 1, column_number(letters) - 1)] = code
             out[schema_name] = RawSheet(display, name, rows, None, errors)
         book.close()
     except (UnreadableFile, UnsafeFile):

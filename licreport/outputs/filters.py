@@ -26,6 +26,7 @@ from babel.numbers import (
 )
 
 from licreport import i18n
+from licreport.outputs.terms import term_label
 
 DASH = "—"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -275,15 +276,19 @@ class Formats:
         return forms[noun]() % {"num": self.number(count)}
 
     def term(self, value: object) -> str:
-        """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial`."""
-        text = str(value).strip() if value is not None else ""
-        if text.isdigit():
-            return self.pluralise(int(text), "year")
-        if text.lower() == "monthly":
-            return self.gettext("Monthly")
-        if text.lower() == "trial":
-            return self.gettext("Trial")
-        return text or DASH
+        """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial`: the one
+        vocabulary of every output (`terms.term_label`), its words through the catalogue."""
+        label = term_label(value)
+        if not label:
+            return DASH
+        if self.locale is None:
+            return label
+        count, _, unit = label.partition(" ")
+        if count.isdigit() and unit in ("year", "years"):
+            return self.pluralise(int(count), "year")
+        if label in ("Monthly", "Trial"):
+            return self.gettext(label)
+        return label
 
     def days(self, value: object) -> str:
         """Days left: `today`, `1 day`, `12 days`."""

@@ -14,17 +14,21 @@ import importlib.resources
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 
 from licreport import i18n
+from licreport.ledger.schema import MONTHLY
 from licreport.outputs import filters, svg
 from licreport.outputs.filters import Formats, to_decimal
+from licreport.rules import status as status_rules
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -45,6 +49,7 @@ HALF_WIDTH, FULL_WIDTH = 480, 1080  # chart viewBox widths: next to a table / fu
 
 Row = dict[str, Any]
 ZERO = Decimal(0)
+UNKNOWN = "Unknown"  # rules.status's provider of a partner without one (translated when shown)
 
 
 # --------------------------------------------------------------------------- environment
@@ -156,72 +161,186 @@ class _Names:
         return self._cell(partner, self.partners)
 
 
-# --------------------------------------------------------------------------- view model
+# --------------------------------------------------------------------------- the model's rows
 
 
-def _partner_summaries(
-    partners: Sequence[Mapping[str, Any]],
-    renewal: Mapping[str, Any] | None,
-    pipeline: Sequence[Mapping[str, Any]],
-) -> list[Row]:
-    """One row of per-partner KPIs, in input order."""
-    dropped: dict[str, Decimal] = defaultdict(Decimal)
-    for p in (renewal or {}).get("partners") or []:
-        dropped[_text(p.get("partner"))] += sum(
-            (_num(line.get("dropped")) for line in p.get("lines") or []), ZERO
-        )
-    pipe: dict[str, Decimal] = defaultdict(Decimal)
-    for item in pipeline:
-        pipe[_text(item.get("partner"))] += _num(item.get("licences"))
-    rows = []
-    for p in partners:
-        pid = _text(p.get("partner"))
-        provider = _text(p.get("provider"))
-        monthly_ok = provider != "Panda Security"
-        expiring = p.get("expiring") or []
-        forecast = p.get("forecast") or []
-        row: Row = {
-            "id": pid,
-            "name": _text(p.get("name")),
-            "provider": provider,
-            "available": sum((_num(x.get("available")) for x in p.get("pool") or []), ZERO),
-            "monthly": sum((_num(x.get("available")) for x in p.get("monthly_pool") or []), ZERO)
-            if monthly_ok
-            else None,
-            "points": _num(p.get("points_balance")) if monthly_ok else None,
-            "points_needed": sum((_num(x.get("points_needed")) for x in forecast), ZERO)
-            if monthly_ok
-            else None,
-            "shortfall": sum((_num(x.get("shortfall")) for x in forecast), ZERO),
-            "dropped": dropped.get(pid, ZERO) if renewal is not None else None,
-            "expiring_contracts": len(expiring),
-            "expiring_licences": sum((_num(x.get("licences")) for x in expiring), ZERO),
-            "recoverable": sum(
-                (_num(x.get("recoverable")) for x in p.get("recoverable") or []), ZERO
-            ),
-            "pipeline": pipe.get(pid, ZERO),
-            **_outlook_totals(p),
-        }
-        rows.append(row)
-    return rows
+def _rows(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[Row]:
+    """A frame's rows as dicts of Python values (blanks as None, Decimals kept): the
+    totals of `rules.status` are shown as computed, only formatted by the filters."""
+    cols = list(frame.columns if columns is None else columns)
+    lists = []
+    for c in cols:
+        values = frame[c]
+        lists.append(values.astype(object).where(values.notna().to_numpy(), None).tolist())
+    return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
-def _outlook_totals(p: Mapping[str, Any]) -> Row:
-    """A partner's outlook and money totals, as the status model computed them."""
-    summary = p.get("summary") or {}
-    buy = p.get("buy") or {}
+def _bucket(frame: pd.DataFrame) -> dict[str, list[Row]]:
+    """`_rows`, grouped by the frame's partner column once (row order kept)."""
+    out: dict[str, list[Row]] = defaultdict(list)
+    for row in _rows(frame):
+        out[_text(row["partner"])].append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one report shows: all partners of the run, or one partner's own share.
+
+    `partners`/`summaries` are the partners in the report (status document entries and
+    their summary rows); the other fields are the model's totals for the whole scope.
+    """
+
+    partners: list[Mapping[str, Any]]
+    summaries: list[Row]
+    total: Row  # the summaries added up (KPIs)
+    providers: list[tuple[str, int]]
+    money: dict[str, list[Row]]  # estimated_total / spend / recoverable_value per currency
+    available: list[Row]  # product, term, available (annual and monthly)
+    by_product: list[Row]
+    by_term: list[Row]
+    monthly: list[Row]
+    outlook: list[Row]
+    at_risk: list[Row]
+    pipeline: list[Row]
+    expiry: list[Row]
+    worklist: list[Row]
+    run: Row | None  # the run's totals; None without a run
+    run_partners: list[Row]  # per partner
+    renewal: Mapping[str, Any] | None  # the renew document (its lines are selected)
+    history: list[Row]
+    # per partner: its rows of `available`, `by_product`, `by_term`, `monthly` (details)
+    own_rows: Mapping[str, Mapping[str, list[Row]]] = field(default_factory=dict)
+
+    def own(self, partner: str) -> Mapping[str, list[Row]]:
+        return self.own_rows.get(partner, {})
+
+
+MONEY = ("estimated_total", "spend", "recoverable_value")
+
+
+def _summary_row(row: Row) -> Row:
+    """A summary row under the names the template uses (monthly figures only for
+    WatchGuard partners)."""
+    monthly_ok = row["provider"] != "Panda Security"
     return {
-        "currency": _text(p.get("currency")) or "EUR",
-        "at_risk": _num(summary.get("at_risk")),
-        "annual_at_risk": _num(summary.get("annual_at_risk")),
-        "monthly_at_risk": _num(summary.get("monthly_at_risk")),
-        "unlicensed": _num(summary.get("unlicensed")),
-        "points_to_buy": _num(buy.get("points_to_buy")),
-        "licences_to_buy": _num(summary.get("licences_to_buy")),
-        "estimated_total": _decimal(buy.get("estimated_total")) if buy.get("licences") else None,
-        "spend": _decimal(summary.get("spend")),
-        "recoverable_value": _decimal(summary.get("recoverable_value")),
+        **row,
+        "id": _text(row["partner"]),
+        "name": _text(row.get("name")),
+        "provider": _text(row["provider"]),
+        "currency": _text(row.get("currency")) or "EUR",
+        "monthly": row["monthly"] if monthly_ok else None,
+        "points": row["points"] if monthly_ok else None,
+        "points_needed": row["points_needed"] if monthly_ok else None,
     }
+
+
+def _run_rows(totals: status_rules.Totals) -> list[Row]:
+    return _rows(totals.run) if totals.run is not None else []
+
+
+def main_scope(
+    status_doc: Mapping[str, Any], renewal: Mapping[str, Any] | None, totals: status_rules.Totals
+) -> Scope:
+    """Every partner of the documents in one report."""
+    summaries = {_text(r["partner"]): _summary_row(r) for r in _rows(totals.partners)}
+    partners = list(status_doc.get("partners") or [])
+    every = status_rules.overall(totals)
+    run = _rows(every.run)
+    total = status_rules.summary_total(totals.partners)
+    providers = total.pop("providers")
+    assert isinstance(providers, pd.Series)
+    return Scope(
+        partners=partners,
+        summaries=[summaries[_text(p.get("partner"))] for p in partners],
+        total=total,
+        providers=[(str(k), int(v)) for k, v in providers.items()],
+        money={k: _rows(status_rules.money_by_currency(totals.partners, k)) for k in MONEY},
+        available=_rows(every.available),
+        by_product=_rows(every.by_product),
+        by_term=_rows(every.by_term),
+        monthly=_rows(every.monthly),
+        outlook=_rows(every.outlook),
+        at_risk=_rows(totals.at_risk),
+        pipeline=_rows(every.pipeline),
+        expiry=_rows(every.expiry),
+        worklist=_rows(every.worklist),
+        run=run[0] if renewal is not None and run else _no_run(renewal),
+        run_partners=_run_rows(totals),
+        renewal=renewal,
+        history=_rows(every.history),
+        own_rows=_own_rows(totals),
+    )
+
+
+DETAIL_FRAMES = ("available", "by_product", "by_term", "monthly")
+
+
+def _own_rows(totals: status_rules.Totals) -> dict[str, dict[str, list[Row]]]:
+    """The per-partner rows a partner section shows, grouped by partner once."""
+    out: dict[str, dict[str, list[Row]]] = defaultdict(dict)
+    for name in DETAIL_FRAMES:
+        for pid, rows in _bucket(getattr(totals, name)).items():
+            out[pid][name] = rows
+    return out
+
+
+def _no_run(renewal: Mapping[str, Any] | None) -> Row | None:
+    """A run without lines (e.g. a month already applied to every partner) adds up to 0."""
+    if renewal is None:
+        return None
+    return {c: 0 for c in status_rules.RUN_COLUMNS if c != "partner"} | {"points": None}
+
+
+def partner_scopes(
+    status_doc: Mapping[str, Any], renewal: Mapping[str, Any] | None, totals: status_rules.Totals
+) -> Iterator[tuple[str, Scope]]:
+    """One scope per partner, selected from the model: every frame is grouped by partner
+    once, then each partner's report takes its own rows (nothing is filtered per partner
+    over the whole frame, nothing is recomputed)."""
+    frames = {
+        name: _bucket(getattr(totals, name))
+        for name in ("available", "by_product", "by_term", "monthly", "outlook", "at_risk",
+                     "pipeline", "expiry", "worklist", "history")
+    }  # fmt: skip
+    runs = {_text(r["partner"]): r for r in _run_rows(totals)}
+    lines = {_text(p.get("partner")): p for p in ((renewal or {}).get("partners") or [])}
+    docs = {_text(p.get("partner")): p for p in status_doc.get("partners") or []}
+    for raw in _rows(totals.partners):
+        pid = _text(raw["partner"])
+        summary = _summary_row(raw)
+        doc = docs.get(pid)
+        if doc is None:
+            continue
+        run = runs.get(pid) if renewal is not None else None
+        own_renewal = (
+            {**renewal, "partners": [lines[pid]] if pid in lines else []}
+            if renewal is not None
+            else None
+        )
+        yield (
+            pid,
+            Scope(
+                partners=[doc],
+                summaries=[summary],
+                total={**raw, "partners": 1},
+                providers=[(summary["provider"] or UNKNOWN, 1)],
+                money={
+                    k: [{"currency": summary["currency"], "amount": raw[k]}]
+                    if raw[k] is not None
+                    else []
+                    for k in MONEY
+                },
+                **{name: rows.get(pid, []) for name, rows in frames.items()},
+                run=run if run is not None else _no_run(renewal),
+                run_partners=[run] if run is not None else [],
+                renewal=own_renewal,
+                own_rows={pid: {name: frames[name].get(pid, []) for name in DETAIL_FRAMES}},
+            ),
+        )
+
+
+# --------------------------------------------------------------------------- view model
 
 
 def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
@@ -237,31 +356,19 @@ def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
     return -row["at_risk"], -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
 
 
-def _pool_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: Formats) -> Row:
-    """Available annual licences by product x term, over all partners."""
-    cells: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for p in partners:
-        for x in p.get("pool") or []:
-            cells[_text(x.get("product")), _term(x.get("term"))] += _num(x.get("available"))
-    return _matrix(cells, top_n, formats)
-
-
-def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, formats: Formats) -> Row:
+def _pool_view(scope: Scope, top_n: int, formats: Formats) -> Row:
+    """Available annual licences by product x term (the model's cells and margins)."""
     _ = formats.gettext
-    terms = sorted({t for _prod, t in cells}, key=_term_sort)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for (product, _term_key), v in cells.items():
-        totals[product] += v
+    cells = {(_text(r["product"]), _term(r["term"])): r["available"] for r in scope.available}
+    cells = {k: v for k, v in cells.items() if k[1] != MONTHLY}
+    terms = sorted({_term(r["term"]) for r in scope.by_term}, key=_term_sort)
+    by_term = {_term(r["term"]): r["available"] for r in scope.by_term}
+    totals = {_text(r["product"]): r["available"] for r in scope.by_product}
     order = sorted(totals, key=lambda prod: (-totals[prod], prod))
     rows = [
-        {
-            "product": prod,
-            "cells": [cells.get((prod, t)) for t in terms],
-            "total": totals[prod],
-        }
+        {"product": prod, "cells": [cells.get((prod, t)) for t in terms], "total": totals[prod]}
         for prod in order[:top_n]
     ]
-    by_term = [sum((v for (_prod, t), v in cells.items() if t == term), ZERO) for term in terms]
     charted = order[:CHART_BARS]
     chart = svg.stacked_bars(
         charted,
@@ -281,32 +388,32 @@ def _matrix(cells: Mapping[tuple[str, str], Decimal], top_n: int, formats: Forma
     return {
         "terms": terms,
         "rows": rows,
-        "by_term": by_term,
-        "total": sum(by_term, ZERO),
+        "by_term": [by_term[t] for t in terms],
+        "total": scope.total["available"],
         "more": _more(len(order), len(rows)),
         "chart": chart,
         "chart_more": _more(len(order), len(charted)),
     }
 
 
-def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: Formats) -> Row:
-    """Monthly pool now and next month's renewal need, per product over all partners."""
+def _forecast_view(scope: Scope, top_n: int, formats: Formats) -> Row:
+    """Monthly pool now and next month's renewal need, per product (the model's rows)."""
     _ = formats.gettext
-    agg: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for p in partners:
-        for x in p.get("monthly_pool") or []:
-            agg[_text(x.get("product"))]["pool"] += _num(x.get("available"))
-        for x in p.get("forecast") or []:
-            a = agg[_text(x.get("product"))]
-            for key in ("devices_due", "available", "shortfall", "points_needed"):
-                a[key] += _num(x.get(key))
+    agg = {_text(r["product"]): r for r in scope.monthly}
     keys = ("pool", "devices_due", "available", "shortfall", "points_needed")
     order = sorted(agg, key=lambda prod: (-agg[prod]["shortfall"], -agg[prod]["devices_due"], prod))
     rows = [{"product": prod, **{k: agg[prod][k] for k in keys}} for prod in order[:top_n]]
-    totals = {k: sum((a[k] for a in agg.values()), ZERO) for k in keys}
+    t = scope.total
+    totals = {
+        "pool": t["monthly"],
+        "devices_due": t["devices_due"],
+        "available": t["monthly_available"],
+        "shortfall": t["shortfall"],
+        "points_needed": t["points_needed"],
+    }
     charted = [prod for prod in order if agg[prod]["devices_due"] or agg[prod]["available"]]
     charted = charted[:CHART_BARS]
-    covered = [max(ZERO, agg[x]["devices_due"] - agg[x]["shortfall"]) for x in charted]
+    covered = [max(0, agg[x]["devices_due"] - agg[x]["shortfall"]) for x in charted]
     chart = svg.stacked_bars(
         charted,
         [
@@ -315,7 +422,7 @@ def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: F
             svg.Series(
                 _("Spare"),
                 [
-                    float(max(ZERO, agg[x]["available"] - c))
+                    float(max(0, agg[x]["available"] - c))
                     for x, c in zip(charted, covered, strict=True)
                 ],
                 SPARE,
@@ -326,11 +433,8 @@ def _forecast_view(partners: Sequence[Mapping[str, Any]], top_n: int, formats: F
         fmt=formats.number,
         width=HALF_WIDTH,
     )
-    coverage = (
-        (totals["devices_due"] - totals["shortfall"]) / totals["devices_due"]
-        if totals["devices_due"]
-        else None
-    )
+    due = totals["devices_due"]
+    coverage = Decimal(due - totals["shortfall"]) / Decimal(due) if due else None
     return {
         "rows": rows,
         "totals": totals,
@@ -372,30 +476,6 @@ def _expiring_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, st
     )
 
 
-def _expiring_view(
-    partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names, formats: Formats
-) -> Row:
-    """Contracts and trials ending within 90 days: buckets and the nearest top-N."""
-    _ = formats.gettext
-    labels = (_("Ending in 0–30 days"), _("Ending in 31–60 days"), _("Ending in 61–90 days"))
-    buckets: list[Row] = [{"label": label, "contracts": 0, "licences": ZERO} for label in labels]
-    count = 0
-    for _, x in _tagged(partners, "expiring"):
-        count += 1
-        days_left = _num(x.get("days_left"))
-        b = buckets[0 if days_left <= 30 else 1 if days_left <= 60 else 2]
-        b["contracts"] += 1
-        b["licences"] += _num(x.get("licences"))
-    nearest = heapq.nsmallest(top_n, _tagged(partners, "expiring"), key=_expiring_key)
-    return {
-        "buckets": buckets,
-        "rows": [_expiring_row(pid, x, names) for pid, x in nearest],
-        "count": count,
-        "licences": sum((b["licences"] for b in buckets), ZERO),
-        "more": _more(count, len(nearest)),
-    }
-
-
 def _recoverable_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str]:
     pid, x = item
     return -_num(x.get("recoverable")), pid, _text(x.get("client")), _text(x.get("product"))
@@ -408,70 +488,6 @@ def _recoverable_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
         "product": _text(x.get("product")),
         "term": x.get("term"),
         "recoverable": _num(x.get("recoverable")),
-    }
-
-
-def _recoverable_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
-    """Licences that can be recovered today: total and the largest top-N."""
-    count, total = 0, ZERO
-    for _, x in _tagged(partners, "recoverable"):
-        count += 1
-        total += _num(x.get("recoverable"))
-    largest = heapq.nsmallest(top_n, _tagged(partners, "recoverable"), key=_recoverable_key)
-    return {
-        "rows": [_recoverable_row(pid, x, names) for pid, x in largest],
-        "count": count,
-        "total": total,
-        "more": _more(count, len(largest)),
-    }
-
-
-def _pipeline_view(pipeline: Sequence[Mapping[str, Any]], month: str, formats: Formats) -> Row:
-    """Contracts and licences expiring per month, over all partners, 12 months from `month`."""
-    _ = formats.gettext
-    contracts: dict[str, Decimal] = defaultdict(Decimal)
-    licences: dict[str, Decimal] = defaultdict(Decimal)
-    for item in pipeline:
-        ym = filters.parse_month(item.get("month"))
-        if ym is None:
-            continue
-        key = f"{ym[0]:04d}-{ym[1]:02d}"
-        contracts[key] += _num(item.get("contracts"))
-        licences[key] += _num(item.get("licences"))
-    start = filters.parse_month(month)
-    window = [_month_add(start, k) for k in range(PIPELINE_MONTHS)] if start else []
-    months = sorted(set(window) | set(licences))[:MAX_PIPELINE_MONTHS]
-    rows = [{"month": m, "contracts": contracts[m], "licences": licences[m]} for m in months]
-    labels = [formats.month_label(m, "abbr") for m in months]
-    years = [m[:4] if i == 0 or m.endswith("-01") else "" for i, m in enumerate(months)]
-    tips = [
-        _("%(month)s: %(licences)s in %(contracts)s")
-        % {
-            "month": formats.month_label(m),
-            "licences": formats.pluralise(licences[m], "licence"),
-            "contracts": formats.pluralise(contracts[m], "contract"),
-        }
-        for m in months
-    ]
-    chart = svg.column_chart(
-        labels,
-        [float(licences[m]) for m in months],
-        title=_("Licences expiring per month over the next 12 months"),
-        sublabels=years,
-        tooltips=tips,
-        color=PIPELINE_COLOR,
-        empty=_("No expiries in the next 12 months"),
-        fmt=formats.number,
-        short=formats.compact,
-        width=FULL_WIDTH,
-    )
-    peak = max(rows, key=lambda r: (r["licences"], r["contracts"]), default=None)
-    return {
-        "rows": rows,
-        "contracts": sum(contracts.values(), ZERO),
-        "licences": sum(licences.values(), ZERO),
-        "peak": peak if peak and peak["licences"] else None,
-        "chart": chart,
     }
 
 
@@ -493,93 +509,189 @@ def _line_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
     }
 
 
-def _run_view(
-    renewal: Mapping[str, Any] | None, policy: str, top_n: int, names: _Names
-) -> Row | None:
-    """The renewal run: totals, dropped devices per partner and the largest dropped lines."""
-    if renewal is None:
+def _expiring_view(scope: Scope, top_n: int, names: _Names, formats: Formats) -> Row:
+    """Contracts and trials ending within 90 days: the model's buckets and the nearest top-N."""
+    _ = formats.gettext
+    labels = (_("Ending in 0–30 days"), _("Ending in 31–60 days"), _("Ending in 61–90 days"))
+    found = {int(r["bucket"]): r for r in scope.expiry}
+    buckets: list[Row] = [
+        {
+            "label": label,
+            "contracts": (found.get(i) or {}).get("contracts", 0),
+            "licences": (found.get(i) or {}).get("licences", 0),
+        }
+        for i, label in enumerate(labels)
+    ]
+    count = scope.total["expiring_contracts"]
+    nearest = heapq.nsmallest(top_n, _tagged(scope.partners, "expiring"), key=_expiring_key)
+    return {
+        "buckets": buckets,
+        "rows": [_expiring_row(pid, x, names) for pid, x in nearest],
+        "count": count,
+        "licences": scope.total["expiring_licences"],
+        "more": _more(count, len(nearest)),
+    }
+
+
+def _recoverable_view(scope: Scope, top_n: int, names: _Names) -> Row:
+    """Licences that can be recovered today: the model's total and the largest top-N."""
+    count = scope.total["recoverable_contracts"]
+    largest = heapq.nsmallest(top_n, _tagged(scope.partners, "recoverable"), key=_recoverable_key)
+    return {
+        "rows": [_recoverable_row(pid, x, names) for pid, x in largest],
+        "count": count,
+        "total": scope.total["recoverable"],
+        "more": _more(count, len(largest)),
+    }
+
+
+def _pipeline_view(scope: Scope, month: str, formats: Formats) -> Row:
+    """Contracts and licences expiring per month (the model's months), 12 months from `month`."""
+    _ = formats.gettext
+    by_month: dict[str, Row] = {}
+    for item in scope.pipeline:
+        ym = filters.parse_month(item.get("month"))
+        if ym is not None:
+            by_month[f"{ym[0]:04d}-{ym[1]:02d}"] = item
+    start = filters.parse_month(month)
+    window = [_month_add(start, k) for k in range(PIPELINE_MONTHS)] if start else []
+    months = sorted(set(window) | set(by_month))[:MAX_PIPELINE_MONTHS]
+    rows = [
+        {
+            "month": m,
+            "contracts": (by_month.get(m) or {}).get("contracts", 0),
+            "licences": (by_month.get(m) or {}).get("licences", 0),
+        }
+        for m in months
+    ]
+    labels = [formats.month_label(m, "abbr") for m in months]
+    years = [m[:4] if i == 0 or m.endswith("-01") else "" for i, m in enumerate(months)]
+    tips = [
+        _("%(month)s: %(licences)s in %(contracts)s")
+        % {
+            "month": formats.month_label(r["month"]),
+            "licences": formats.pluralise(r["licences"], "licence"),
+            "contracts": formats.pluralise(r["contracts"], "contract"),
+        }
+        for r in rows
+    ]
+    chart = svg.column_chart(
+        labels,
+        [float(r["licences"]) for r in rows],
+        title=_("Licences expiring per month over the next 12 months"),
+        sublabels=years,
+        tooltips=tips,
+        color=PIPELINE_COLOR,
+        empty=_("No expiries in the next 12 months"),
+        fmt=formats.number,
+        short=formats.compact,
+        width=FULL_WIDTH,
+    )
+    peak = max(rows, key=lambda r: (r["licences"], r["contracts"]), default=None)
+    return {
+        "rows": rows,
+        "contracts": scope.total["pipeline_contracts"],
+        "licences": scope.total["pipeline"],
+        "peak": peak if peak and peak["licences"] else None,
+        "chart": chart,
+    }
+
+
+def _history_view(scope: Scope, formats: Formats) -> Row:
+    """The last 12 recorded months (SPEC §9): renewed and dropped per month, the model's
+    sums of the Renewals lines (all partners, or the partner's own)."""
+    rows = sorted(scope.history, key=lambda r: _text(r["month"]))[-status_rules.HISTORY_MONTHS :]
+    _ = formats.gettext
+    labels = [formats.month_label(r["month"], "short") for r in rows]
+    chart = svg.stacked_bars(
+        labels,
+        [
+            svg.Series(_("Renewed"), [float(r["renewed"]) for r in rows], COVERED),
+            svg.Series(_("Dropped"), [float(r["dropped"]) for r in rows], SHORTFALL),
+        ],
+        title=_("Renewed and dropped per recorded month"),
+        empty=_("No recorded runs yet"),
+        fmt=formats.number,
+        width=HALF_WIDTH,
+    )
+    return {"rows": rows, "chart": chart}
+
+
+def _run_view(scope: Scope, policy: str, top_n: int, names: _Names) -> Row | None:
+    """The renewal run: the model's totals, dropped devices per partner and the largest
+    dropped lines."""
+    renewal, totals = scope.renewal, scope.run
+    if renewal is None or totals is None:
         return None
-    partners = renewal.get("partners") or []
-    requested = renewed = dropped = exchanged = ZERO
-    points: Decimal | None = None
-    lines_dropped: list[tuple[str, Mapping[str, Any]]] = []
-    per_partner: list[Row] = []
-    line_count = 0
-    for p in partners:
-        pid = _text(p.get("partner"))
-        exchanged += _num(p.get("exchanged_points"))
-        p_dropped, clients = ZERO, set()
-        for x in p.get("lines") or []:
-            line_count += 1
-            requested += _num(x.get("requested"))
-            renewed += _num(x.get("renewed"))
-            d = _num(x.get("dropped"))
-            dropped += d
-            pts = _decimal(x.get("points"))
-            if pts is not None:
-                points = (points or ZERO) + pts
-            if d > 0:
-                p_dropped += d
-                clients.add(_text(x.get("client")))
-                lines_dropped.append((pid, x))
-        if p_dropped > 0:
-            per_partner.append(
-                {"partner": names.partner(pid), "clients": len(clients), "dropped": p_dropped}
-            )
+    lines_dropped = [
+        (pid, x)
+        for pid, x in _tagged(renewal.get("partners") or [], "lines")
+        if _num(x.get("dropped")) > 0
+    ]
+    per_partner = [
+        {
+            "partner": names.partner(r["partner"]),
+            "clients": r["dropped_clients"],
+            "dropped": r["dropped"],
+        }
+        for r in scope.run_partners
+        if r["dropped"] > 0
+    ]
     per_partner.sort(key=lambda r: (-r["dropped"], r["partner"]["id"]))
     largest = heapq.nsmallest(top_n, lines_dropped, key=_dropped_key)
+    requested = totals["requested"]
     return {
         "month": _text(renewal.get("month")),
         "run": _text(renewal.get("run")),
         "already_applied": bool(renewal.get("already_applied")),
         "policy": policy,
-        "lines": line_count,
+        "lines": totals["lines"],
         "requested": requested,
-        "renewed": renewed,
-        "dropped": dropped,
-        "points": points,
-        "exchanged": exchanged,
-        "coverage": renewed / requested if requested else None,
+        "renewed": totals["renewed"],
+        "dropped": totals["dropped"],
+        "points": totals["points"],
+        "exchanged": totals["exchanged"],
+        "coverage": Decimal(totals["renewed"]) / Decimal(requested) if requested else None,
         "partners": per_partner[:top_n],
         "partners_more": _more(len(per_partner), top_n),
         "dropped_rows": [_line_row(pid, x, names) for pid, x in largest],
-        "dropped_more": _more(len(lines_dropped), len(largest)),
-        "dropped_lines": len(lines_dropped),
+        "dropped_more": _more(totals["dropped_lines"], len(largest)),
+        "dropped_lines": totals["dropped_lines"],
     }
 
 
 def _partner_detail(
-    p: Mapping[str, Any], summary: Row, renewal: Mapping[str, Any] | None, names: _Names
+    p: Mapping[str, Any],
+    summary: Row,
+    renewal: Mapping[str, Any] | None,
+    names: _Names,
+    own: Mapping[str, list[Row]],
 ) -> Row:
-    """One partner's section: its KPIs and short lists (DETAIL_ROWS rows each)."""
+    """One partner's section: its KPIs and short lists (DETAIL_ROWS rows each); `own` holds
+    the partner's rows of the model (available, by_product, by_term, monthly)."""
     pid = summary["id"]
-    cells: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for x in p.get("pool") or []:
-        cells[_text(x.get("product")), _term(x.get("term"))] += _num(x.get("available"))
-    terms = sorted({t for _, t in cells}, key=_term_sort)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for (prod, _), v in cells.items():
-        totals[prod] += v
+    cells = {
+        (_text(r["product"]), _term(r["term"])): r["available"]
+        for r in own.get("available", [])
+        if _term(r["term"]) != MONTHLY
+    }
+    terms = sorted({_term(r["term"]) for r in own.get("by_term", [])}, key=_term_sort)
+    totals = {_text(r["product"]): r["available"] for r in own.get("by_product", [])}
     products = sorted(totals, key=lambda prod: (-totals[prod], prod))
     pool_rows = [
         {"product": prod, "cells": [cells.get((prod, t)) for t in terms]}
         for prod in products[:DETAIL_ROWS]
     ]
-    monthly: dict[str, Row] = {}
-    for x in p.get("monthly_pool") or []:
-        monthly.setdefault(_text(x.get("product")), {"pool": ZERO, "fc": None})
-        monthly[_text(x.get("product"))]["pool"] += _num(x.get("available"))
-    for x in p.get("forecast") or []:
-        monthly.setdefault(_text(x.get("product")), {"pool": ZERO, "fc": None})["fc"] = x
+    monthly = own.get("monthly", [])
     forecast_rows = [
         {
-            "product": prod,
-            "pool": v["pool"],
-            "devices_due": _num((v["fc"] or {}).get("devices_due")),
-            "shortfall": _num((v["fc"] or {}).get("shortfall")),
-            "points_needed": _num((v["fc"] or {}).get("points_needed")),
+            "product": _text(r["product"]),
+            "pool": r["pool"],
+            "devices_due": r["devices_due"],
+            "shortfall": r["shortfall"],
+            "points_needed": r["points_needed"],
         }
-        for prod, v in sorted(monthly.items())[:DETAIL_ROWS]
+        for r in sorted(monthly, key=lambda r: _text(r["product"]))[:DETAIL_ROWS]
     ]
     trials = [
         {
@@ -612,75 +724,52 @@ def _partner_detail(
         "expiring_rows": [_expiring_row(pid, x, names) for pid, x in expiring],
         "expiring_more": _more(summary["expiring_contracts"], len(expiring)),
         "recoverable_rows": [_recoverable_row(pid, x, names) for pid, x in recoverable],
-        "recoverable_more": _more(len(p.get("recoverable") or []), len(recoverable)),
+        "recoverable_more": _more(summary["recoverable_contracts"], len(recoverable)),
         "dropped_rows": [_line_row(pid, x, names) for pid, x in dropped],
         "dropped_more": _more(len(dropped_lines), len(dropped)),
     }
 
 
-def _by_currency(summaries: Sequence[Row], key: str) -> list[Row]:
-    """Money of every partner added up per currency (never across currencies)."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for s in summaries:
-        if s[key] is not None:
-            totals[s["currency"]] += s[key]
-    return [{"currency": c, "amount": totals[c]} for c in sorted(totals)]
-
-
-def _outlook_view(
-    partners: Sequence[Mapping[str, Any]], summaries: Sequence[Row], top_n: int, names: _Names
-) -> Row:
-    """The next months over all partners: due, served and short per month and kind, and the
-    clients at risk (largest first)."""
-    months: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    # one row per client, product and term: from the first month short, the largest short
-    clients: dict[tuple[str, str, str, str], Row] = {}
-    for pid, r in _tagged(partners, "outlook"):
-        cell = months[_text(r.get("month")), _text(r.get("kind"))]
-        for key in ("due", "served", "shortfall"):
-            cell[key] += _num(r.get(key))
-        cell["points_needed"] += _num(r.get("points_needed"))
-        for x in r.get("at_risk") or []:
-            who = (pid, _text(x.get("client")), _text(r.get("product")), _text(r.get("term")))
-            row = clients.setdefault(
-                who,
-                {
-                    "partner": names.partner(pid),
-                    "month": _text(r.get("month")),
-                    "months": 0,
-                    "kind": _text(r.get("kind")),
-                    "client": {
-                        "id": _text(x.get("client")),
-                        "name": _text(x.get("client_name")),
-                    },
-                    "product": _text(r.get("product")),
-                    "term": r.get("term"),
-                    "short": ZERO,
-                },
-            )
-            row["months"] += 1
-            row["month"] = min(row["month"], _text(r.get("month")))
-            row["short"] = max(row["short"], _num(x.get("short")))
-    risks = list(clients.values())
-    rows = [{"month": m, "kind": k, **v} for (m, k), v in sorted(months.items())]
+def _outlook_view(scope: Scope, top_n: int, names: _Names) -> Row:
+    """The next months: due, served and short per month and kind, and the clients at risk
+    (largest first), as the model added them up."""
+    rows = [
+        {
+            "month": _text(r["month"]),
+            "kind": _text(r["kind"]),
+            **{k: r[k] for k in ("due", "served", "shortfall", "points_needed")},
+        }
+        for r in scope.outlook
+    ]
+    risks = [
+        {
+            "partner": names.partner(r["partner"]),
+            "month": _text(r["month"]),
+            "months": r["months"],
+            "kind": _text(r["kind"]),
+            "client": {"id": _text(r["client"]), "name": _text(r["client_name"])},
+            "product": _text(r["product"]),
+            "term": r["term"],
+            "short": r["short"],
+        }
+        for r in scope.at_risk
+    ]
     risks.sort(key=lambda x: (-x["short"], x["month"], x["partner"]["id"], x["client"]["id"]))
     return {
         "rows": rows,
         "at_risk": risks[:top_n],
         "at_risk_more": _more(len(risks), top_n),
-        "annual": sum((s["annual_at_risk"] for s in summaries), ZERO),
-        "monthly": sum((s["monthly_at_risk"] for s in summaries), ZERO),
+        "annual": scope.total["annual_at_risk"],
+        "monthly": scope.total["monthly_at_risk"],
     }
 
 
-def _buy_view(
-    partners: Sequence[Mapping[str, Any]], summaries: Sequence[Row], top_n: int, names: _Names
-) -> Row:
+def _buy_view(scope: Scope, top_n: int, names: _Names) -> Row:
     """What to buy: points net of the balance, licences after recovering first, with cost."""
-    currency = {s["id"]: s["currency"] for s in summaries}
+    currency = {s["id"]: s["currency"] for s in scope.summaries}
     points: list[Row] = []
     licences: list[Row] = []
-    for p in partners:
+    for p in scope.partners:
         pid = _text(p.get("partner"))
         buy = p.get("buy") or {}
         if _num(buy.get("points_needed")):
@@ -711,23 +800,22 @@ def _buy_view(
     return {
         "points": points[:top_n],
         "points_more": _more(len(points), top_n),
-        "points_to_buy": sum((r["to_buy"] for r in points), ZERO),
+        "points_to_buy": scope.total["points_to_buy"],
         "licences": licences[:top_n],
         "licences_more": _more(len(licences), top_n),
-        "licences_to_buy": sum((r["to_buy"] for r in licences), ZERO),
-        "costs": _by_currency(summaries, "estimated_total"),
-        "unknown_prices": sum(1 for r in licences if r["unit_price"] is None),
-        "recoverable_value": _by_currency(summaries, "recoverable_value"),
-        "spend": _by_currency(summaries, "spend"),
+        "licences_to_buy": scope.total["licences_to_buy"],
+        "costs": scope.money["estimated_total"],
+        "unknown_prices": scope.total["unknown_prices"],
+        "recoverable_value": scope.money["recoverable_value"],
+        "spend": scope.money["spend"],
     }
 
 
-def _worklist_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+def _worklist_view(scope: Scope, top_n: int, names: _Names) -> Row:
     """Annual contracts ending over the horizon, soonest first, and what the pool covers."""
-    counts: dict[str, int] = defaultdict(int)
+    counts = {_text(r["cover"]): r["count"] for r in scope.worklist}
     rows: list[Row] = []
-    for pid, x in _tagged(partners, "worklist"):
-        counts[_text(x.get("cover"))] += 1
+    for pid, x in _tagged(scope.partners, "worklist"):
         rows.append(
             {
                 "partner": names.partner(pid),
@@ -742,7 +830,7 @@ def _worklist_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Na
         )
     rows.sort(key=lambda r: (r["end"], r["partner"]["id"], r["client"]["id"], r["product"]))
     trials: list[Row] = []
-    for pid, x in _tagged(partners, "trials_ending"):
+    for pid, x in _tagged(scope.partners, "trials_ending"):
         trials.append(
             {
                 "partner": names.partner(pid),
@@ -756,17 +844,14 @@ def _worklist_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Na
     return {
         "rows": rows[:top_n],
         "more": _more(len(rows), top_n),
-        "count": len(rows),
-        "counts": [
-            {"cover": c, "count": counts.get(c, 0)}
-            for c in ("covered", "partly", "not covered", "manual")
-        ],
+        "count": sum(counts.values()),
+        "counts": [{"cover": c, "count": counts.get(c, 0)} for c in status_rules.COVERS],
         "trials": trials[:top_n],
         "trials_more": _more(len(trials), top_n),
     }
 
 
-def _overuse_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Names) -> Row:
+def _overuse_view(scope: Scope, top_n: int, names: _Names) -> Row:
     """Contracts using more devices than they hold licences for (SPEC §8)."""
     rows: list[Row] = [
         {
@@ -778,63 +863,59 @@ def _overuse_view(partners: Sequence[Mapping[str, Any]], top_n: int, names: _Nam
             "devices_used": _num(x.get("devices_used")),
             "unlicensed": _num(x.get("unlicensed")),
         }
-        for pid, x in _tagged(partners, "overuse")
+        for pid, x in _tagged(scope.partners, "overuse")
     ]
     rows.sort(key=lambda r: (-r["unlicensed"], r["partner"]["id"], r["client"]["id"]))
     return {
         "rows": rows[:top_n],
         "more": _more(len(rows), top_n),
-        "unlicensed": sum((r["unlicensed"] for r in rows), ZERO),
+        "unlicensed": scope.total["unlicensed"],
     }
 
 
 def build_view(
-    *,
-    status: Mapping[str, Any],
-    renewal: Mapping[str, Any] | None,
-    pipeline: Sequence[Mapping[str, Any]],
+    scope: Scope,
     meta: Mapping[str, Any],
+    names: _Names,
+    *,
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
     formats: Formats = filters.ENGLISH,
 ) -> Row:
-    """Everything the template shows, aggregated and cut to top-N lists, its words and
-    numbers in the language of `formats`."""
+    """Everything the template shows: the model's totals for the scope, top-N lists, its
+    words and numbers in the language of `formats`."""
     _ = formats.gettext
-    partners = list(status.get("partners") or [])
-    names = _Names(
-        meta.get("client_names"),
-        {_text(p.get("partner")): _text(p.get("name")) for p in partners},
-    )
-    as_of = _text(meta.get("as_of") or status.get("as_of"))
+    partners = scope.partners
+    summaries = scope.summaries
+    total = scope.total
+    as_of = _text(meta.get("as_of"))
+    renewal = scope.renewal
     month = _text(meta.get("month") or (renewal or {}).get("month") or as_of[:7])
     policy = _text(meta.get("policy")) or "priority"
-    summaries = _partner_summaries(partners, renewal, pipeline)
     ranked = sorted(range(len(partners)), key=lambda i: _rank_key(summaries[i]))
-    providers: dict[str, int] = defaultdict(int)
-    for s in summaries:
-        providers[s["provider"] or _("Unknown")] += 1
 
-    pool = _pool_view(partners, top_n, formats)
-    forecast = _forecast_view(partners, top_n, formats)
-    expiring = _expiring_view(partners, top_n, names, formats)
-    recoverable = _recoverable_view(partners, top_n, names)
-    pipe = _pipeline_view(pipeline, month, formats)
-    run = _run_view(renewal, policy, top_n, names)
-    outlook = _outlook_view(partners, summaries, top_n, names)
-    buy = _buy_view(partners, summaries, top_n, names)
-    worklist = _worklist_view(partners, top_n, names)
-    overuse = _overuse_view(partners, top_n, names)
+    pool = _pool_view(scope, top_n, formats)
+    forecast = _forecast_view(scope, top_n, formats)
+    expiring = _expiring_view(scope, top_n, names, formats)
+    recoverable = _recoverable_view(scope, top_n, names)
+    pipe = _pipeline_view(scope, month, formats)
+    run = _run_view(scope, policy, top_n, names)
+    outlook = _outlook_view(scope, top_n, names)
+    buy = _buy_view(scope, top_n, names)
+    worklist = _worklist_view(scope, top_n, names)
+    overuse = _overuse_view(scope, top_n, names)
+    history = _history_view(scope, formats)
     watchguard = any(s["monthly"] is not None for s in summaries)
-    points_balance = sum((s["points"] or ZERO for s in summaries), ZERO)
+    points_balance = total["points"]  # Panda Security partners hold no points (R6)
 
     kpis = [
         {
             "key": "partners",
             "label": _("Partners"),
-            "value": len(partners),
+            "value": total["partners"],
             "hint": " · ".join(
-                f"{formats.number(n)} {name}" for name, n in sorted(providers.items())
+                f"{formats.number(n)} {_(name) if name == UNKNOWN else name}"
+                for name, n in scope.providers
             ),
             "alert": False,
         },
@@ -870,9 +951,9 @@ def build_view(
         {
             "key": "at_risk",
             "label": _("At risk in the outlook"),
-            "value": outlook["annual"] + outlook["monthly"],
+            "value": total["at_risk"],
             "hint": "",
-            "alert": outlook["annual"] + outlook["monthly"] > 0,
+            "alert": total["at_risk"] > 0,
         },
         {
             "key": "points_to_buy",
@@ -907,18 +988,19 @@ def build_view(
     ]
     table = [summaries[i] for i in ranked[:top_n]]
     details = [
-        _partner_detail(partners[i], summaries[i], renewal, names) for i in ranked[:top_partners]
+        _partner_detail(partners[i], summaries[i], renewal, names, scope.own(summaries[i]["id"]))
+        for i in ranked[:top_partners]
     ]
     if len(partners) == 1:
         s = summaries[0]
-        scope = f"{s['id']} — {s['name']}" if s["name"] else s["id"]
+        scope_label = f"{s['id']} — {s['name']}" if s["name"] else s["id"]
     else:
-        scope = formats.pluralise(len(partners), "partner")
+        scope_label = formats.pluralise(len(partners), "partner")
     return {
         "title": _("Licence status report"),
         "as_of": as_of,
         "month": month,
-        "scope": scope,
+        "scope": scope_label,
         "kpis": kpis,
         "pool": pool,
         "forecast": forecast,
@@ -933,6 +1015,7 @@ def build_view(
         "buy": buy,
         "worklist": worklist,
         "overuse": overuse,
+        "history": history,
         "partners": table,
         "partners_total": len(partners),
         "partners_more": _more(len(partners), len(table)),
@@ -950,30 +1033,72 @@ def build_view(
 # --------------------------------------------------------------------------- public API
 
 
+class Renderer:
+    """The compiled template and the names, shared by every report of one run."""
+
+    def __init__(
+        self, meta: Mapping[str, Any], status_doc: Mapping[str, Any], lang: str = i18n.DEFAULT
+    ) -> None:
+        self.formats = Formats(lang)
+        self.env = make_environment(formats=self.formats)
+        self.template = self.env.get_template(TEMPLATE)
+        self.css = _stylesheet(self.env)
+        self.meta = dict(meta)
+        self.meta.setdefault("as_of", status_doc.get("as_of"))
+        self.names = _Names(
+            meta.get("client_names"),
+            {
+                _text(p.get("partner")): _text(p.get("name"))
+                for p in status_doc.get("partners") or []
+            },
+        )
+
+    def render(
+        self, scope: Scope, *, top_n: int = TOP_ROWS, top_partners: int = TOP_PARTNERS
+    ) -> str:
+        view = build_view(
+            scope,
+            self.meta,
+            self.names,
+            top_n=top_n,
+            top_partners=top_partners,
+            formats=self.formats,
+        )
+        return self.template.render(css=self.css, **view)
+
+
 def render_report(
     *,
     status: dict[str, Any],
     renewal: dict[str, Any] | None,
-    pipeline: list[dict[str, Any]],
+    totals: status_rules.Totals,
     meta: dict[str, Any],
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
     lang: str = i18n.DEFAULT,
 ) -> str:
-    """The report as one self-contained HTML string (inline CSS and SVG, no script), in
-    the language `lang` (SPEC §11)."""
-    formats = Formats(lang)
-    env = make_environment(formats=formats)
-    view = build_view(
-        status=status,
-        renewal=renewal,
-        pipeline=pipeline,
-        meta=meta,
-        top_n=top_n,
-        top_partners=top_partners,
-        formats=formats,
+    """The report of every partner as one self-contained HTML string (inline CSS and SVG,
+    no script), in the language `lang` (SPEC §11)."""
+    renderer = Renderer(meta, status, lang)
+    return renderer.render(
+        main_scope(status, renewal, totals), top_n=top_n, top_partners=top_partners
     )
-    return env.get_template(TEMPLATE).render(css=_stylesheet(env), **view)
+
+
+def render_partner_reports(
+    *,
+    status: dict[str, Any],
+    renewal: dict[str, Any] | None,
+    totals: status_rules.Totals,
+    meta: dict[str, Any],
+    lang: str = i18n.DEFAULT,
+) -> Iterator[tuple[str, str]]:
+    """(partner, HTML) for each partner: its own report, holding its data only (SPEC §9),
+    in the language `lang`; one compiled template, each partner's rows selected from the
+    model."""
+    renderer = Renderer(meta, status, lang)
+    for partner, scope in partner_scopes(status, renewal, totals):
+        yield partner, renderer.render(scope)
 
 
 def write_report(path: Path, html: str) -> None:

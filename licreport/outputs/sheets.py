@@ -1,20 +1,30 @@
-"""The computed sheets (Status, Contracts, Forecast, Checks) as frames for the workbook writer."""
+"""The computed sheets as frames for the workbook writer: one table per sheet.
+
+Status, Partner summary (with the chart of the partners with the most at risk),
+Contracts, Forecast, Buying list, Checks.  Terms read as in every output
+(`terms.term_labels`: ``1 year``, ``3 years``, ``Monthly``, ``Trial``).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from licreport.outputs.terms import term_labels
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
-from licreport.rules.status import StatusView
+from licreport.rules.status import StatusView, partner_summary
 
-CHART_LABEL, CHART_VALUE = "all partners: product and term", "all partners: available"
+CHART_PARTNERS = 10  # the chart shows the partners with the most at risk, at most this many
 
 
 def status_sheet(view: StatusView) -> ComputedSheet:
     """Available licences per partner: annual pools by product × term, monthly pool, points."""
     names = view.partners.set_index("partner")
-    annual = view.pool.assign(pool="annual", term=view.pool["term"].astype(str) + "-year")
-    monthly = view.monthly_pool.assign(pool="monthly (MSSP)", term="monthly")
+    annual = view.pool.assign(pool="annual", term=term_labels(view.pool["term"]))
+    monthly = view.monthly_pool.assign(
+        pool="monthly (MSSP)",
+        term=term_labels(pd.Series("monthly", index=view.monthly_pool.index, dtype=object)),
+    )
     points = view.points.assign(pool="MSSP Points", product="", term="")
     frame = pd.concat([annual, monthly, points], ignore_index=True)
     frame = frame.sort_values(["partner", "pool", "product", "term"], kind="stable")
@@ -23,36 +33,84 @@ def status_sheet(view: StatusView) -> ComputedSheet:
     frame = frame[["partner", "partner_name", "provider", "pool", "product", "term", "available"]]
     frame = frame.reset_index(drop=True)
     # over-use (SPEC §8): devices running above the licences held, per product and term
-    over = view.overuse.assign(term=_term_label(view.overuse["term"]))
+    over = view.overuse.assign(term=term_labels(view.overuse["term"]))
     unlicensed = over.groupby(["partner", "product", "term"])["unlicensed"].sum()
     at = pd.MultiIndex.from_frame(frame[["partner", "product", "term"]])
     frame["unlicensed"] = unlicensed.reindex(at).fillna(0).astype("int64").to_numpy()
     frame.insert(0, "as_of", view.as_of)
-    # the chart's source: licences available per product and term, all partners together
-    pools = frame[frame["pool"] != "MSSP Points"]
-    chart = (
-        pools.assign(label=pools["product"] + " " + pools["term"])
-        .groupby("label", sort=True)["available"]
-        .sum()
-    )
-    side = pd.DataFrame({CHART_LABEL: chart.index, CHART_VALUE: chart.to_numpy()})
-    frame = frame.join(side, how="left")
     return ComputedSheet(
-        "Status",
-        frame,
-        {"as_of": "date", "available": "int", "unlicensed": "int", CHART_VALUE: "int"},
-        ChartSpec("Available licences by product and term", CHART_LABEL, (CHART_VALUE,)),
+        "Status", frame, {"as_of": "date", "available": "int", "unlicensed": "int"}
     )
+
+
+SUMMARY_SERIES = {  # column -> the chart's legend entry
+    "annual_at_risk": "annual licences at risk",
+    "monthly_at_risk": "monthly devices at risk",
+}
+
+
+def summary_sheet(view: StatusView) -> ComputedSheet:
+    """One row per partner, the most at risk first (the status model's `partner_summary`),
+    and a chart of the partners with the most at risk: what each would leave unprotected
+    over the outlook's horizon, annual licences and monthly devices apart."""
+    s = partner_summary(view)
+    names = view.partners.set_index("partner")["name"]
+    frame = pd.DataFrame(
+        {
+            "partner": s["partner"].astype(str).to_numpy(),
+            "partner_name": s["partner"].map(names).to_numpy(),
+            "provider": s["provider"].to_numpy(),
+            "at_risk": s["at_risk"].to_numpy(),
+            "annual_at_risk": s["annual_at_risk"].to_numpy(),
+            "monthly_at_risk": s["monthly_at_risk"].to_numpy(),
+            "points_to_buy": s["points_to_buy"].to_numpy(),
+            "licences_to_buy": s["licences_to_buy"].to_numpy(),
+            "estimated_total": s["estimated_total"].to_numpy(),
+            "currency": s["currency"].to_numpy(),
+            "recoverable": s["recoverable"].to_numpy(),
+            "unlicensed": s["unlicensed"].to_numpy(),
+        }
+    )
+    frame = frame.sort_values(["at_risk", "partner"], ascending=[False, True], kind="stable")
+    frame = frame.reset_index(drop=True)
+    ints = ("at_risk", "annual_at_risk", "monthly_at_risk", "points_to_buy", "licences_to_buy",
+            "recoverable", "unlicensed")  # fmt: skip
+    formats = dict.fromkeys(ints, "int") | {"estimated_total": "money"}
+    top = frame[frame["at_risk"] > 0].head(CHART_PARTNERS)
+    series = tuple(c for c in SUMMARY_SERIES if (top[c] > 0).any())  # no empty series
+    chart = None
+    if series:
+        chart = ChartSpec(
+            f"Partners with the most at risk (top {len(top)})"
+            if len(frame) > len(top)
+            else "At risk per partner",
+            "partner",
+            series,
+            rows=len(top),
+            labels=tuple(SUMMARY_SERIES[c] for c in series),
+        )
+    return ComputedSheet("Partner summary", frame, formats, chart)
 
 
 def contracts_sheet(view: StatusView) -> ComputedSheet:
+    """Every contract; `status` says active, ended or not started, and `days_left` is
+    given for active contracts only (an ended one has no days left, not negative ones)."""
     c = view.contracts.sort_values(["partner", "client", "product", "start"], kind="stable")
     cols = [
         "partner", "client", "client_name", "product", "term", "licences", "start", "end",
-        "days_left", "active", "auto_renew", "devices_used", "recoverable",
+        "days_left", "status", "auto_renew", "devices_used", "recoverable",
     ]  # fmt: skip
-    frame = c[cols].reset_index(drop=True).copy()
-    frame["active"] = frame["active"].map({True: "yes", False: "no"})
+    active = c["active"].fillna(False).astype(bool).to_numpy()
+    ended = (c["end"] <= view.as_of).fillna(False).to_numpy(dtype=bool)
+    waiting = (c["start"] > view.as_of).fillna(False).to_numpy(dtype=bool)
+    status = np.select(
+        [active, ended, waiting], ["active", "ended", "not started"], default="inactive"
+    )
+    frame = c.assign(
+        status=status,
+        days_left=c["days_left"].where(active),
+        term=term_labels(c["term"]),
+    )[cols].reset_index(drop=True)
     frame["auto_renew"] = frame["auto_renew"].map({True: "yes", False: "no"})
     formats = {"start": "date", "end": "date"}
     formats |= {k: "int" for k in ("licences", "days_left", "devices_used", "recoverable")}
@@ -71,7 +129,7 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
     rows = o.rows.assign(order=o.rows["kind"].map({"annual": 0, "monthly": 1}))
     rows = rows.sort_values(["month", "partner", "order", "product", "term"], kind="stable")
     frame = rows.join(clients, on=keys).reset_index(drop=True)
-    frame["term"] = _term_label(frame["term"])
+    frame["term"] = term_labels(frame["term"])
     frame.insert(
         1, "partner_name", frame["partner"].map(view.partners.set_index("partner")["name"])
     )
@@ -98,7 +156,7 @@ def buy_sheet(view: StatusView) -> ComputedSheet:
         discount=None,
         estimated_cost=None,
     )
-    licences = o.buy.assign(item="licences", term=_term_label(o.buy["term"]), held=None)
+    licences = o.buy.assign(item="licences", term=term_labels(o.buy["term"]), held=None)
     cols = ["partner", "item", "product", "term", "short", "held", "recoverable", "to_buy",
             "unit_price", "discount", "estimated_cost"]  # fmt: skip
     frame = pd.concat([points[cols], licences[cols]], ignore_index=True)
@@ -111,14 +169,11 @@ def buy_sheet(view: StatusView) -> ComputedSheet:
     return ComputedSheet("Buying list", frame, formats)
 
 
-def _term_label(term: pd.Series) -> pd.Series:
-    """`1` -> `1-year`; `monthly` stays."""
-    text = term.astype(str)
-    return text.where(~text.str.fullmatch(r"\d+"), text + "-year")
-
-
 def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
-    frame = checks.assign(ok=(checks["difference"] == 0).map({True: "yes", False: "NO"}))
+    frame = checks.assign(
+        term=term_labels(checks["term"]),
+        ok=(checks["difference"] == 0).map({True: "yes", False: "NO"}),
+    )
     return ComputedSheet(
         "Checks", frame, dict.fromkeys(("in", "out", "balance", "difference"), "int")
     )
@@ -127,6 +182,7 @@ def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
 def computed_sheets(view: StatusView, checks: pd.DataFrame) -> list[ComputedSheet]:
     return [
         status_sheet(view),
+        summary_sheet(view),
         contracts_sheet(view),
         forecast_sheet(view),
         buy_sheet(view),

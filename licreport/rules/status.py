@@ -231,3 +231,263 @@ def pipeline(contracts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> 
     )
     out["licences"] = out["licences"].astype("int64")
     return out
+
+
+# --------------------------------------------------------------------------- report totals
+
+EXPIRY_BUCKETS = (30, 60, EXPIRY_HORIZON)  # days left: 0–30, 31–60, 61–90
+COVERS = ("covered", "partly", "not covered", "manual")
+HISTORY_MONTHS = 12  # the report's history section: the last 12 recorded months
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Every aggregate the outputs show, one row per partner and key (SPEC §5, §7, §9).
+
+    Computed once, with pandas, for all partners; `overall` adds the partners up for
+    the all-partners report, and a partner's own report selects its rows.  The
+    outputs only select and format these numbers ("if two outputs show the same
+    number, one function computed it").
+    """
+
+    partners: pd.DataFrame  # partner_summary + name, dropped, pipeline, …: one row per partner
+    available: pd.DataFrame  # partner, product, term ("1"/"2"/"3"/"monthly"), available
+    by_product: pd.DataFrame  # partner, product, available (annual pools, every term)
+    by_term: pd.DataFrame  # partner, term, available (annual pools, every product)
+    monthly: (
+        pd.DataFrame
+    )  # partner, product, pool, devices_due, available, shortfall, points_needed
+    outlook: pd.DataFrame  # partner, month, kind, due, served, shortfall, points_needed
+    at_risk: pd.DataFrame  # partner, client, client_name, product, term, kind, month, months, short
+    pipeline: pd.DataFrame  # partner, month, contracts, licences
+    expiry: pd.DataFrame  # partner, bucket (0, 1, 2), contracts, licences
+    worklist: pd.DataFrame  # partner, cover, count
+    run: pd.DataFrame  # partner, lines, requested, renewed, dropped, points, exchanged, ...
+    history: pd.DataFrame  # history.COLUMNS: per partner and recorded month
+
+
+def _sum_by(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Σ `columns` per `keys` (sorted), as int64; an empty frame keeps its columns."""
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in columns else object)
+                             for c in keys + columns})  # fmt: skip
+    out = frame.groupby(keys, sort=True)[columns].sum().reset_index()
+    for c in columns:
+        out[c] = pd.to_numeric(out[c]).fillna(0).astype("int64")
+    return out
+
+
+def available_by_product_term(view: StatusView) -> pd.DataFrame:
+    """Per partner, product and term: the annual pools (terms "1"/"2"/"3") and the monthly
+    pool (term "monthly"), as the status date finds them."""
+    annual = view.pool.assign(term=view.pool["term"].astype(str))
+    monthly = view.monthly_pool.assign(term=MONTHLY)
+    cols = ["partner", "product", "term", "available"]
+    return _sum_by(pd.concat([annual[cols], monthly[cols]]), cols[:3], ["available"])
+
+
+def monthly_by_product(view: StatusView) -> pd.DataFrame:
+    """Per partner and product: the monthly pool now and next month's forecast."""
+    pool = _sum_by(
+        view.monthly_pool.rename(columns={"available": "pool"}), ["partner", "product"], ["pool"]
+    )
+    cols = ["devices_due", "available", "shortfall", "points_needed"]
+    forecast = _sum_by(view.forecast, ["partner", "product"], cols)
+    out = pool.merge(forecast, on=["partner", "product"], how="outer")
+    for c in ["pool", *cols]:
+        out[c] = out[c].fillna(0).astype("int64")
+    return out.sort_values(["partner", "product"], kind="stable").reset_index(drop=True)
+
+
+def outlook_by_month(outlook: Outlook) -> pd.DataFrame:
+    """Per partner, month and kind: due, served, short and points needed (O4, O5)."""
+    rows = outlook.rows.assign(points_needed=outlook.rows["points_needed"].fillna(0))
+    return _sum_by(
+        rows, ["partner", "month", "kind"], ["due", "served", "shortfall", "points_needed"]
+    )
+
+
+def clients_at_risk(outlook: Outlook) -> pd.DataFrame:
+    """One row per partner, client, product and term left short in the outlook: the first
+    month short, how many months, and the largest shortfall."""
+    risk = outlook.at_risk
+    cols = ["partner", "client", "client_name", "product", "term", "kind", "month", "months",
+            "short"]  # fmt: skip
+    if risk.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    keys = ["partner", "client", "product", "term"]
+    r = risk.assign(term=risk["term"].astype(str))
+    out = (
+        r.groupby(keys, sort=True)
+        .agg(
+            client_name=("client_name", "first"),
+            kind=("kind", "first"),
+            month=("month", "min"),
+            months=("month", "size"),
+            short=("short", "max"),
+        )
+        .reset_index()
+    )
+    out["short"] = out["short"].astype("int64")
+    return out[cols]
+
+
+def expiry_buckets(view: StatusView) -> pd.DataFrame:
+    """Per partner: contracts and licences ending within 0–30, 31–60 and 61–90 days."""
+    e = view.expiring
+    bucket = np.searchsorted(np.array(EXPIRY_BUCKETS[:-1]), e["days_left"].astype("int64"))
+    e = e.assign(bucket=bucket, contracts=1)
+    return _sum_by(e, ["partner", "bucket"], ["contracts", "licences"])
+
+
+def worklist_counts(outlook: Outlook) -> pd.DataFrame:
+    """Per partner and verdict (covered, partly, not covered, manual): annual contracts."""
+    w = outlook.worklist.assign(count=1)
+    return _sum_by(w, ["partner", "cover"], ["count"])
+
+
+RUN_COLUMNS = ["partner", "lines", "requested", "renewed", "dropped", "points", "exchanged",
+               "dropped_lines", "dropped_clients"]  # fmt: skip
+
+
+def run_totals(lines: pd.DataFrame | None, exchanged: pd.Series | None) -> pd.DataFrame:
+    """Per partner, the renewal run's lines: requested, renewed, dropped, points (None when
+    no line has points), points exchanged, lines and clients with dropped devices."""
+    if lines is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_COLUMNS})
+    short = lines["dropped"] > 0
+    pts = pd.to_numeric(lines["points"], errors="coerce")
+    g = lines.assign(
+        lines=1,
+        dropped_lines=short.astype("int64"),
+        has_points=pts.notna(),
+        points=pts.fillna(0),
+        short_client=lines["client"].where(short),
+    ).groupby("partner", sort=False)
+    out = g[["lines", "requested", "renewed", "dropped", "points", "dropped_lines"]].sum()
+    out["dropped_clients"] = g["short_client"].nunique()
+    has_points = g["has_points"].any()
+    ex = exchanged if exchanged is not None else pd.Series(dtype="int64")
+    index = out.index.union(ex.index)
+    out = out.reindex(index).fillna(0).astype("int64")
+    out["exchanged"] = ex.reindex(index).fillna(0).astype("int64")
+    out["points"] = (
+        out["points"].astype(object).where(has_points.reindex(index, fill_value=False), None)
+    )
+    return out.rename_axis("partner").reset_index()[RUN_COLUMNS]
+
+
+def report_totals(
+    view: StatusView,
+    *,
+    pipeline_rows: pd.DataFrame,
+    history_rows: pd.DataFrame,
+    lines: pd.DataFrame | None = None,
+    exchanged: pd.Series | None = None,
+) -> Totals:
+    """Every aggregate of the report, per partner, from the status model, the 12-month
+    pipeline, the recorded history and the run's lines (None: no run in this report)."""
+    summary = partner_summary(view)
+    run = run_totals(lines, exchanged)
+    info = view.partners.set_index("partner")
+    summary["name"] = summary["partner"].map(info["name"])
+    dropped = run.set_index("partner")["dropped"] if lines is not None else None
+    summary["dropped"] = (
+        summary["partner"].map(dropped).fillna(0).astype("int64").astype(object)
+        if dropped is not None
+        else None
+    )
+    pipe = pipeline_rows.groupby("partner")["licences"].sum()
+    summary["pipeline"] = summary["partner"].map(pipe).fillna(0).astype("int64")
+    rec = view.recoverable.groupby("partner").size()
+    summary["recoverable_contracts"] = summary["partner"].map(rec).fillna(0).astype("int64")
+    buy = view.outlook.buy
+    unknown = buy[buy["unit_price"].isna()].groupby("partner").size()
+    summary["unknown_prices"] = summary["partner"].map(unknown).fillna(0).astype("int64")
+    monthly = monthly_by_product(view)
+    for column, name in (("devices_due", "devices_due"), ("available", "monthly_available")):
+        per = monthly.groupby("partner")[column].sum()
+        summary[name] = summary["partner"].map(per).fillna(0).astype("int64")
+    contracts = pipeline_rows.groupby("partner")["contracts"].sum()
+    summary["pipeline_contracts"] = summary["partner"].map(contracts).fillna(0).astype("int64")
+    available = available_by_product_term(view)
+    annual = available[available["term"] != MONTHLY]
+    return Totals(
+        partners=summary,
+        available=available,
+        by_product=_sum_by(annual, ["partner", "product"], ["available"]),
+        by_term=_sum_by(annual, ["partner", "term"], ["available"]),
+        monthly=monthly,
+        outlook=outlook_by_month(view.outlook),
+        at_risk=clients_at_risk(view.outlook),
+        pipeline=pipeline_rows[["partner", "month", "contracts", "licences"]],
+        expiry=expiry_buckets(view),
+        worklist=worklist_counts(view.outlook),
+        run=run,
+        history=history_rows,
+    )
+
+
+OVERALL = "*"  # the partner key of the all-partners rows `overall` returns
+
+
+def overall(totals: Totals) -> Totals:
+    """All partners added up: the same frames, with one partner `OVERALL` (money per
+    currency, never across currencies: see `money_by_currency`)."""
+
+    def up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        cols = [c for c in frame.columns if c not in keys and c != "partner"]
+        out = _sum_by(frame, keys, cols) if keys else _total_row(frame, cols)
+        out.insert(0, "partner", OVERALL)
+        return out
+
+    run = totals.run
+    run_all = up(run.drop(columns="points"), [])
+    known = [p for p in run["points"].tolist() if p is not None]
+    run_all["points"] = [sum(known) if known else None]
+    return Totals(
+        partners=totals.partners,
+        available=up(totals.available, ["product", "term"]),
+        by_product=up(totals.by_product, ["product"]),
+        by_term=up(totals.by_term, ["term"]),
+        monthly=up(totals.monthly, ["product"]),
+        outlook=up(totals.outlook, ["month", "kind"]),
+        at_risk=totals.at_risk,
+        pipeline=up(totals.pipeline, ["month"]),
+        expiry=up(totals.expiry, ["bucket"]),
+        worklist=up(totals.worklist, ["cover"]),
+        run=run_all[RUN_COLUMNS] if len(run) else run,
+        history=up(totals.history, ["month"]),
+    )
+
+
+def _total_row(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: [int(pd.to_numeric(frame[c]).sum())] for c in columns})
+
+
+SUMMED = [
+    "available", "monthly", "points", "points_needed", "shortfall", "expiring_contracts",
+    "expiring_licences", "recoverable", "unlicensed", "at_risk", "annual_at_risk",
+    "monthly_at_risk", "points_to_buy", "licences_to_buy", "pipeline", "recoverable_contracts",
+    "unknown_prices", "devices_due", "monthly_available", "pipeline_contracts",
+]  # fmt: skip
+
+
+def summary_total(partners: pd.DataFrame) -> dict[str, object]:
+    """The partner summaries added up (the all-partners KPIs): counts in `SUMMED`, the run's
+    dropped devices (None without a run), and the partners per provider."""
+    total: dict[str, object] = {c: int(partners[c].sum()) for c in SUMMED}
+    dropped = partners["dropped"]
+    total["dropped"] = int(dropped.fillna(0).sum()) if dropped.notna().any() else None
+    total["partners"] = len(partners)
+    total["providers"] = partners["provider"].fillna("Unknown").value_counts().sort_index()
+    return total
+
+
+def money_by_currency(partners: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Σ a money column of the partner summaries per currency (known amounts only)."""
+    known = partners[partners[column].notna()]
+    totals: dict[str, Decimal] = {}
+    for currency, amount in zip(known["currency"], known[column], strict=True):
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return pd.DataFrame({"currency": sorted(totals), "amount": [totals[c] for c in sorted(totals)]})

@@ -1,0 +1,246 @@
+"""Cell values as ``<c>`` elements, vectorised per column, in the workbook's date system.
+
+Strings always as inline strings (``t="inlineStr"``), never as formulas,
+whatever they start with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from licreport.outputs.xlsx.xmlwriter import NEEDS_ESCAPE, xml_text
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_DATE_EPOCH = dt.date(1899, 12, 30)
+_DAYS_1904 = 1462  # 1904-01-01 is serial 0 in the 1904 date system, 1462 in the 1900 one
+
+# ---------------------------------------------------------------- cell rendering
+
+TEXT, NUMBER, DATE, BOOL = "text", "number", "date", "bool"
+
+
+def _number_text(v: Any) -> str | None:
+    """A finite number as the lexical form of ``<v>``; None for blanks."""
+    if isinstance(v, Decimal):
+        return format(v, "f") if v.is_finite() else None
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    f = float(v)
+    if not math.isfinite(f):
+        return None
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def _serial(v: Any, date1904: bool = False) -> float | None:
+    """A date/datetime as an Excel serial; None if out of Excel's range.
+
+    The 1900 system counts from 1899-12-30 (Excel's calendar is off before
+    1900-03-01); the 1904 system (``date1904`` workbooks) counts from 1904-01-01.
+    """
+    if isinstance(v, np.datetime64):
+        v = pd.Timestamp(v)
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None:
+            v = v.replace(tzinfo=None)
+        delta = v - dt.datetime(1899, 12, 30)
+        serial = delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+    else:
+        serial = float((v - _DATE_EPOCH).days)
+    if date1904:
+        serial -= _DAYS_1904
+        return serial if serial >= 0 else None
+    return serial if serial >= 61 else None  # before 1900-03-01 Excel's calendar is off
+
+
+def classify(v: Any, date1904: bool = False) -> tuple[str, str] | None:
+    """One value -> (kind, lexical text), or None for a blank (dates as serials of the system)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return BOOL, "yes" if v else "no"
+    if isinstance(v, (int, float, Decimal, np.integer, np.floating)):
+        text = _number_text(v)
+        return (NUMBER, text) if text is not None else None
+    if isinstance(v, (dt.date, np.datetime64)):
+        if isinstance(v, np.datetime64) and np.isnat(v):
+            return None
+        serial = _serial(v, date1904)
+        if serial is None:
+            return TEXT, pd.Timestamp(v).date().isoformat()
+        return DATE, _number_text(serial) or ""
+    text = str(v)
+    return (TEXT, text) if text != "" else None
+
+
+def series_kind(values: pd.Series) -> str | None:
+    """The kind of a whole column when its dtype says it (None: look at each value)."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return BOOL
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATE
+    if pd.api.types.is_numeric_dtype(dtype):
+        return NUMBER
+    if isinstance(dtype, pd.StringDtype):
+        return TEXT
+    return None
+
+
+def lexical(
+    values: pd.Series, *, as_text: bool = False, scale: int = 1, date1904: bool = False
+) -> list[tuple[str, str] | None]:
+    """Every value of a column as (kind, text) or None, value by value.
+
+    ``as_text`` writes every value as a string; ``scale`` divides numbers (percent
+    points -> fraction for a ``0.00%`` format).  `column_cells` takes the fast
+    path for plain string, integer and date columns.
+    """
+    out: list[tuple[str, str] | None] = []
+    for v in values.tolist():
+        if as_text:
+            got = classify(v)
+            out.append(None if got is None else (TEXT, got[1] if got[0] != DATE else _iso(v)))
+            continue
+        if scale != 1 and not isinstance(v, (bool, np.bool_)):
+            if isinstance(v, Decimal):
+                v = v / scale
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                v = float(v) / scale
+        out.append(classify(v, date1904))
+    return out
+
+
+def _iso(v: Any) -> str:
+    ts = pd.Timestamp(v)
+    return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
+def render_cells(
+    items: Sequence[tuple[str, str] | None],
+    letter: str,
+    rows: Sequence[int],
+    styles: Mapping[str, int],
+    prefix: str = "",
+) -> list[str]:
+    """``<c>`` elements for one column (``""`` for a blank); strings inline, never formulas."""
+    p = prefix
+    attr = {k: (f' s="{s}"' if s else "") for k, s in styles.items()}
+    sd, sn, st, sb = (
+        attr.get(DATE, ""),
+        attr.get(NUMBER, ""),
+        attr.get(TEXT, ""),
+        attr.get(BOOL, ""),
+    )
+    out: list[str] = []
+    append = out.append
+    for item, r in zip(items, rows, strict=True):
+        if item is None:
+            append("")
+            continue
+        kind, text = item
+        if kind == NUMBER:
+            append(f'<{p}c r="{letter}{r}"{sn}><{p}v>{text}</{p}v></{p}c>')
+        elif kind == DATE:
+            append(f'<{p}c r="{letter}{r}"{sd}><{p}v>{text}</{p}v></{p}c>')
+        else:
+            s = sb if kind == BOOL else st
+            append(
+                f'<{p}c r="{letter}{r}"{s} t="inlineStr"><{p}is><{p}t xml:space="preserve">'
+                f"{xml_text(text)}</{p}t></{p}is></{p}c>"
+            )
+    return out
+
+
+def column_cells(
+    values: pd.Series,
+    letter: str,
+    rows: Sequence[int],
+    styles: Mapping[str, int],
+    prefix: str = "",
+    *,
+    as_text: bool = False,
+    scale: int = 1,
+    date1904: bool = False,
+) -> list[str]:
+    """``<c>`` elements for one column (``""`` for a blank), one pass per dtype.
+
+    The common dtypes (string, integer, datetime) are rendered in a single list
+    comprehension; anything else goes value by value through `classify`.  Dates
+    are serials of the workbook's date system (`date1904`).
+    """
+    kind = None if as_text else series_kind(values)
+    p = prefix
+    if kind is None and values.dtype == object and _all_text(values):
+        kind = TEXT  # an object column of strings (e.g. yes/no) takes the string path
+    if kind == TEXT or (as_text and isinstance(values.dtype, pd.StringDtype)):
+        texts = values.astype(object).where(values.notna(), "").tolist()
+        if NEEDS_ESCAPE.search("\n".join(texts)):
+            texts = [xml_text(t) for t in texts]
+        st = f' s="{styles[TEXT]}"' if styles.get(TEXT) else ""
+        head, tail = (
+            f'"{st} t="inlineStr"><{p}is><{p}t xml:space="preserve">',
+            f"</{p}t></{p}is></{p}c>",
+        )
+        return [
+            f'<{p}c r="{letter}{r}{head}{t}{tail}' if t else ""
+            for t, r in zip(texts, rows, strict=True)
+        ]
+    if kind == NUMBER and scale == 1 and pd.api.types.is_integer_dtype(values.dtype):
+        missing = values.isna().to_numpy().tolist()
+        ints = values.astype("Int64").fillna(0).astype("int64").tolist()
+        sn = f' s="{styles[NUMBER]}"' if styles.get(NUMBER) else ""
+        return [
+            "" if m else f'<{p}c r="{letter}{r}"{sn}><{p}v>{i}</{p}v></{p}c>'
+            for i, m, r in zip(ints, missing, rows, strict=True)
+        ]
+    if kind == DATE:
+        ts = pd.to_datetime(values)
+        if getattr(ts.dt, "tz", None) is not None:
+            ts = ts.dt.tz_localize(None)
+        serial = ((ts - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
+        if date1904:
+            serial = serial - _DAYS_1904
+        if not (serial[serial == serial] < (0 if date1904 else 61)).any():
+            sd = f' s="{styles[DATE]}"' if styles.get(DATE) else ""
+            whole = serial == np.floor(serial)
+            blank = serial != serial
+            if (whole | blank).all():  # dates without a time: integer serials, no repr()
+                days = np.where(blank, 0, serial).astype(np.int64).tolist()
+                return [
+                    "" if b else f'<{p}c r="{letter}{r}"{sd}><{p}v>{v}</{p}v></{p}c>'
+                    for v, b, r in zip(days, blank.tolist(), rows, strict=True)
+                ]
+            return [
+                "" if v != v else f'<{p}c r="{letter}{r}"{sd}><{p}v>{_serial_text(v)}</{p}v></{p}c>'
+                for v, r in zip(serial.tolist(), rows, strict=True)
+            ]
+    items = lexical(values, as_text=as_text, scale=scale, date1904=date1904)
+    return render_cells(items, letter, rows, styles, prefix)
+
+
+def _all_text(values: pd.Series) -> bool:
+    """Does an object column hold only strings and blanks (None / NaN)?"""
+    return bool(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))
+
+
+def _serial_text(v: float) -> str:
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
+def text_cell(letter: str, row: int, text: str, style: int = 0, prefix: str = "") -> str:
+    """One inline-string cell (headers)."""
+    return render_cells([(TEXT, text)], letter, [row], {TEXT: style}, prefix)[0]
+
+
+def shown(v: object) -> str:
+    """A value as text for a label or a width estimate (dates as their ISO length)."""
+    got = classify(v)
+    if got is None:
+        return ""
+    return "2000-01-01" if got[0] == DATE else got[1]

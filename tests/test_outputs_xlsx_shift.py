@@ -1,0 +1,195 @@
+"""--redo: what points into removed ledger rows moves with them, becomes #REF!, or stops the run.
+
+The Renewals sheet of `redo_workbook` (no title row): header in row 1, 2026-01 in
+rows 2-4, 2026-02 in rows 5-7 (removed), 2026-03 in rows 8-10 (moved up to 5-7).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from licreport.outputs.workbook import write_workbook
+from licreport.outputs.xlsx.rowmap import RowMap
+from licreport.outputs.xlsx.shift import (
+    Unshiftable,
+    shift_defined_names,
+    shift_formula,
+    shift_sqref,
+)
+from tests.workbooks import redo_ledger, redo_workbook, redone_renewals
+
+FEBRUARY = [5, 6, 7]
+SHIFTS = {"renewals": RowMap(FEBRUARY)}
+
+
+@pytest.mark.parametrize(
+    ("formula", "own", "expected"),
+    [
+        ("D8*2", "Renewals", "D5*2"),  # below the removed rows: moves up 3
+        ("$D$10", "Renewals", "$D$7"),  # $ does not pin a row against deletion (Excel)
+        ("D3+D4", "Renewals", "D3+D4"),  # above: stays
+        ("D6", "Renewals", "#REF!"),  # into a removed row
+        ("SUM(D2:D10)", "Renewals", "SUM(D2:D7)"),  # the range loses its removed rows
+        ("SUM(D5:D7)", "Renewals", "SUM(#REF!)"),  # every row of it removed
+        ("SUM(D:D)+COUNT(4:9)", "Renewals", "SUM(D:D)+COUNT(4:6)"),  # rows shrink too
+        ("Renewals!D9", "Notes", "Renewals!D6"),  # from another sheet, qualified
+        ("'renewals'!$D$6", None, "'renewals'!#REF!"),  # sheet names ignore case
+        ("D9", "Notes", "D9"),  # unqualified in another sheet: its own rows
+        ('IF(A9="D9",D9,"x D9")', "Renewals", 'IF(A6="D9",D6,"x D9")'),  # text is text
+        ("Notes!D9+MyName", "Renewals", "Notes!D9+MyName"),
+    ],
+)
+def test_references_after_the_deletion(formula: str, own: str | None, expected: str) -> None:
+    assert shift_formula(formula, SHIFTS, own) == expected
+
+
+def test_sqref_ranges_shrink_and_go() -> None:
+    rows = RowMap(FEBRUARY)
+    assert shift_sqref("D2:D10 F6 B8", rows) == "D2:D7 B5"
+    assert shift_sqref("D5:D7", rows) == ""
+
+
+def test_defined_names_move() -> None:
+    xml = (
+        b'<workbook><definedNames><definedName name="All">Renewals!$D$2:$D$10</definedName>'
+        b'<definedName name="Feb">Renewals!$D$5:$D$7</definedName>'
+        b'<definedName name="Other">Notes!$A$9</definedName></definedNames></workbook>'
+    )
+    out = shift_defined_names(xml, SHIFTS)
+    assert b">Renewals!$D$2:$D$7<" in out
+    assert b">Renewals!#REF!<" in out
+    assert b">Notes!$A$9<" in out
+
+
+def redo_with_names_and_formats(path: Path, extra: object = None) -> Path:
+    """`redo_workbook` with names, conditional formats, a validation and formulas that point
+    into the Renewals rows (and a chart-free Notes sheet pointing there too)."""
+    redo_workbook(path, title=False, table=False)
+    wb = load_workbook(path)
+    ws = wb["Renewals"]
+    wb.defined_names["AllRenewed"] = DefinedName("AllRenewed", attr_text="Renewals!$D$2:$D$10")
+    wb.defined_names["March"] = DefinedName("March", attr_text="Renewals!$D$8:$D$10")
+    wb.defined_names["February"] = DefinedName("February", attr_text="Renewals!$D$5:$D$7")
+    red = PatternFill("solid", fgColor="FFC7CE")
+    ws.conditional_formatting.add("D2:D10", FormulaRule(formula=["$D2>20"], fill=red))
+    ws.conditional_formatting.add("A8:A10", FormulaRule(formula=["$D$9>0"], fill=red))
+    ws.conditional_formatting.add("C5:C7", FormulaRule(formula=["TRUE"], fill=red))
+    dv = DataValidation(type="whole", operator="greaterThan", formula1="$D$2")
+    dv.add("D2:D10")
+    ws.add_data_validation(dv)
+    ws["H3"] = "=SUM(D8:D10)"
+    notes = wb["Notes"]
+    notes["B1"] = "=SUM(Renewals!D8:D10)"
+    notes["B2"] = "=Renewals!D6"
+    notes["B3"] = "=Renewals!D3"
+    if callable(extra):
+        extra(wb)
+    wb.save(path)
+    return path
+
+
+def test_redo_shifts_names_formats_validations_and_formulas(tmp_path: Path) -> None:
+    source = redo_with_names_and_formats(tmp_path / "ledger.xlsx")
+    out = tmp_path / "out.xlsx"
+    ledger = redo_ledger(source, title=False)
+    write_workbook(
+        ledger,
+        out,
+        appended={"Renewals": redone_renewals()},
+        computed=[],
+        removed={"Renewals": FEBRUARY},
+    )
+    wb = load_workbook(out)
+    names = {n: wb.defined_names[n].attr_text for n in ("AllRenewed", "March", "February")}
+    assert names == {
+        "AllRenewed": "Renewals!$D$2:$D$7",
+        "March": "Renewals!$D$5:$D$7",  # rows 8-10 are now 5-7
+        "February": "Renewals!#REF!",  # every row of it removed, as Excel shows it
+    }
+    ws = wb["Renewals"]
+    rules = {str(cf.sqref): [r.formula for r in cf.rules] for cf in ws.conditional_formatting}
+    # D2:D10 -> D2:D7 (the appended rows 8-9 are not formatted, as Excel would not either);
+    # $D$9 moved to $D$6; the format over the removed rows C5:C7 went with them
+    assert rules == {"D2:D7": [["$D2>20"]], "A5:A7": [["$D$6>0"]]}
+    (dv,) = ws.data_validations.dataValidation
+    assert str(dv.sqref) == "D2:D7" and dv.formula1 == "$D$2"
+    assert ws["H3"].value == "=SUM(D5:D7)"
+    notes = wb["Notes"]
+    assert [notes[c].value for c in ("B1", "B2", "B3")] == [
+        "=SUM(Renewals!D5:D7)",
+        "=Renewals!#REF!",
+        "=Renewals!D3",
+    ]
+    # the March rows are where the names and formulas now point
+    assert [ws[f"B{r}"].value for r in (5, 6, 7)] == ["2026-03"] * 3
+
+
+def test_a_relative_reference_that_cannot_follow_stops_the_run(tmp_path: Path) -> None:
+    """A format over E2:E10 comparing each row with the row below it: rows 4 and 7 would
+    compare with a removed row or with the wrong one, so nothing is written."""
+
+    def crossing(wb: object) -> None:
+        ws = wb["Renewals"]  # type: ignore[index]
+        ws.conditional_formatting.add(
+            "E2:E10", FormulaRule(formula=["D3>D2"], fill=PatternFill("solid", fgColor="FFC7CE"))
+        )
+
+    source = redo_with_names_and_formats(tmp_path / "ledger.xlsx", crossing)
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(Unshiftable, match=r"^ledger\.xlsx:Renewals:E2:E10: conditional format"):
+        write_workbook(
+            redo_ledger(source, title=False),
+            out,
+            appended={},
+            computed=[],
+            removed={"Renewals": FEBRUARY},
+        )
+
+
+def test_no_removal_leaves_names_and_formats_byte_for_byte(tmp_path: Path) -> None:
+    source = redo_with_names_and_formats(tmp_path / "ledger.xlsx")
+    out = tmp_path / "out.xlsx"
+    write_workbook(
+        redo_ledger(source, title=False), out, appended={"Renewals": redone_renewals()},
+        computed=[],
+    )  # fmt: skip
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(out) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
+
+
+def test_cli_redo_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    """December then January on the sample; a format comparing each Renewals line with the
+    next spans both months: redoing January would leave December's last line comparing
+    with a removed one."""
+    from click.testing import CliRunner
+
+    from licreport.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "ledger.xlsx"
+    out = tmp_path / "runs"
+    for ledger, month in ((sample, "2026-12"), (out / "ledger-2026-12.xlsx", "2027-01")):
+        args = ["reconcile", str(ledger), "--month", month, "--exchange", "--out", str(out)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+    wb = load_workbook(out / "ledger-2027-01.xlsx")
+    ws = wb["Renewals"]
+    months = [c.value for c in ws["B"]]
+    assert "2026-12" in months and "2027-01" in months
+    fill = PatternFill("solid", fgColor="FFC7CE")
+    ws.conditional_formatting.add(f"A2:A{ws.max_row}", FormulaRule(formula=["A3<>A2"], fill=fill))
+    edited = tmp_path / "ledger-2027-01.xlsx"
+    wb.save(edited)
+    again = tmp_path / "again"
+    args = ["reconcile", str(edited), "--month", "2027-01", "--redo", "--out", str(again)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"ledger-2027-01.xlsx:Renewals:A2:A{ws.max_row}: conditional format" in result.output
+    assert "nothing was written" in result.output
+    assert not again.exists() or not any(again.iterdir())
