@@ -43,6 +43,7 @@ from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
 from licreport.rules.shortfall import POLICIES
 from licreport.rules.status import StatusView, Totals, pipeline, report_totals, status_view
+from licreport.rules.status import currencies as status_currencies
 
 Progress = Callable[[str], None]
 
@@ -867,6 +868,7 @@ def match(
     doc = match_out.match_json(month, result)
     partners = ledger["Partners"].dropna(subset=["partner"])
     names = dict(zip(partners["partner"], partners["name"].fillna(""), strict=True))
+    currencies = dict(zip(partners["partner"], status_currencies(partners), strict=True))
     meta = {
         "month": month,
         "as_of": first.date().isoformat(),
@@ -883,6 +885,6 @@ def match(
         _never_the_input(Path(source), [book_path, page_path])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         match_out.write_match_workbook(stage.path(book_path), result, names, month)
-        html = match_out.render_match(result, meta, names)
+        html = match_out.render_match(result, meta, names, lang=outputs.lang, currencies=currencies)
         stage.path(page_path).write_text(html, encoding="utf-8")
     return doc, [book_path, page_path]

@@ -782,6 +782,7 @@ def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
 @click.option("--billing", type=EXPORT, help="Client billing export (.csv or .xlsx).")
 @click.option("--month", required=True, help="Month to reconcile, YYYY-MM (licences on its 1st).")
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -792,6 +793,7 @@ def match(
     month: str,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -810,7 +812,7 @@ def match(
         usage,
         billing,
         month,
-        api.Outputs(out_dir, force),
+        api.Outputs(out_dir, force, lang),
         _options(dayfirst, monthfirst, partner),
     )
     if as_json:

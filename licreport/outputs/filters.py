@@ -286,8 +286,10 @@ class Formats:
         count, _, unit = label.partition(" ")
         if count.isdigit() and unit in ("year", "years"):
             return self.pluralise(int(count), "year")
-        if label in ("Monthly", "Trial"):
-            return self.gettext(label)
+        if label == "Monthly":
+            return self.gettext("Monthly")
+        if label == "Trial":
+            return self.gettext("Trial")
         return label
 
     def days(self, value: object) -> str:

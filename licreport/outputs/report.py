@@ -908,13 +908,14 @@ def build_view(
     watchguard = any(s["monthly"] is not None for s in summaries)
     points_balance = total["points"]  # Panda Security partners hold no points (R6)
 
+    unknown = _("Unknown")
     kpis = [
         {
             "key": "partners",
             "label": _("Partners"),
             "value": total["partners"],
             "hint": " · ".join(
-                f"{formats.number(n)} {_(name) if name == UNKNOWN else name}"
+                f"{formats.number(n)} {unknown if name == UNKNOWN else name}"
                 for name, n in scope.providers
             ),
             "alert": False,
