@@ -22,6 +22,8 @@ from licreport.outputs.filters import Formats
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
+USAGE = ROOT / "sample_data" / "usage-2026-12.csv"
+BILLING = ROOT / "sample_data" / "billing-2026-12.xlsx"
 TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != "en"]
 NBSP = "\xa0"
 NNBSP = "\u202f"  # French groups digits with a narrow no-break space
@@ -30,8 +32,17 @@ NNBSP = "\u202f"  # French groups digits with a narrow no-break space
 SAME_WORD = {
     "es": {"Total", "manual"},
     "de": {"Partner"},
-    "fr": {"Client", "Clients", "Licences", "Total", "Points", "Conventions", "Sections"},
-    "it": {"Input"},
+    "fr": {
+        "Client",
+        "Clients",
+        "Licences",
+        "Total",
+        "Points",
+        "Conventions",
+        "Sections",
+        "Suggestions",
+    },
+    "it": {"Input", "File"},
     "pt": {"Total", "manual"},
 }
 
@@ -263,7 +274,11 @@ def test_sample_report_in_each_language(
 
 
 def test_unknown_lang_is_usage_error(tmp_path: Path) -> None:
-    for command in (["report", "--as-of", "2026-12-01"], ["reconcile", "--month", "2026-12"]):
+    for command in (
+        ["report", "--as-of", "2026-12-01"],
+        ["reconcile", "--month", "2026-12"],
+        ["match", "--usage", str(USAGE), "--month", "2026-12"],
+    ):
         result = CliRunner().invoke(
             main, [command[0], str(SAMPLE), *command[1:], "--lang", "xx", "--out", str(tmp_path)]
         )
@@ -281,3 +296,95 @@ def test_report_command_takes_lang(tmp_path: Path) -> None:
     html = (tmp_path / "report-2026-12.html").read_text(encoding="utf-8")
     assert '<html lang="de">' in html
     assert "<h2>Übersicht</h2>" in html
+
+
+def test_split_reports_in_the_language(tmp_path: Path) -> None:
+    """--split with --lang: every partner's own report is in the language too, with the
+    one-partner wording translated."""
+    result = CliRunner().invoke(
+        main,
+        ["reconcile", str(SAMPLE), "--month", "2026-12", "--split", "--lang", "de",
+         "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "partners").glob("*/report-2026-12.html"))
+    assert len(files) >= 2
+    labels, fragments = _english_labels()
+    for path in files:
+        html = path.read_text(encoding="utf-8")
+        page = _Text()
+        page.feed(html)
+        assert page.lang == "de", path
+        assert "Die eigenen Zahlen dieses Partners." in page.nodes, path
+        assert "<h2>Verlauf</h2>" in html, path  # the History section
+        left = [n for n in page.nodes if n in labels and n not in SAME_WORD["de"]]
+        assert not left, (path, sorted(set(left)))
+        text = "\n".join(page.nodes)
+        assert not [f for f in fragments if f in text], path
+
+
+# --------------------------------------------------------------------------- the match page
+
+
+def _match(tmp_path_factory: pytest.TempPathFactory, lang: str) -> str:
+    out = tmp_path_factory.mktemp(f"match-{lang}")
+    result = CliRunner().invoke(
+        main,
+        ["match", str(SAMPLE), "--usage", str(USAGE), "--billing", str(BILLING),
+         "--month", "2026-12", "--lang", lang, "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return (out / "match-2026-12.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def match_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {lang: _match(tmp_path_factory, lang) for lang in i18n.LANGUAGES}
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_match_page_no_english_left(match_pages: dict[str, str], lang: str) -> None:
+    page = _Text()
+    page.feed(match_pages[lang])
+    labels, fragments = _english_labels()
+    left = [n for n in page.nodes if n in labels and n not in SAME_WORD[lang]]
+    assert not left, f"{lang}: English labels left: {sorted(set(left))}"
+    text = "\n".join(page.nodes)
+    assert not [f for f in fragments if f in text], lang
+    assert page.lang == lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "impact", "month"),
+    [
+        ("en", "Reconciliation", "EUR 105.00", "December 2026"),
+        ("de", "Abgleich", f"105,00{NBSP}€", "Dezember 2026"),
+        ("es", "Conciliación", f"105,00{NBSP}€", "diciembre de 2026"),
+        ("fr", "Rapprochement", f"105,00{NBSP}€", "décembre 2026"),
+        ("it", "Riconciliazione", f"105,00{NBSP}€", "dicembre 2026"),
+        ("pt", "Reconciliação", f"105,00{NBSP}€", "dezembro de 2026"),
+    ],
+)
+def test_match_page_in_each_language(
+    match_pages: dict[str, str], lang: str, heading: str, impact: str, month: str
+) -> None:
+    """The sample's December match: the largest finding is NRD's C-NRD-003 AD360,
+    underbilled by 25 seats at 4.20 = 105.00 a month, in the partner's currency (EUR)."""
+    html = match_pages[lang]
+    assert f'<html lang="{lang}">' in html
+    assert f"<h1>{heading}</h1>" in html
+    assert f"<dd>{month}</dd>" in html
+    row = html[html.index('<span class="id">C-NRD-003</span>') :]
+    row = row[: row.index("</tr>")]
+    assert impact in row
+    assert '<span class="id">C-NRD-003</span>' in html  # data is never translated
+
+
+def test_match_totals_de(match_pages: dict[str, str]) -> None:
+    """The KPI totals, by hand from the sample's summary (tests/test_cli_match.py):
+    underbilled 16.80 + 37.20 + 105.00 = 159.00 and overbilled -21.00 - 6.00 = -27.00 a
+    month, in German formats; no English-formatted amount left."""
+    html = match_pages["de"]
+    assert f"5 Zeilen · 159,00{NBSP}€ pro Monat" in html
+    assert f"2 Zeilen · -27,00{NBSP}€ pro Monat" in html
+    assert not re.search(r"EUR -?[\d,]*\.\d\d", html)
