@@ -43,6 +43,7 @@ from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
 from licreport.rules.shortfall import POLICIES
 from licreport.rules.status import StatusView, Totals, pipeline, report_totals, status_view
+from licreport.rules.status import currencies as status_currencies
 
 Progress = Callable[[str], None]
 
@@ -68,6 +69,7 @@ class Outputs:
 
     out_dir: Path = Path("licreport-out")
     force: bool = False
+    lang: str = "en"  # the HTML reports' language (SPEC §11)
 
 
 @dataclass
@@ -370,6 +372,7 @@ def report(
             renewal=None,
             totals=_report_totals(loaded.book, view, None),
             meta=_report_meta(loaded, view, policy),
+            lang=outputs.lang,
         )
     extra = {"reports": {p: str(f) for p, f in reports.items()}} if split else {}
     return {**doc, "report": str(final), **extra}, final
@@ -754,6 +757,7 @@ def _monthly(
                 renewal=month.document,
                 totals=_report_totals(month.book, view, month.plan),
                 meta=_report_meta(loaded, view, run.policy),
+                lang=outputs.lang,
             )
             written.append(outputs.out_dir / report_name(run.month, options.partner))
             if names is not None:
@@ -864,6 +868,7 @@ def match(
     doc = match_out.match_json(month, result)
     partners = ledger["Partners"].dropna(subset=["partner"])
     names = dict(zip(partners["partner"], partners["name"].fillna(""), strict=True))
+    currencies = dict(zip(partners["partner"], status_currencies(partners), strict=True))
     meta = {
         "month": month,
         "as_of": first.date().isoformat(),
@@ -880,6 +885,6 @@ def match(
         _never_the_input(Path(source), [book_path, page_path])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         match_out.write_match_workbook(stage.path(book_path), result, names, month)
-        html = match_out.render_match(result, meta, names)
+        html = match_out.render_match(result, meta, names, lang=outputs.lang, currencies=currencies)
         stage.path(page_path).write_text(html, encoding="utf-8")
     return doc, [book_path, page_path]

@@ -20,6 +20,7 @@ import click
 
 from licreport import __version__, api
 from licreport.errors import DataError, LicreportError, UsageError
+from licreport.i18n import LANGUAGES
 from licreport.ledger.parse import Bad, DateOptions, date_reader
 from licreport.outputs import jsonout
 from licreport.outputs.filters import pluralise
@@ -124,6 +125,17 @@ def as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
         help="The date to compute for, YYYY-MM-DD (or as --dayfirst/--monthfirst say; "
         "default: today).",
     )(wrapper)
+
+
+def lang_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--lang: the HTML report's language (SPEC §11); an unknown one is a usage error."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        default="en",
+        show_default=True,
+        help="Language of the HTML report: words, numbers, money and dates.",
+    )(f)
 
 
 def horizon_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -587,6 +599,7 @@ def renew(
     "each holding that partner's data only.",
 )
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -598,6 +611,7 @@ def report(
     split: bool,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -610,7 +624,7 @@ def report(
     doc, path = api.report(
         ledger,
         day,
-        api.Outputs(out_dir, force),
+        api.Outputs(out_dir, force, lang),
         _options(dayfirst, monthfirst, partner),
         policy,
         horizon,
@@ -635,6 +649,7 @@ def report(
     "each holding that partner's data only.",
 )
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -648,6 +663,7 @@ def reconcile(
     split: bool,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -664,7 +680,7 @@ def reconcile(
         result = api.reconcile(
             ledger,
             run,
-            api.Outputs(out_dir, force),
+            api.Outputs(out_dir, force, lang),
             _options(dayfirst, monthfirst, partner),
             progress,
         )
@@ -770,6 +786,7 @@ def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
 @click.option("--billing", type=EXPORT, help="Client billing export (.csv or .xlsx).")
 @click.option("--month", required=True, help="Month to reconcile, YYYY-MM (licences on its 1st).")
 @output_options
+@lang_option
 @reading_options
 @json_option
 @handle_errors
@@ -780,6 +797,7 @@ def match(
     month: str,
     out_dir: Path,
     force: bool,
+    lang: str,
     dayfirst: bool,
     monthfirst: bool,
     partner: str | None,
@@ -798,7 +816,7 @@ def match(
         usage,
         billing,
         month,
-        api.Outputs(out_dir, force),
+        api.Outputs(out_dir, force, lang),
         _options(dayfirst, monthfirst, partner),
     )
     if as_json:

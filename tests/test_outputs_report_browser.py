@@ -176,3 +176,42 @@ def test_sample_reconcile_report_in_chromium(chromium: Any, tmp_path: Path) -> N
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-sample.png"), full_page=True)
     page.close()
+
+
+def test_german_report_in_chromium(chromium: Any, tmp_path: Path) -> None:
+    """The sample's December run with --lang de: German labels and number formats, lang
+    attribute, charts drawn; on an A4 page no box overflows that does not already overflow
+    in the English report (the sample's 12-column partner table is wider than A4 in both)."""
+    from licreport import api
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "ledger.xlsx"
+    api.reconcile(sample, api.RunOptions("2026-12"), api.Outputs(tmp_path / "en"))
+    page = chromium.new_page(viewport={"width": A4_CONTENT_PX, "height": 1123})
+    page.emulate_media(media="print")
+    page.goto((tmp_path / "en" / "report-2026-12.html").as_uri())
+    english_overflow = set(_print_overflow(page))
+    page.close()
+    api.reconcile(sample, api.RunOptions("2026-12"), api.Outputs(tmp_path, lang="de"))
+    report = tmp_path / "report-2026-12.html"
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri(), wait_until="load")
+    assert page.evaluate("document.documentElement.lang") == "de"
+    assert page.locator("h2", has_text="Übersicht").is_visible()
+    assert page.locator("h2", has_text="Was zu kaufen ist").is_visible()
+    assert page.locator('[data-kpi="partners"]').inner_text().strip() == "4"
+    body = page.inner_text("body")
+    assert "52.620,13\xa0€" in body or "52.620,13 €" in body  # money as de: 1.234,50 €
+    assert "01.12.2026" in body  # the as-of date as de
+    assert page.locator("svg.chart").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_CONTENT_PX, "height": 1123})
+    assert set(_print_overflow(page)) <= english_overflow
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-de-print.png"), full_page=True)
+    assert errors == [] and requests == [report.as_uri()]
+    page.close()

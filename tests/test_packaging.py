@@ -22,9 +22,12 @@ folder = Path(tempfile.mkdtemp())
 ledger = api.init(folder, sample=True, force=False)
 _, path = api.report(ledger, datetime.date(2026, 12, 1), api.Outputs(folder / "out"))
 html = path.read_text(encoding="utf-8")
+_, de_path = api.report(ledger, datetime.date(2026, 12, 1), api.Outputs(folder / "de", lang="de"))
+de = de_path.read_text(encoding="utf-8")
 sha = hashlib.sha256(ledger.read_bytes()).hexdigest()
 print(json.dumps({"package": licreport.__file__, "templates": str(templates_dir()),
-                  "ok": "Content-Security-Policy" in html and sha in html}))
+                  "ok": "Content-Security-Policy" in html and sha in html,
+                  "de": '<html lang="de">' in de and "<h2>Übersicht</h2>" in de}))
 """
 
 
@@ -39,6 +42,8 @@ def test_wheel_ships_templates_and_renders_outside_the_checkout(tmp_path: Path) 
     names = zipfile.ZipFile(wheel).namelist()
     assert "licreport/templates/report.html.j2" in names
     assert "licreport/templates/report.css" in names
+    for lang in ("es", "de", "fr", "it", "pt"):  # the compiled catalogues ship (SPEC §11)
+        assert f"licreport/locale/{lang}/LC_MESSAGES/messages.mo" in names
     # a fresh venv outside the checkout; its dependencies come from this interpreter's
     # site-packages through a .pth file (no network), licreport only from the wheel
     venv = tmp_path / "venv"
@@ -62,5 +67,6 @@ def test_wheel_ships_templates_and_renders_outside_the_checkout(tmp_path: Path) 
     )
     got = json.loads(out.stdout)
     assert got["ok"] is True
+    assert got["de"] is True
     assert got["package"].startswith(str(site))
     assert got["templates"].startswith(str(site))

@@ -3,7 +3,9 @@
 Small pure functions: the templates stay logic-free and every number, date and
 label is formatted the same way everywhere.  They return plain `str`; the
 jinja2 environment autoescapes the result.  Missing values (`None`) render as
-an em dash.  Output never depends on the locale or the clock.
+an em dash.  Output never depends on the machine's locale or the clock: the
+module functions are the English formats, `Formats(lang)` holds every filter of
+one report language (SPEC §11).
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from babel.dates import format_date, format_skeleton
+from babel.numbers import (
+    format_compact_decimal,
+    format_currency,
+    format_decimal,
+    format_percent,
+)
+
+from licreport import i18n
 from licreport.outputs.terms import term_label
 
 DASH = "—"
@@ -153,46 +164,245 @@ def month_label(value: object, style: str = "long") -> str:
     return f"{names[month - 1]} {year}"
 
 
-def pluralise(count: object, singular: str, plural: str | None = None) -> str:
-    """`1 partner`, `1,000 partners` (`plural` defaults to singular + "s")."""
+# --------------------------------------------------------------------------- one language
+
+
+def plural_n(count: object) -> int:
+    """A count as the int gettext's plural rules need (a fraction counts as "many")."""
     d = to_decimal(count)
-    word = singular if d == 1 else (plural or singular + "s")
-    return f"{number(count)} {word}"
-
-
-def term(value: object) -> str:
-    """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial` (the one
-    vocabulary of every output, `terms.term_label`)."""
-    return term_label(value) or DASH
-
-
-def days(value: object) -> str:
-    """Days left: `today`, `1 day`, `12 days`."""
-    d = to_decimal(value)
     if d is None:
-        return DASH
-    return "today" if d == 0 else pluralise(value, "day")
+        return 0
+    return int(d) if d == d.to_integral_value() else 2
 
 
-def yes_no(value: object) -> str:
-    """A boolean as `yes`/`no`."""
-    return "yes" if value else "no"
+class Formats:
+    """Every report filter for one language (SPEC §11), registered in one place (`filters`).
+
+    Words go through the language's gettext catalogue; numbers, money and dates through
+    Babel with the language's locale.  English keeps the functions above (the report's
+    established formats: `1,234.50`, `EUR 1,234.50`, `2 Feb 2026`), so its output is what
+    it always was.  Rounding is ours (half-up, `to_decimal`) before Babel only lays out.
+    """
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        self.lang = lang
+        self.translations = i18n.translations(lang)
+        self.locale = i18n.babel_locale(lang)
+
+    # words ----------------------------------------------------------------------------
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: object) -> str:
+        return self.translations.ngettext(singular, plural, plural_n(count))
+
+    def counted(self, singular: str, plural: str, count: object) -> str:
+        """`ngettext` of a `%(num)s …` message with the count formatted by the locale."""
+        return self.ngettext(singular, plural, count) % {"num": self.number(count)}
+
+    def pluralise(self, count: object, noun: str) -> str:
+        """`1 partner`, `1,000 partners` in the report's language, for the nouns it counts.
+
+        The nouns are a closed list (each phrase is its own catalogue entry, so a
+        translator can decline it); an unknown noun is a programming error.
+        """
+        t, n = self.translations, plural_n(count)
+        forms = {
+            "annual licence": lambda: t.ngettext(
+                "%(num)s annual licence", "%(num)s annual licences", n
+            ),
+            "client": lambda: t.ngettext("%(num)s client", "%(num)s clients", n),
+            "contract": lambda: t.ngettext("%(num)s contract", "%(num)s contracts", n),
+            "day": lambda: t.ngettext("%(num)s day", "%(num)s days", n),
+            "device": lambda: t.ngettext("%(num)s device", "%(num)s devices", n),
+            "finding": lambda: t.ngettext("%(num)s finding", "%(num)s findings", n),
+            "licence": lambda: t.ngettext("%(num)s licence", "%(num)s licences", n),
+            "line": lambda: t.ngettext("%(num)s line", "%(num)s lines", n),
+            "monthly device": lambda: t.ngettext(
+                "%(num)s monthly device", "%(num)s monthly devices", n
+            ),
+            "partner": lambda: t.ngettext("%(num)s partner", "%(num)s partners", n),
+            "product": lambda: t.ngettext("%(num)s product", "%(num)s products", n),
+            "row": lambda: t.ngettext("%(num)s row", "%(num)s rows", n),
+            "renewal line": lambda: t.ngettext("%(num)s renewal line", "%(num)s renewal lines", n),
+            "smaller product": lambda: t.ngettext(
+                "%(num)s smaller product", "%(num)s smaller products", n
+            ),
+            "trial": lambda: t.ngettext("%(num)s trial", "%(num)s trials", n),
+            "unmatched row": lambda: t.ngettext(
+                "%(num)s unmatched row", "%(num)s unmatched rows", n
+            ),
+            "virtual licence": lambda: t.ngettext(
+                "%(num)s virtual licence", "%(num)s virtual licences", n
+            ),
+            "year": lambda: t.ngettext("%(num)s year", "%(num)s years", n),
+        }
+        if noun not in forms:
+            raise ValueError(f"pluralise: no catalogue entry for the noun {noun!r}")
+        return forms[noun]() % {"num": self.number(count)}
+
+    def more(self, count: object, noun: str) -> str:
+        """`+ 3 more partners not shown.` under a list cut to its top rows."""
+        t, n = self.translations, plural_n(count)
+        forms = {
+            "client": lambda: t.ngettext(
+                "+ %(num)s more client not shown.", "+ %(num)s more clients not shown.", n
+            ),
+            "contract": lambda: t.ngettext(
+                "+ %(num)s more contract not shown.", "+ %(num)s more contracts not shown.", n
+            ),
+            "finding": lambda: t.ngettext(
+                "+ %(num)s more finding not shown.", "+ %(num)s more findings not shown.", n
+            ),
+            "line": lambda: t.ngettext(
+                "+ %(num)s more line not shown.", "+ %(num)s more lines not shown.", n
+            ),
+            "row": lambda: t.ngettext(
+                "+ %(num)s more row not shown.", "+ %(num)s more rows not shown.", n
+            ),
+            "partner": lambda: t.ngettext(
+                "+ %(num)s more partner not shown.", "+ %(num)s more partners not shown.", n
+            ),
+            "product": lambda: t.ngettext(
+                "+ %(num)s more product not shown.", "+ %(num)s more products not shown.", n
+            ),
+            "trial": lambda: t.ngettext(
+                "+ %(num)s more trial not shown.", "+ %(num)s more trials not shown.", n
+            ),
+        }
+        if noun not in forms:
+            raise ValueError(f"more: no catalogue entry for the noun {noun!r}")
+        return forms[noun]() % {"num": self.number(count)}
+
+    def term(self, value: object) -> str:
+        """A contract/pool term for people: `1 year`, `3 years`, `Monthly`, `Trial`: the one
+        vocabulary of every output (`terms.term_label`), its words through the catalogue."""
+        label = term_label(value)
+        if not label:
+            return DASH
+        if self.locale is None:
+            return label
+        count, _, unit = label.partition(" ")
+        if count.isdigit() and unit in ("year", "years"):
+            return self.pluralise(int(count), "year")
+        if label == "Monthly":
+            return self.gettext("Monthly")
+        if label == "Trial":
+            return self.gettext("Trial")
+        return label
+
+    def days(self, value: object) -> str:
+        """Days left: `today`, `1 day`, `12 days`."""
+        d = to_decimal(value)
+        if d is None:
+            return DASH
+        return self.gettext("today") if d == 0 else self.pluralise(value, "day")
+
+    def yes_no(self, value: object) -> str:
+        """A boolean as `yes`/`no`."""
+        return self.gettext("yes") if value else self.gettext("no")
+
+    # numbers, money, dates -----------------------------------------------------------
+
+    def number(self, value: object, places: int | None = None) -> str:
+        """Grouped digits; whole numbers as such, others to at most 2 decimals (half-up)."""
+        if self.locale is None:
+            return number(value, places)
+        d = to_decimal(value)
+        if d is None:
+            return DASH if value is None or value == "" else str(value)
+        if places is not None:
+            q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            pattern = "#,##0." + "0" * places if places else "#,##0"
+            return format_decimal(q, format=pattern, locale=self.locale)
+        if d == d.to_integral_value():
+            return format_decimal(int(d), locale=self.locale)
+        q = d.quantize(_CENT, rounding=ROUND_HALF_UP)
+        return format_decimal(q if q else 0, locale=self.locale)
+
+    def compact(self, value: object) -> str:
+        """A short number for tight chart labels: `950`, `12,3 mil`, `1,5 Mio.`."""
+        if self.locale is None:
+            return compact(value)
+        d = to_decimal(value)
+        if d is None:
+            return DASH
+        if abs(d) < 1000:
+            return self.number(d)
+        q = d.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return format_compact_decimal(q, locale=self.locale, fraction_digits=1)
+
+    def money(self, value: object, currency: str = "") -> str:
+        """Money rounded half-up to cents only here, when shown: `1.234,50 €` (de)."""
+        if self.locale is None:
+            return money(value, currency)
+        d = to_decimal(value)
+        if d is None:
+            return DASH
+        q = d.quantize(_CENT, rounding=ROUND_HALF_UP)
+        if currency:
+            return format_currency(q, currency, locale=self.locale)
+        return format_decimal(q, format="#,##0.00", locale=self.locale)
+
+    def percent(self, value: object, places: int = 0) -> str:
+        """A fraction (0.856) as a percentage (`86 %` in de), half-up."""
+        if self.locale is None:
+            return percent(value, places)
+        d = to_decimal(value)
+        if d is None:
+            return DASH
+        q = (d * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return format_percent(q / 100, locale=self.locale, decimal_quantization=False)
+
+    def date(self, value: object) -> str:
+        """A date in the locale's medium style: `2 Feb 2026`, `02.02.2026` (de)."""
+        if self.locale is None:
+            return date(value)
+        d = _as_date(value)
+        if d is None:
+            return DASH if value in (None, "") else str(value)
+        return format_date(d, "medium", locale=self.locale)
+
+    def month_label(self, value: object, style: str = "long") -> str:
+        """`2026-02` as `February 2026` (`"short"`: `Feb 2026`, `"abbr"`: `Feb`)."""
+        if self.locale is None:
+            return month_label(value, style)
+        ym = parse_month(value)
+        if ym is None:
+            return DASH if value in (None, "") else str(value)
+        first = dt.date(ym[0], ym[1], 1)
+        if style == "abbr":
+            return format_date(first, "LLL", locale=self.locale)
+        skeleton = "yMMM" if style == "short" else "yMMMM"
+        return format_skeleton(skeleton, first, locale=self.locale)
+
+    # registration --------------------------------------------------------------------
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        """The jinja2 filters, by the names the templates use."""
+        return {
+            "number": self.number,
+            "compact": self.compact,
+            "money": self.money,
+            "percent": self.percent,
+            "date": self.date,
+            "month_label": self.month_label,
+            "pluralise": self.pluralise,
+            "more": self.more,
+            "term": self.term,
+            "days": self.days,
+            "yes_no": self.yes_no,
+        }
 
 
-FILTERS: dict[str, Callable[..., Any]] = {
-    "number": number,
-    "compact": compact,
-    "money": money,
-    "percent": percent,
-    "date": date,
-    "month_label": month_label,
-    "pluralise": pluralise,
-    "term": term,
-    "days": days,
-    "yes_no": yes_no,
-}
+ENGLISH = Formats()
+pluralise = ENGLISH.pluralise
+term = ENGLISH.term
+days = ENGLISH.days
+yes_no = ENGLISH.yes_no
 
 
-def register(env: Any) -> None:
-    """Install every report filter on a jinja2 Environment (the one place they are named)."""
-    env.filters.update(FILTERS)
+def register(env: Any, formats: Formats = ENGLISH) -> None:
+    """Install every report filter of one language on a jinja2 Environment."""
+    env.filters.update(formats.filters())

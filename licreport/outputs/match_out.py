@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
+from licreport import i18n
 from licreport.outputs import jsonout
+from licreport.outputs.filters import Formats
 from licreport.outputs.report import make_environment, stylesheet
 from licreport.rules.match import (
     KINDS,
@@ -27,6 +29,7 @@ from licreport.rules.match import (
     MatchResult,
 )
 from licreport.rules.pricing import money
+from licreport.rules.status import DEFAULT_CURRENCY
 
 TEMPLATE = "match.html.j2"
 TOP_ROWS = 50  # rows of each list on the page (the workbook has them all)
@@ -191,14 +194,31 @@ def _totals(result: MatchResult) -> list[dict[str, Any]]:
     return out
 
 
+def _page_currency(result: MatchResult, currencies: dict[str, str]) -> str:
+    """The currency of the all-partner totals: the one currency of the partners with
+    findings (the ledger's default without findings); blank when they use several (the
+    totals then show bare amounts, as each row carries its own currency)."""
+    used = {currencies.get(str(p), DEFAULT_CURRENCY) for p in result.summary["partner"]}
+    if not used:
+        return DEFAULT_CURRENCY
+    return used.pop() if len(used) == 1 else ""
+
+
 def match_view(
-    result: MatchResult, meta: dict[str, Any], partner_names: dict[str, str], top_n: int
+    result: MatchResult,
+    meta: dict[str, Any],
+    partner_names: dict[str, str],
+    top_n: int,
+    currencies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What the page shows: totals, the summary, the top findings and unmatched rows."""
+    """What the page shows: totals, the summary, the top findings and unmatched rows;
+    money in each partner's currency (`currencies`, partner -> ISO code; default EUR)."""
+    currencies = currencies or {}
     f = result.findings.head(top_n)
     findings = [
         {
             "partner": _cell(r["partner"], partner_names.get(str(r["partner"]))),
+            "currency": currencies.get(str(r["partner"]), DEFAULT_CURRENCY),
             "client": _cell(r["client"], r["client_name"]),
             "product": r["product"],
             "kind": r["kind"],
@@ -213,7 +233,11 @@ def match_view(
     ]
     s = result.summary.head(top_n)
     summary = [
-        {**r, "partner": _cell(r["partner"], partner_names.get(str(r["partner"])))}
+        {
+            **r,
+            "partner": _cell(r["partner"], partner_names.get(str(r["partner"]))),
+            "currency": currencies.get(str(r["partner"]), DEFAULT_CURRENCY),
+        }
         for r in s.to_dict("records")
     ]
     u = result.unmatched.head(top_n)
@@ -223,6 +247,7 @@ def match_view(
         "has_billing": result.has_billing,
         "has_price": result.has_price,
         "totals": _totals(result),
+        "currency": _page_currency(result, currencies),
         "summary": summary,
         "summary_more": max(0, len(result.summary) - len(summary)),
         "findings": findings,
@@ -240,8 +265,11 @@ def render_match(
     meta: dict[str, Any],
     partner_names: dict[str, str],
     top_n: int = TOP_ROWS,
+    lang: str = i18n.DEFAULT,
+    currencies: dict[str, str] | None = None,
 ) -> str:
-    """The match page as one self-contained HTML string (inline CSS, no script)."""
-    env = make_environment()
-    view = match_view(result, meta, partner_names, top_n)
+    """The match page as one self-contained HTML string (inline CSS, no script), in the
+    language `lang` (SPEC §11)."""
+    env = make_environment(formats=Formats(lang))
+    view = match_view(result, meta, partner_names, top_n, currencies)
     return env.get_template(TEMPLATE).render(css=stylesheet(env), **view)

@@ -24,9 +24,10 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from licreport import i18n
 from licreport.ledger.schema import MONTHLY
 from licreport.outputs import filters, svg
-from licreport.outputs.filters import to_decimal
+from licreport.outputs.filters import Formats, to_decimal
 from licreport.rules import status as status_rules
 
 TEMPLATE = "report.html.j2"
@@ -48,6 +49,7 @@ HALF_WIDTH, FULL_WIDTH = 480, 1080  # chart viewBox widths: next to a table / fu
 
 Row = dict[str, Any]
 ZERO = Decimal(0)
+UNKNOWN = "Unknown"  # rules.status's provider of a partner without one (translated when shown)
 
 
 # --------------------------------------------------------------------------- environment
@@ -65,8 +67,11 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-def make_environment(folder: Path | None = None) -> jinja2.Environment:
-    """The report's jinja2 environment: autoescape, StrictUndefined, trimmed blocks, filters."""
+def make_environment(
+    folder: Path | None = None, formats: Formats = filters.ENGLISH
+) -> jinja2.Environment:
+    """The report's jinja2 environment in one language: autoescape, StrictUndefined, trimmed
+    blocks, the language's filters and its gettext catalogue (`{% trans %}`, `_()`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder or templates_dir())),
         autoescape=True,
@@ -74,8 +79,13 @@ def make_environment(folder: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    filters.register(env)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        formats.gettext, formats.ngettext, newstyle=True
+    )
+    env.globals["lang"] = formats.lang
+    filters.register(env, formats)
     return env
 
 
@@ -314,7 +324,7 @@ def partner_scopes(
                 partners=[doc],
                 summaries=[summary],
                 total={**raw, "partners": 1},
-                providers=[(summary["provider"] or "Unknown", 1)],
+                providers=[(summary["provider"] or UNKNOWN, 1)],
                 money={
                     k: [{"currency": summary["currency"], "amount": raw[k]}]
                     if raw[k] is not None
@@ -346,8 +356,9 @@ def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
     return -row["at_risk"], -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
 
 
-def _pool_view(scope: Scope, top_n: int) -> Row:
+def _pool_view(scope: Scope, top_n: int, formats: Formats) -> Row:
     """Available annual licences by product x term (the model's cells and margins)."""
+    _ = formats.gettext
     cells = {(_text(r["product"]), _term(r["term"])): r["available"] for r in scope.available}
     cells = {k: v for k, v in cells.items() if k[1] != MONTHLY}
     terms = sorted({_term(r["term"]) for r in scope.by_term}, key=_term_sort)
@@ -363,14 +374,15 @@ def _pool_view(scope: Scope, top_n: int) -> Row:
         charted,
         [
             svg.Series(
-                filters.term(t),
+                formats.term(t),
                 [float(cells.get((prod, t), ZERO)) for prod in charted],
                 TERM_COLORS.get(t, OTHER_COLOR),
             )
             for t in terms
         ],
-        title="Available annual licences by product and term",
-        empty="No licences in the pools",
+        title=_("Available annual licences by product and term"),
+        empty=_("No licences in the pools"),
+        fmt=formats.number,
         width=HALF_WIDTH,
     )
     return {
@@ -384,8 +396,9 @@ def _pool_view(scope: Scope, top_n: int) -> Row:
     }
 
 
-def _forecast_view(scope: Scope, top_n: int) -> Row:
+def _forecast_view(scope: Scope, top_n: int, formats: Formats) -> Row:
     """Monthly pool now and next month's renewal need, per product (the model's rows)."""
+    _ = formats.gettext
     agg = {_text(r["product"]): r for r in scope.monthly}
     keys = ("pool", "devices_due", "available", "shortfall", "points_needed")
     order = sorted(agg, key=lambda prod: (-agg[prod]["shortfall"], -agg[prod]["devices_due"], prod))
@@ -404,10 +417,10 @@ def _forecast_view(scope: Scope, top_n: int) -> Row:
     chart = svg.stacked_bars(
         charted,
         [
-            svg.Series("Covered", [float(c) for c in covered], COVERED),
-            svg.Series("Shortfall", [float(agg[x]["shortfall"]) for x in charted], SHORTFALL),
+            svg.Series(_("Covered"), [float(c) for c in covered], COVERED),
+            svg.Series(_("Shortfall"), [float(agg[x]["shortfall"]) for x in charted], SHORTFALL),
             svg.Series(
-                "Spare",
+                _("Spare"),
                 [
                     float(max(0, agg[x]["available"] - c))
                     for x, c in zip(charted, covered, strict=True)
@@ -415,8 +428,9 @@ def _forecast_view(scope: Scope, top_n: int) -> Row:
                 SPARE,
             ),
         ],
-        title="Next month: devices due against monthly licences available",
-        empty="No monthly contracts due next month",
+        title=_("Next month: devices due against monthly licences available"),
+        empty=_("No monthly contracts due next month"),
+        fmt=formats.number,
         width=HALF_WIDTH,
     )
     due = totals["devices_due"]
@@ -495,9 +509,10 @@ def _line_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
     }
 
 
-def _expiring_view(scope: Scope, top_n: int, names: _Names) -> Row:
+def _expiring_view(scope: Scope, top_n: int, names: _Names, formats: Formats) -> Row:
     """Contracts and trials ending within 90 days: the model's buckets and the nearest top-N."""
-    labels = ("0–30 days", "31–60 days", "61–90 days")
+    _ = formats.gettext
+    labels = (_("Ending in 0–30 days"), _("Ending in 31–60 days"), _("Ending in 61–90 days"))
     found = {int(r["bucket"]): r for r in scope.expiry}
     buckets: list[Row] = [
         {
@@ -530,8 +545,9 @@ def _recoverable_view(scope: Scope, top_n: int, names: _Names) -> Row:
     }
 
 
-def _pipeline_view(scope: Scope, month: str) -> Row:
+def _pipeline_view(scope: Scope, month: str, formats: Formats) -> Row:
     """Contracts and licences expiring per month (the model's months), 12 months from `month`."""
+    _ = formats.gettext
     by_month: dict[str, Row] = {}
     for item in scope.pipeline:
         ym = filters.parse_month(item.get("month"))
@@ -548,21 +564,27 @@ def _pipeline_view(scope: Scope, month: str) -> Row:
         }
         for m in months
     ]
-    labels = [filters.month_label(m, "abbr") for m in months]
+    labels = [formats.month_label(m, "abbr") for m in months]
     years = [m[:4] if i == 0 or m.endswith("-01") else "" for i, m in enumerate(months)]
     tips = [
-        f"{filters.month_label(r['month'])}: {filters.pluralise(r['licences'], 'licence')} in "
-        f"{filters.pluralise(r['contracts'], 'contract')}"
+        _("%(month)s: %(licences)s in %(contracts)s")
+        % {
+            "month": formats.month_label(r["month"]),
+            "licences": formats.pluralise(r["licences"], "licence"),
+            "contracts": formats.pluralise(r["contracts"], "contract"),
+        }
         for r in rows
     ]
     chart = svg.column_chart(
         labels,
         [float(r["licences"]) for r in rows],
-        title="Licences expiring per month over the next 12 months",
+        title=_("Licences expiring per month over the next 12 months"),
         sublabels=years,
         tooltips=tips,
         color=PIPELINE_COLOR,
-        empty="No expiries in the next 12 months",
+        empty=_("No expiries in the next 12 months"),
+        fmt=formats.number,
+        short=formats.compact,
         width=FULL_WIDTH,
     )
     peak = max(rows, key=lambda r: (r["licences"], r["contracts"]), default=None)
@@ -575,19 +597,21 @@ def _pipeline_view(scope: Scope, month: str) -> Row:
     }
 
 
-def _history_view(scope: Scope) -> Row:
+def _history_view(scope: Scope, formats: Formats) -> Row:
     """The last 12 recorded months (SPEC §9): renewed and dropped per month, the model's
     sums of the Renewals lines (all partners, or the partner's own)."""
     rows = sorted(scope.history, key=lambda r: _text(r["month"]))[-status_rules.HISTORY_MONTHS :]
-    labels = [filters.month_label(r["month"], "short") for r in rows]
+    _ = formats.gettext
+    labels = [formats.month_label(r["month"], "short") for r in rows]
     chart = svg.stacked_bars(
         labels,
         [
-            svg.Series("Renewed", [float(r["renewed"]) for r in rows], COVERED),
-            svg.Series("Dropped", [float(r["dropped"]) for r in rows], SHORTFALL),
+            svg.Series(_("Renewed"), [float(r["renewed"]) for r in rows], COVERED),
+            svg.Series(_("Dropped"), [float(r["dropped"]) for r in rows], SHORTFALL),
         ],
-        title="Renewed and dropped per recorded month",
-        empty="No recorded runs yet",
+        title=_("Renewed and dropped per recorded month"),
+        empty=_("No recorded runs yet"),
+        fmt=formats.number,
         width=HALF_WIDTH,
     )
     return {"rows": rows, "chart": chart}
@@ -856,8 +880,11 @@ def build_view(
     *,
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
+    formats: Formats = filters.ENGLISH,
 ) -> Row:
-    """Everything the template shows: the model's totals for the scope, top-N lists."""
+    """Everything the template shows: the model's totals for the scope, top-N lists, its
+    words and numbers in the language of `formats`."""
+    _ = formats.gettext
     partners = scope.partners
     summaries = scope.summaries
     total = scope.total
@@ -867,89 +894,96 @@ def build_view(
     policy = _text(meta.get("policy")) or "priority"
     ranked = sorted(range(len(partners)), key=lambda i: _rank_key(summaries[i]))
 
-    pool = _pool_view(scope, top_n)
-    forecast = _forecast_view(scope, top_n)
-    expiring = _expiring_view(scope, top_n, names)
+    pool = _pool_view(scope, top_n, formats)
+    forecast = _forecast_view(scope, top_n, formats)
+    expiring = _expiring_view(scope, top_n, names, formats)
     recoverable = _recoverable_view(scope, top_n, names)
-    pipe = _pipeline_view(scope, month)
+    pipe = _pipeline_view(scope, month, formats)
     run = _run_view(scope, policy, top_n, names)
     outlook = _outlook_view(scope, top_n, names)
     buy = _buy_view(scope, top_n, names)
     worklist = _worklist_view(scope, top_n, names)
     overuse = _overuse_view(scope, top_n, names)
-    history = _history_view(scope)
+    history = _history_view(scope, formats)
     watchguard = any(s["monthly"] is not None for s in summaries)
     points_balance = total["points"]  # Panda Security partners hold no points (R6)
 
+    unknown = _("Unknown")
     kpis = [
         {
             "key": "partners",
-            "label": "Partners",
+            "label": _("Partners"),
             "value": total["partners"],
-            "hint": " · ".join(f"{n} {name}" for name, n in scope.providers),
+            "hint": " · ".join(
+                f"{formats.number(n)} {unknown if name == UNKNOWN else name}"
+                for name, n in scope.providers
+            ),
             "alert": False,
         },
         {
             "key": "available",
-            "label": "Available annual licences",
+            "label": _("Available annual licences"),
             "value": pool["total"],
-            "hint": "virtual licences in the pools",
+            "hint": _("virtual licences in the pools"),
             "alert": False,
         },
         {
             "key": "monthly",
-            "label": "Monthly pool",
+            "label": _("Monthly pool"),
             "value": forecast["totals"]["pool"] if watchguard else None,
-            "hint": "monthly licences (WatchGuard)",
+            "hint": _("monthly licences (WatchGuard)"),
             "alert": False,
         },
         {
             "key": "points",
-            "label": "Points balance",
+            "label": _("Points balance"),
             "value": points_balance if watchguard else None,
-            "hint": "MSSP Points (WatchGuard)",
+            "hint": _("MSSP Points (WatchGuard)"),
             "alert": False,
         },
         {
             "key": "points_needed",
-            "label": "Points needed next month",
+            "label": _("Points needed next month"),
             "value": forecast["totals"]["points_needed"] if watchguard else None,
-            "hint": f"shortfall {filters.pluralise(forecast['totals']['shortfall'], 'device')}",
+            "hint": _("shortfall %(devices)s")
+            % {"devices": formats.pluralise(forecast["totals"]["shortfall"], "device")},
             "alert": forecast["totals"]["shortfall"] > 0,
         },
         {
             "key": "at_risk",
-            "label": "At risk in the outlook",
+            "label": _("At risk in the outlook"),
             "value": total["at_risk"],
             "hint": "",
             "alert": total["at_risk"] > 0,
         },
         {
             "key": "points_to_buy",
-            "label": "Points to buy",
+            "label": _("Points to buy"),
             "value": buy["points_to_buy"] if watchguard else None,
             "hint": "",
             "alert": buy["points_to_buy"] > 0,
         },
         {
             "key": "dropped",
-            "label": "Dropped devices",
+            "label": _("Dropped devices"),
             "value": run["dropped"] if run else None,
-            "hint": f"renewal run {filters.month_label(run['month'])}" if run else "no renewal run",
+            "hint": _("renewal run %(month)s") % {"month": formats.month_label(run["month"])}
+            if run
+            else _("no renewal run"),
             "alert": bool(run and run["dropped"] > 0),
         },
         {
             "key": "expiring",
-            "label": "Expiring in 90 days",
+            "label": _("Expiring in 90 days"),
             "value": expiring["licences"],
-            "hint": filters.pluralise(expiring["count"], "contract"),
+            "hint": formats.pluralise(expiring["count"], "contract"),
             "alert": False,
         },
         {
             "key": "recoverable",
-            "label": "Recoverable licences",
+            "label": _("Recoverable licences"),
             "value": recoverable["total"],
-            "hint": filters.pluralise(recoverable["count"], "contract"),
+            "hint": formats.pluralise(recoverable["count"], "contract"),
             "alert": False,
         },
     ]
@@ -962,9 +996,9 @@ def build_view(
         s = summaries[0]
         scope_label = f"{s['id']} — {s['name']}" if s["name"] else s["id"]
     else:
-        scope_label = filters.pluralise(len(partners), "partner")
+        scope_label = formats.pluralise(len(partners), "partner")
     return {
-        "title": "Licence status report",
+        "title": _("Licence status report"),
         "as_of": as_of,
         "month": month,
         "scope": scope_label,
@@ -1003,8 +1037,11 @@ def build_view(
 class Renderer:
     """The compiled template and the names, shared by every report of one run."""
 
-    def __init__(self, meta: Mapping[str, Any], status_doc: Mapping[str, Any]) -> None:
-        self.env = make_environment()
+    def __init__(
+        self, meta: Mapping[str, Any], status_doc: Mapping[str, Any], lang: str = i18n.DEFAULT
+    ) -> None:
+        self.formats = Formats(lang)
+        self.env = make_environment(formats=self.formats)
         self.template = self.env.get_template(TEMPLATE)
         self.css = _stylesheet(self.env)
         self.meta = dict(meta)
@@ -1020,7 +1057,14 @@ class Renderer:
     def render(
         self, scope: Scope, *, top_n: int = TOP_ROWS, top_partners: int = TOP_PARTNERS
     ) -> str:
-        view = build_view(scope, self.meta, self.names, top_n=top_n, top_partners=top_partners)
+        view = build_view(
+            scope,
+            self.meta,
+            self.names,
+            top_n=top_n,
+            top_partners=top_partners,
+            formats=self.formats,
+        )
         return self.template.render(css=self.css, **view)
 
 
@@ -1032,10 +1076,11 @@ def render_report(
     meta: dict[str, Any],
     top_n: int = TOP_ROWS,
     top_partners: int = TOP_PARTNERS,
+    lang: str = i18n.DEFAULT,
 ) -> str:
     """The report of every partner as one self-contained HTML string (inline CSS and SVG,
-    no script)."""
-    renderer = Renderer(meta, status)
+    no script), in the language `lang` (SPEC §11)."""
+    renderer = Renderer(meta, status, lang)
     return renderer.render(
         main_scope(status, renewal, totals), top_n=top_n, top_partners=top_partners
     )
@@ -1047,10 +1092,12 @@ def render_partner_reports(
     renewal: dict[str, Any] | None,
     totals: status_rules.Totals,
     meta: dict[str, Any],
+    lang: str = i18n.DEFAULT,
 ) -> Iterator[tuple[str, str]]:
-    """(partner, HTML) for each partner: its own report, holding its data only (SPEC §9);
-    one compiled template, each partner's rows selected from the model."""
-    renderer = Renderer(meta, status)
+    """(partner, HTML) for each partner: its own report, holding its data only (SPEC §9),
+    in the language `lang`; one compiled template, each partner's rows selected from the
+    model."""
+    renderer = Renderer(meta, status, lang)
     for partner, scope in partner_scopes(status, renewal, totals):
         yield partner, renderer.render(scope)
 

@@ -147,6 +147,7 @@ def column_chart(
     color: str = "#1d4e89",
     empty: str = "Nothing to show",
     fmt: Callable[[float], str] = number,
+    short: Callable[[float], str] = compact,
     width: float = WIDTH,
 ) -> Markup:
     """Vertical columns (e.g. licences expiring per month), value on top, labels below."""
@@ -161,7 +162,7 @@ def column_chart(
     slot = (width - left - right) / len(labels)
     bar_w = min(44.0, slot * 0.64)
     fits = all(len(fmt(v)) * 7.0 <= slot - 4 for v in values)
-    value_fmt = fmt if fits else compact
+    value_fmt = fmt if fits else short
     parts = [_open(title, width, height, "chart-columns")]
     for t in ticks:
         y = bottom - t * scale

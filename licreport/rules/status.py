@@ -46,6 +46,16 @@ class StatusView:
     policy: str = "priority"
 
 
+def currencies(partners: pd.DataFrame) -> pd.Series:
+    """Each partner's currency: its ISO 4217 code from the optional Partners column
+    `currency`, upper-cased; blank or absent -> EUR (SPEC §7)."""
+    currency = (
+        partners["currency"] if "currency" in partners else pd.Series(pd.NA, index=partners.index)
+    )
+    code = currency.astype("string").str.strip().str.upper()
+    return code.mask(code == "").fillna(DEFAULT_CURRENCY)
+
+
 def status_view(
     partners: pd.DataFrame,
     products: pd.DataFrame,
@@ -86,9 +96,7 @@ def status_view(
     c["recoverable"] = candidates["recoverable"].reindex(c.index).fillna(0).astype("int64")
 
     info = partners.drop_duplicates("partner")
-    currency = info["currency"] if "currency" in info else pd.Series(pd.NA, index=info.index)
-    code = currency.astype("string").str.strip().str.upper()
-    info = info.assign(currency=code.mask(code == "").fillna(DEFAULT_CURRENCY))
+    info = info.assign(currency=currencies(info))
     return StatusView(
         as_of=as_of,
         partners=info[["partner", "name", "provider", "currency"]],
