@@ -161,7 +161,7 @@ def trials_ending(
     c = contracts
     t = c[((c["kind"] == TRIAL) & (c["start"] <= as_of) & (c["end"] > as_of) & (c["end"] < stop))
           .fillna(False)]  # fmt: skip
-    t = t.assign(licences=t["licences"].astype("int64"))
+    t = t.assign(licences=t["licences"].astype("Int64"))  # blank: a data error, never a crash
     return t.sort_values(["partner", "end", "client"], kind="stable")[TRIAL_COLUMNS]
 
 
