@@ -7,6 +7,7 @@ eligibility checked (R6), then every balance replayed (R7).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -66,3 +67,8 @@ def replay_ledger(ledger: Ledger) -> Book:
     moves = replay.ordered(replay.movements(ledger, base, exchanges))
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
+
+
+def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
+    """The book with `appended` rows (canonical columns) below each sheet's rows."""
+    return replay_ledger(book.ledger.with_rows(appended))
