@@ -20,7 +20,7 @@ from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import MONTHLY, ROW, SHEETS
-from licreport.outputs import jsonout, sheets
+from licreport.outputs import csvout, jsonout, sheets
 from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name
 from licreport.outputs.report import render_report
@@ -357,8 +357,11 @@ def _stage_ledger(
     appended: dict[str, pd.DataFrame],
     computed: list[sheets.ComputedSheet],
     removed: dict[str, list[int]] | None = None,
+    warn: Callable[[str], None] = _quiet,
 ) -> list[Path]:
-    """Stage the updated workbook (and, for a CSV ledger, the updated CSV folder).
+    """Stage the updated workbook and, for a CSV ledger, the updated CSV folder with the
+    computed sheets as CSV files too; a CSV ledger's workbook only when every sheet fits
+    in a worksheet (SPEC §12), else `warn` says which do not.
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
@@ -373,9 +376,22 @@ def _stage_ledger(
         finals.append(out_dir / month_stem(ledger.path.name, month))
     _never_the_input(ledger.path, finals)
     extra = {"removed": removed} if removed else {}
-    write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
+    too_big: dict[str, int] = {}
     if ledger.kind == "csv":
-        write_csv_folder(ledger, stage.path(finals[1]), appended=appended, **extra)
+        too_big = csvout.oversized_sheets(ledger, appended, computed, removed)
+    if too_big:
+        finals.remove(book_path)
+        sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
+        warn(
+            f"{book_path.name} was not written: {sizes}, more than a worksheet holds "
+            f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[0]} hold every sheet"
+        )
+    else:
+        write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
+    if ledger.kind == "csv":
+        folder = stage.path(finals[-1])
+        write_csv_folder(ledger, folder, appended=appended, **extra)
+        csvout.write_computed(folder, computed, ledger)
     return finals
 
 
@@ -419,7 +435,9 @@ def recover(
     view = status_model(after, ts)
     computed = sheets.computed_sheets(view, checks)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        finals = _stage_ledger(stage, outputs.out_dir, loaded, _month(ts), appended, computed)
+        finals = _stage_ledger(
+            stage, outputs.out_dir, loaded, _month(ts), appended, computed, warn=options.warn
+        )
     return doc, finals
 
 
@@ -628,7 +646,14 @@ def _monthly(
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
         written = _stage_ledger(
-            stage, outputs.out_dir, loaded, run.month, appended, computed, month.removed
+            stage,
+            outputs.out_dir,
+            loaded,
+            run.month,
+            appended,
+            computed,
+            month.removed,
+            options.warn,
         )
         if with_report:
             progress("report")

@@ -351,3 +351,78 @@ def write_csv_folder(
             append_to_file(target / table.file, table, new, ledger.csv_formats.get(table.file))
         else:
             new_file(target / f"{name.lower()}.csv", name, new, default, default_form)
+
+
+# --- the computed sheets as CSV files (SPEC §12) ------------------------------------------------
+
+WORKSHEET_ROWS = 1_048_576  # rows a worksheet holds (Excel's limit, header included)
+
+
+def computed_file_name(sheet: str) -> str:
+    """``Status`` -> ``status.csv``, ``Buying list`` -> ``buying-list.csv``: names the
+    reader does not take for a ledger sheet, so the folder can be read next month."""
+    return "-".join(sheet.casefold().split()) + ".csv"
+
+
+def computed_text(values: pd.Series, form: CsvFormat) -> pd.Series:
+    """One computed column as CSV text: dates ISO, yes/no, plain decimals in the folder's
+    decimal separator, text from input with formulas defused.  Whole columns at a time:
+    the Contracts sheet has a row per contract (1.2 million at SPEC §12 scale)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").fillna("")
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "yes", False: "no"}).astype(object).fillna("")
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype(object).where(values.notna(), "").astype(str)
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: field(v, form))  # rare: percents
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        text = values.astype(object).where(values.notna(), "").astype(str)
+        formula = text.str.startswith(FORMULA_START)
+        return text.where(~formula, "'" + text)
+    return values.map(lambda v: field(v, form))  # mixed objects (Decimals, None): small sheets
+
+
+def write_computed(folder: Path, sheets: Sequence[Any], reference: Ledger) -> list[Path]:
+    """Each computed sheet (`ComputedSheet`: name, frame) as ``folder/<name>.csv``, written
+    as a file the folder lacks is (`new_file_format`: UTF-8, the folder's delimiter,
+    decimal separator and line ending, ISO dates)."""
+    partners = reference.tables.get("Partners")
+    dialect, form = Dialect(), ISO
+    if partners is not None and partners.present and (folder / partners.file).is_file():
+        dialect, form = new_file_format(
+            detect((folder / partners.file).read_bytes())[0],
+            reference.csv_formats.get(partners.file),
+        )
+    written = []
+    for sheet in sheets:
+        frame = sheet.frame
+        text = pd.DataFrame({c: computed_text(frame[c], form) for c in frame.columns})
+        path = folder / computed_file_name(sheet.name)
+        encoding = "utf-8-sig" if dialect.bom == codecs.BOM_UTF8 else dialect.encoding
+        with open(path, "w", encoding=encoding, newline="") as fh:
+            text.to_csv(fh, sep=dialect.delimiter, lineterminator=dialect.newline, index=False)
+        written.append(path)
+    return written
+
+
+def oversized_sheets(
+    ledger: Ledger,
+    appended: Mapping[str, pd.DataFrame],
+    computed: Sequence[Any],
+    removed: Mapping[str, Sequence[int]] | None = None,
+) -> dict[str, int]:
+    """Sheet -> rows (header included) of every sheet of the updated workbook that a
+    worksheet cannot hold (SPEC §12); empty when the workbook can be written."""
+    dropping = rows_to_remove(removed)
+    rows = {}
+    for name, table in ledger.tables.items():
+        new = appended.get(name)
+        extra = len(new) if new is not None else 0
+        rows[name] = table.header_row + len(table.frame) + extra - len(dropping.get(name, []))
+    for name, new in appended.items():
+        rows.setdefault(name, 1 + len(new))
+    for sheet in computed:
+        rows[sheet.name] = 1 + len(sheet.frame)
+    return {name: n for name, n in rows.items() if n > WORKSHEET_ROWS}
