@@ -125,3 +125,57 @@ def test_computed_text_writes_what_a_finance_user_reads() -> None:
         "",
     ]
     assert csvout.computed_file_name("Buying list") == "buying-list.csv"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "newline", "final_break"),
+    [("utf-8", ",", "\n", True), ("cp1252", ";", "\r\n", False)],
+)
+def test_a_big_file_is_appended_in_place_as_the_whole_file_path_would(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    encoding: str,
+    delimiter: str,
+    newline: str,
+    final_break: bool,
+) -> None:
+    # A Clients file above HEAD_BYTES takes the in-place path (header from its first bytes,
+    # new lines appended); with HEAD_BYTES raised the same file takes the whole-file path.
+    # Both must give the same bytes, in the file's encoding, delimiter and line ending,
+    # with a line break added where the file lacked a final one.
+    source = tmp_path / "ledger"
+    source.mkdir()
+    for f in SAMPLE_CSV.iterdir():
+        text = f.read_text(encoding="utf-8").replace(",", delimiter).replace("\n", newline)
+        if f.name == "clients.csv":
+            lines = text.split(newline)
+            rows = [ln for ln in lines[1:] if ln]
+            extra = [ln.replace("C-", f"X{i}-", 1) for i in range(60) for ln in rows]
+            text = newline.join([lines[0], *rows, *extra]) + (newline if final_break else "")
+            assert len(text.encode(encoding)) > csvout.HEAD_BYTES
+        (source / f.name).write_bytes(text.encode(encoding))
+    ledger = load_ledger(source)[0]
+    new = ledger["Clients"].head(3).drop(columns=[c for c in ledger["Clients"] if c[0] == "_"])
+    new = new.assign(client=["N-1", "N-2", "Ñ-3"], client_name=["Müller", "=1+1", None])
+    written = {}
+    took: list[bool] = []
+    in_place = csvout._append_in_place
+
+    def spy(*args: object) -> bool:
+        took.append(in_place(*args))  # type: ignore[arg-type]
+        return took[-1]
+
+    monkeypatch.setattr(csvout, "_append_in_place", spy)
+    for label, head in (("in place", csvout.HEAD_BYTES), ("whole", 10**9)):
+        monkeypatch.setattr(csvout, "HEAD_BYTES", head)
+        target = tmp_path / label
+        csvout.write_csv_folder(ledger, target, appended={"Clients": new})
+        written[label] = (target / "clients.csv").read_bytes()
+    assert took == [True, False]  # the first run appended in place, the second did not
+    assert written["in place"] == written["whole"]
+    before = (source / "clients.csv").read_bytes()
+    added = written["in place"][len(before) :].decode(encoding)
+    lead = "" if final_break else newline
+    assert added.startswith(lead + "IBX" + delimiter + "N-1" + delimiter + "Müller")
+    assert f"{delimiter}'=1+1{delimiter}" in added and added.endswith(newline)
+    assert added.count(newline) == 3 + (0 if final_break else 1)

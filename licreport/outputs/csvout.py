@@ -186,6 +186,8 @@ def append_to_file(
 ) -> None:
     """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect
     and style: `recorded` (how the reader read it) when known, else as detected."""
+    if recorded is not None and _append_in_place(path, table, new, recorded):
+        return
     data = path.read_bytes()
     dialect, form = file_format(detect(data)[0], recorded)
     text = data[len(dialect.bom) :].decode(dialect.encoding)
@@ -219,6 +221,53 @@ def append_to_file(
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
     path.write_bytes(data + _encode(tail, dialect, path.name))
+
+
+HEAD_BYTES = 1 << 16  # enough for the header and the line ending of any ledger file
+
+
+def _append_in_place(path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat) -> bool:
+    """`append_to_file` for a file the reader read, without reading it whole: its header
+    and line ending from its first bytes, its last bytes for a missing final line break,
+    and the new lines appended to the file as it is (a 1.2-million-row Clients file is
+    not decoded and rewritten).  False when that does not suffice (the header is not in
+    the first bytes, or a new row needs a column the file lacks): read the whole file."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        fh.seek(max(0, size - 4))
+        last = fh.read()
+    if size <= HEAD_BYTES:
+        return False  # small: the whole-file path costs nothing
+    dialect, form = file_format(detect(head)[0], recorded)
+    text = codecs.getincrementaldecoder(dialect.encoding)().decode(head[len(dialect.bom) :])
+    if "\n" not in text and "\r" not in text:
+        return False
+    # only complete lines: the last one of the head may be cut
+    text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+    records = _records(text, dialect.delimiter, until=table.header_row)
+    at = next((i for i, (line, _) in enumerate(records) if line == table.header_row), None)
+    if at is None:
+        return False
+    header = records[at][1]
+    positions = _header_positions(table, header)
+    wanted = [c for c in new.columns if not str(c).startswith("_")]
+    if any(c not in positions and new[c].notna().any() for c in wanted):
+        return False
+    kept = [c for c in wanted if c in positions]
+    out_rows = []
+    for values in _new_values(new, kept, form):
+        row = [""] * len(header)
+        for c, v in zip(kept, values, strict=True):
+            row[positions[c]] = v
+        out_rows.append(row)
+    tail = _lines(out_rows, dialect)
+    if not last.endswith(("\n".encode(dialect.encoding), "\r".encode(dialect.encoding))):
+        tail = dialect.newline + tail
+    encoded = _encode(tail, dialect, path.name)
+    with open(path, "ab") as fh:
+        fh.write(encoded)
+    return True
 
 
 def rows_to_remove(removed: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
