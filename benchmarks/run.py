@@ -43,9 +43,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MONTH = "2026-12"
 SEED = 7
 STEPS = ("import", "load", "replay", "renew", "recovery", "status", "workbook", "report", "exit")
-# Targets of the issue, at the largest scale.
-MAX_RATIO = 2.0  # reconcile / floor
-MAX_RSS_MB = 1536.0
+# Targets of the issues, at the largest scale.
+MAX_RATIO = 0.6  # reconcile / floor, .xlsx at 1.0 (issue 14; was 2.0)
+MAX_RSS_MB = 600.0  # .xlsx at 1.0 (issue 14; was 1536)
+MAX_CSV_RATIO = 3.0  # reconcile / CSV floor, CSV folder at 12 x SPEC §6 (issue 14)
+MAX_CSV_RSS_MB = 3072.0
+MAX_CSV_GROWTH = 13.0  # time(12 x) / time(1 x)
+CSV_SCALES = (1.0, 3.0, 12.0)
 MAX_GROWTH = 12.0  # time(1.0) / time(0.1)
 MAX_VALIDATE = 0.6  # validate / floor
 MAX_REPORT_BYTES = 2_000_000
@@ -81,6 +85,16 @@ def floor(ledger: Path, out: Path) -> None:
                 elif kind is dt.date or kind is dt.datetime:
                     when(r, c, v, date_fmt)
     wb.close()
+
+
+def csv_floor(ledger: Path, out: Path) -> None:
+    """Read every CSV file of the folder with pandas as text, write it back with `to_csv`."""
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    for f in sorted(ledger.glob("*.csv")):
+        frame = pd.read_csv(f, dtype=str, keep_default_na=False)
+        frame.to_csv(out / f.name, index=False)
 
 
 def child(timings: Path, argv: list[str]) -> int:
@@ -198,6 +212,14 @@ def time_floor(ledger: Path, work: Path) -> Run:
     )
 
 
+def time_csv_floor(ledger: Path, work: Path) -> Run:
+    shutil.rmtree(work / "csv-floor", ignore_errors=True)
+    return _spawn(
+        [sys.executable, __file__, "--csv-floor", str(ledger), str(work / "csv-floor")],
+        work / "csv-floor.log",
+    )
+
+
 def time_licreport(command: list[str], work: Path, name: str) -> Run:
     timings = work / f"{name}.timings.json"
     run = _spawn(
@@ -275,6 +297,106 @@ def bench_scale(scale: float, work: Path, repeat: int, seed: int) -> Scale:
         best["match"],
         len(usage),
     )
+
+
+@dataclass
+class CsvScale:
+    scale: float
+    rows: int
+    floor: Run
+    reconcile: Run
+    workbook: bool  # the .xlsx was written (every sheet fits in a worksheet)
+    report_bytes: int
+
+
+def bench_csv(scale: float, work: Path, repeat: int, seed: int) -> CsvScale:
+    """The CSV folder at `scale` × SPEC §6, generated once (kept in `work` for the next run),
+    against the CSV floor."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    import generate
+
+    folder = work / f"csv-{scale:g}"
+    ledger = folder / "ledger"
+    marker = folder / "rows.txt"
+    if not marker.is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        tables = generate.generate(scale, seed)
+        generate.write_csv(tables, ledger)
+        marker.write_text(str(sum(len(t) for t in tables.values())), encoding="utf-8")
+        del tables
+    rows = int(marker.read_text(encoding="utf-8"))
+    out = folder / "out"
+    argv = ["reconcile", str(ledger), "--month", MONTH, "--out", str(out), "--force"]
+    best: dict[str, Run] = {}
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        runs = {
+            "floor": time_csv_floor(ledger, folder),
+            "reconcile": time_licreport(argv, folder, "csv-reconcile"),
+        }
+        for key, r in runs.items():
+            if key not in best or r.seconds < best[key].seconds:
+                best[key] = r
+    report = out / f"report-{MONTH}.html"
+    return CsvScale(
+        scale,
+        rows,
+        best["floor"],
+        best["reconcile"],
+        (out / f"ledger-{MONTH}.xlsx").is_file(),
+        report.stat().st_size,
+    )
+
+
+def csv_table(results: list[CsvScale]) -> list[str]:
+    """Markdown rows for the CSV folder: times, ratio, RSS, workbook written, then steps."""
+    head = ["× §6", "rows", "CSV floor s", "reconcile s", "ratio", "RSS MB", "workbook",
+            "report KB"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in results:
+        lines.append(
+            f"| {s.scale:g} | {s.rows:,} | {s.floor.seconds:.2f} | {s.reconcile.seconds:.2f} | "
+            f"{s.reconcile.seconds / s.floor.seconds:.2f} | {s.reconcile.rss_mb:.0f} | "
+            f"{'yes' if s.workbook else 'no (too big)'} | {s.report_bytes / 1024:.0f} |"
+        )
+    steps = [k for k in STEPS if any(k in s.reconcile.steps for s in results)]
+    lines += ["", "| × §6 | " + " | ".join(steps) + " |", "|---|" + "---|" * len(steps)]
+    for s in results:
+        cells = [f"{s.reconcile.steps.get(k, 0.0):.2f}" for k in steps]
+        lines.append(f"| {s.scale:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def csv_verdict(results: list[CsvScale]) -> list[str]:
+    by = {s.scale: s for s in results}
+    checks: list[tuple[str, bool]] = []
+    top = by.get(12.0)
+    if top is not None:
+        ratio = top.reconcile.seconds / top.floor.seconds
+        checks.append(
+            (
+                f"CSV reconcile/floor at 12 = {ratio:.2f} (<= {MAX_CSV_RATIO})",
+                ratio <= MAX_CSV_RATIO,
+            )
+        )
+        checks.append(
+            (f"CSV peak RSS at 12 = {top.reconcile.rss_mb:.0f} MB (<= {MAX_CSV_RSS_MB:.0f})",
+             top.reconcile.rss_mb <= MAX_CSV_RSS_MB)
+        )  # fmt: skip
+        if 1.0 in by:
+            growth = top.reconcile.seconds / by[1.0].reconcile.seconds
+            checks.append(
+                (f"CSV time(12)/time(1) = {growth:.1f} (<= {MAX_CSV_GROWTH:g})",
+                 growth <= MAX_CSV_GROWTH)
+            )  # fmt: skip
+    for s in results:
+        checks.append(
+            (f"CSV report at {s.scale:g} = {s.report_bytes / 1e6:.2f} MB (< 2 MB)",
+             s.report_bytes < MAX_REPORT_BYTES)
+        )  # fmt: skip
+    return [f"{'ok    ' if good else 'MISSED'} {text}" for text, good in checks]
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -395,10 +517,29 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--floor"]:
         floor(Path(args[1]), Path(args[2]))
         return 0
+    if args[:1] == ["--csv-floor"]:
+        csv_floor(Path(args[1]), Path(args[2]))
+        return 0
     if args[:1] == ["--child"]:
         return child(Path(args[1]), args[3:] if args[2:3] == ["--"] else args[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 0.3, 1.0])
+    parser.add_argument(
+        "--scales",
+        type=float,
+        nargs="*",
+        default=[0.1, 0.3, 1.0],
+        help=".xlsx ledger scales (1.0 = SPEC §6); none to skip",
+    )
+    parser.add_argument(
+        "--csv-scales",
+        type=float,
+        nargs="*",
+        default=list(CSV_SCALES),
+        help="CSV folder scales (12 = SPEC §12); none to skip",
+    )
+    parser.add_argument(
+        "--csv-repeat", type=int, default=1, help="runs per CSV scale (the 12x run takes minutes)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per scale; the best is kept")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--work", type=Path, help="folder for ledgers and outputs (default: temp)")
@@ -417,9 +558,21 @@ def main(argv: list[str] | None = None) -> int:
             f"reconcile --split {s.split.seconds:.2f}s ({s.split_reports:,} partner reports)",
             flush=True,
         )
+    csv_results = []
+    for scale in ns.csv_scales:
+        c = bench_csv(scale, work, ns.csv_repeat, ns.seed)
+        csv_results.append(c)
+        print(
+            f"CSV {scale:g}x: floor {c.floor.seconds:.2f}s, reconcile {c.reconcile.seconds:.2f}s, "
+            f"peak {c.reconcile.rss_mb:.0f} MB, load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print("\n".join(["", *table(results), "", *verdict(results)]))
-    return 0 if all(line.startswith("ok") for line in verdict(results)) else 1
+    verdicts = (verdict(results) if results else []) + csv_verdict(csv_results)
+    lines = [*table(results), ""] if results else []
+    lines += [*csv_table(csv_results), ""] if csv_results else []
+    print("\n".join(["", *lines, *verdicts]))
+    return 0 if all(line.startswith("ok") for line in verdicts) else 1
 
 
 if __name__ == "__main__":

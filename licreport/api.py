@@ -20,17 +20,19 @@ from licreport.errors import ConservationError, DataError, DataErrors, UsageErro
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
-from licreport.ledger.schema import MONTH_FIRST, MONTHLY, ROW, SHEETS
-from licreport.outputs import jsonout, sheets
+from licreport.ledger.schema import MONTHLY, ROW, SHEETS
+from licreport.outputs import csvout, jsonout, sheets
 from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name, safe_names
 from licreport.outputs.report import render_partner_reports, render_report
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
-from licreport.rules.book import Book, replay_ledger
+from licreport.rules import months
+from licreport.rules.book import Book, apply_rows, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
+from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -40,7 +42,7 @@ from licreport.rules.outlook import (
 )
 from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
-from licreport.rules.renewal import RenewalPlan, balances_after, due_monthly, plan_renewals
+from licreport.rules.renewal import RenewalPlan
 from licreport.rules.shortfall import POLICIES
 from licreport.rules.status import StatusView, Totals, pipeline, report_totals, status_view
 from licreport.rules.status import currencies as status_currencies
@@ -206,7 +208,7 @@ def quote(
 # --- status / report -----------------------------------------------------------------------
 
 
-def _view(
+def status_model(
     book: Book,
     as_of: pd.Timestamp,
     horizon: int = DEFAULT_HORIZON,
@@ -266,7 +268,7 @@ def status(
     policy: str = "priority",
 ) -> tuple[dict, StatusView]:
     loaded = load_clean(path, options)
-    view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
+    view = status_model(loaded.book, pd.Timestamp(as_of), horizon, policy)
     return jsonout.status_json(view, loaded.partners), view
 
 
@@ -358,7 +360,7 @@ def report(
     returns the status document it shows."""
     loaded = load_clean(path, options)
     names = safe_names(loaded.partners) if split else None
-    view = _view(loaded.book, pd.Timestamp(as_of), horizon, policy)
+    view = status_model(loaded.book, pd.Timestamp(as_of), horizon, policy)
     doc = jsonout.status_json(view, loaded.partners)
     final = outputs.out_dir / report_name(_month(as_of), options.partner)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
@@ -394,8 +396,11 @@ def _stage_ledger(
     appended: dict[str, pd.DataFrame],
     computed: list[sheets.ComputedSheet],
     removed: dict[str, list[int]] | None = None,
+    warn: Callable[[str], None] = _quiet,
 ) -> list[Path]:
-    """Stage the updated workbook (and, for a CSV ledger, the updated CSV folder).
+    """Stage the updated workbook and, for a CSV ledger, the updated CSV folder with the
+    computed sheets as CSV files too; a CSV ledger's workbook only when every sheet fits
+    in a worksheet (SPEC §12), else `warn` says which do not.
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
@@ -410,9 +415,22 @@ def _stage_ledger(
         finals.append(out_dir / month_stem(ledger.path.name, month))
     _never_the_input(ledger.path, finals)
     extra = {"removed": removed} if removed else {}
-    write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
+    too_big: dict[str, int] = {}
     if ledger.kind == "csv":
-        write_csv_folder(ledger, stage.path(finals[1]), appended=appended, **extra)
+        too_big = csvout.oversized_sheets(ledger, appended, computed, removed)
+    if too_big:
+        finals.remove(book_path)
+        sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
+        warn(
+            f"{book_path.name} was not written: {sizes}, more than a worksheet holds "
+            f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[0]} hold every sheet"
+        )
+    else:
+        write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
+    if ledger.kind == "csv":
+        folder = stage.path(finals[-1])
+        write_csv_folder(ledger, folder, appended=appended, **extra)
+        csvout.write_computed(folder, computed, ledger)
     return finals
 
 
@@ -450,13 +468,15 @@ def recover(
         return doc, []
     pool_rows, client_rows = recovery_rows(candidates, ts)
     appended = {"Pool": pool_rows, "Clients": client_rows}
-    after = replay_ledger(loaded.book.ledger.with_rows(appended))
+    after = apply_rows(loaded.book, appended)
     _assert_clean(after)
     checks = _check_conservation(after)
-    view = _view(after, ts)
+    view = status_model(after, ts)
     computed = sheets.computed_sheets(view, checks)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        finals = _stage_ledger(stage, outputs.out_dir, loaded, _month(ts), appended, computed)
+        finals = _stage_ledger(
+            stage, outputs.out_dir, loaded, _month(ts), appended, computed, warn=options.warn
+        )
     return doc, finals
 
 
@@ -482,6 +502,7 @@ class RunOptions:
     redo: bool = False
     horizon: int = DEFAULT_HORIZON
     split: bool = False  # reconcile: one report per partner too (SPEC §9)
+    catch_up: bool = False  # run the unrecorded months before `month` first (SPEC §9)
 
 
 @dataclass
@@ -505,130 +526,51 @@ def run_id(month: str, sha256: str) -> str:
     return f"{month}-{sha256[:8]}"
 
 
-def _recorded(book: Book, month: str) -> pd.DataFrame:
-    lines = book.ledger["Renewals"]
-    return lines[(lines[MONTH_FIRST] == check_month(month)).fillna(False)]
-
-
-@dataclass
-class MonthRun:
-    """One month's renewal, planned and checked; `plan` is None when already applied."""
-
-    document: dict
-    plan: RenewalPlan | None = None
-    book: Book | None = None  # the ledger after the run's rows
-    appended: dict[str, pd.DataFrame] = field(default_factory=dict)
-    removed: dict[str, list[int]] = field(default_factory=dict)
-    checks: pd.DataFrame | None = None
-
-
-def _month_run(loaded: Loaded, run: RunOptions, progress: Progress) -> MonthRun:
-    """Idempotency check (or --redo), plan R2 + R3 on the 1st, replay the result, check R8.
-
-    A month counts as applied per partner: after a ``--partner`` run, a full run
-    renews the partners that were not in it and leaves the applied one alone.
-    """
-    if run.policy not in POLICIES:
-        raise UsageError(f"--policy must be one of: {', '.join(POLICIES)}")
+def _month_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book]:
+    """Plan and apply each month of the run on the book, in order: with ``--catch-up``
+    every month after the last one recorded and before ``--month`` first (SPEC §9), each
+    seeing the rows of the months before it; returns the plans and the book after them."""
     first = check_month(run.month)
     book = loaded.book
-    partners = loaded.partners
-    recorded = _recorded(book, run.month)
-    removed: dict[str, list[int]] = {}
-    plan_book = book
-    if len(recorded) and not run.redo:
-        todo = [p for p in partners if p not in set(recorded["partner"].dropna())]
-        if not todo:
-            return MonthRun(_already_applied(loaded, run.month, recorded))
-        plan_book, partners = replay_ledger(book.ledger.only_partners(todo)), todo
-    elif len(recorded):
-        runs = recorded["run"].dropna()
-        bought = book.ledger["Exchanges"]["run"].isin(runs).fillna(False)
-        removed = {
-            "Renewals": [int(r) for r in recorded[ROW]],
-            "Exchanges": [int(r) for r in book.ledger["Exchanges"].loc[bought, ROW]],
-        }
-        ledger = book.ledger.without("Renewals", book.ledger["Renewals"][MONTH_FIRST] == first)
-        book = plan_book = replay_ledger(ledger.without("Exchanges", bought))
-        _assert_clean(book)
-    progress("renew")
-    before = plan_book.balances(first)
-    plan = plan_renewals(
-        plan_book.contracts_at(first),
-        before,
-        month=run.month,
-        run=run_id(run.month, loaded.ledger.sha256),
-        policy=run.policy,
-        exchange=run.exchange,
-    )
-    if plan_book is not book and plan.lines.empty and plan.exchanges.empty:
-        return MonthRun(_already_applied(loaded, run.month, recorded))
-    appended = {
-        "Renewals": plan.lines.assign(run=plan.run, month=plan.month),
-        "Exchanges": plan.exchanges,
-    }
-    after_book = replay_ledger(book.ledger.with_rows(appended))
-    _assert_clean(after_book)
-    checks = _check_conservation(after_book)
-    after = balances_after(before, plan)
-    doc = jsonout.renew_json(
-        run.month,
-        plan.run,
-        False,
-        plan.lines,
-        plan.exchanged_points,
-        after.monthly,
-        after.annual,
-        partners,
-        would_keep=plan.would_keep,
-    )
-    return MonthRun(doc, plan, after_book, appended, removed, checks)
+    firsts = months.catch_up_months(book.ledger["Renewals"], first) if run.catch_up else []
+    plans = []
+    for m in [*firsts, first]:
+        plan = months.plan_month(
+            book,
+            m,
+            run=run_id(months.month_text(m), loaded.ledger.sha256),
+            policy=run.policy,
+            exchange=run.exchange,
+            redo=run.redo and m == first,
+        )
+        if plan.errors:
+            _assert_clean(plan.book)
+        if plan.plan is not None:
+            book = apply_rows(plan.book, plan.appended)
+            _assert_clean(book)
+        plans.append(plan)
+    return plans, book
 
 
-def _skipped_month(book: Book, month: str) -> list[str]:
-    """A ledger kept by licreport's runs whose previous month was never run: say so, since
-    a run renews only its own month."""
-    lines = book.ledger["Renewals"]
-    if lines.empty:
-        return []  # no run recorded yet: the ledger's history is the user's own
-    first = check_month(month)
-    prev = first - pd.offsets.MonthBegin(1)
-    prev_month = _month(prev)
-    if (lines[MONTH_FIRST] == prev).any() or not (lines[MONTH_FIRST] < first).any():
-        return []
-    due = due_monthly(book.contracts_at(prev), prev)
-    if due.empty:
+def _skipped_warning(skipped: months.SkippedMonth | None) -> list[str]:
+    if skipped is None:
         return []
     return [
-        f"{prev_month} has no recorded renewals although {len(due)} monthly contract(s) were "
-        f"due then; run --month {prev_month} first if it was missed (a run renews only its "
-        "own month)"
+        f"{skipped.month} has no recorded renewals although {skipped.due} monthly contract(s) "
+        f"were due then; run --month {skipped.month} first if it was missed, or pass "
+        "--catch-up (a run renews only its own month)"
     ]
 
 
-def _already_applied(loaded: Loaded, month: str, recorded: pd.DataFrame) -> dict:
-    """The recorded lines of a month already applied, and the balances as they stand.
-
-    A month may have been applied by several runs (``--partner`` first, then the
-    rest): each partner's lines, run id and points bought come from its own run.
-    The document's ``run`` is the run recorded last; each partner carries its own.
-    """
-    book = loaded.book
-    first = check_month(month)
-    runs = recorded.dropna(subset=["partner"]).groupby("partner", sort=False)["run"].last()
-    run = str(recorded["run"].dropna().iloc[-1]) if recorded["run"].notna().any() else ""
-    ex = book.exchanges
-    own = ex["run"].notna() & (ex["run"] == ex["partner"].map(runs))
-    spent = ex[own.fillna(False).to_numpy(dtype=bool)].groupby("partner")["points"].sum()
-    after = book.balances(first)
-    lines = recorded.assign(licences=recorded["licences"].fillna(recorded["renewed"]))
-    doc = jsonout.renew_json(
-        month, run, True, lines, spent, after.monthly, after.annual, loaded.partners
-    )
-    for partner in doc["partners"]:
-        own_run = runs.get(partner["partner"])
-        partner["run"] = None if own_run is None or pd.isna(own_run) else str(own_run)
-    return doc
+def _already_applied_line(doc: dict) -> str:
+    by_run: dict[str, list[str]] = {}
+    for p in doc["partners"]:
+        if p.get("run"):
+            by_run.setdefault(p["run"], []).append(p["partner"])
+    if len(by_run) > 1:
+        runs = "; ".join(f"{r} ({', '.join(ps)})" for r, ps in by_run.items())
+        return f"{doc['month']} was already applied by runs {runs}"
+    return f"{doc['month']} was already applied by run {doc['run']}"
 
 
 def _summary(plan: RenewalPlan) -> list[str]:
@@ -697,53 +639,62 @@ def _monthly(
     *,
     with_report: bool,
 ) -> RunResult:
-    """`renew` and `reconcile`: the month's run, then the workbook (and the report)."""
+    """`renew` and `reconcile`: load → check → plan and apply the month(s) → status → write."""
     progress("load")
     _check_outlook(run.horizon, run.policy)
     loaded = load_clean(path, options)
     names = safe_names(loaded.partners) if run.split and with_report else None
-    month = _month_run(loaded, run, progress)
     first = check_month(run.month)
+    progress("renew")
+    plans, book = _month_plans(loaded, run)
+    month = plans[-1]
+    document = jsonout.month_json(month)
     if month.plan is None:
-        doc = month.document
         if with_report:  # the status after the recorded run (SPEC §7)
-            view = _view(loaded.book, first, run.horizon, run.policy)
-            doc = {**doc, "status": jsonout.status_json(view, loaded.partners)}
-        by_run: dict[str, list[str]] = {}
-        for p in doc["partners"]:
-            if p.get("run"):
-                by_run.setdefault(p["run"], []).append(p["partner"])
-        if len(by_run) > 1:
-            runs = "; ".join(f"{r} ({', '.join(ps)})" for r, ps in by_run.items())
-            said = f"{doc['month']} was already applied by runs {runs}"
-        else:
-            said = f"{doc['month']} was already applied by run {doc['run']}"
-        return RunResult(doc, [], [said])
-    assert month.book is not None and month.checks is not None
-    for line in _skipped_month(loaded.book, run.month):
-        options.warn(line)
+            view = status_model(loaded.book, first, run.horizon, run.policy)
+            document = {**document, "status": jsonout.status_json(view, loaded.partners)}
+        if run.catch_up:  # M recorded: nothing after the last recorded month comes before it
+            document = {**document, "caught_up": []}
+        return RunResult(document, [], [_already_applied_line(document)])
+    checks = _check_conservation(book)
+    if not run.catch_up:
+        for line in _skipped_warning(months.skipped_month(loaded.book, first)):
+            options.warn(line)
     progress("recovery")
-    view = _view(month.book, first, run.horizon, run.policy)
-    summary = _summary(month.plan)
-    document = month.document
+    view = status_model(book, first, run.horizon, run.policy)
+    summary = [
+        f"caught up {p.month}: " + "; ".join(_summary(p.plan)[:3])
+        for p in plans[:-1]
+        if p.plan is not None
+    ] + _summary(month.plan)
+    renewal = document
     status_doc = jsonout.status_json(view, loaded.partners)
     if with_report:
         document = {**document, "status": status_doc}
-    if with_report:
         summary.append(
             f"recoverable now: {pluralise(int(view.recoverable['recoverable'].sum()), 'licence')}"
             f" in {pluralise(len(view.recoverable), 'contract')}"
         )
+    if run.catch_up:
+        document = {**document, "caught_up": [jsonout.month_json(p) for p in plans[:-1]]}
     written: list[Path] = []
     if run.dry_run:
         summary.append("dry run: nothing was written (run again without --dry-run to record it)")
         return RunResult(document, written, summary)
     progress("status")
-    computed = sheets.computed_sheets(view, month.checks)
+    computed = sheets.computed_sheets(view, checks)
+    appended = _all_rows([p.appended for p in plans])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
         written = _stage_ledger(
-            stage, outputs.out_dir, loaded, run.month, month.appended, computed, month.removed
+            stage,
+            outputs.out_dir,
+            loaded,
+            run.month,
+            appended,
+            computed,
+            month.removed,
+            options.warn,
         )
         if with_report:
             progress("report")
@@ -754,8 +705,8 @@ def _monthly(
                 options,
                 names,
                 status=status_doc,
-                renewal=month.document,
-                totals=_report_totals(month.book, view, month.plan),
+                renewal=renewal,
+                totals=_report_totals(book, view, month.plan),
                 meta=_report_meta(loaded, view, run.policy),
                 lang=outputs.lang,
             )
@@ -767,6 +718,16 @@ def _monthly(
                     f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"
                 )
     return RunResult(document, written, summary)
+
+
+def _all_rows(appended: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The rows of several runs, sheet by sheet, in run order."""
+    sheets_: dict[str, list[pd.DataFrame]] = {}
+    for rows in appended:
+        for name, frame in rows.items():
+            if not frame.empty:
+                sheets_.setdefault(name, []).append(frame)
+    return {name: pd.concat(fs, ignore_index=True) for name, fs in sheets_.items()}
 
 
 def init(directory: Path, *, sample: bool, force: bool) -> Path:

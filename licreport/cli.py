@@ -502,6 +502,11 @@ def recover(
 
 
 def run_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--catch-up",
+        is_flag=True,
+        help="First run every month after the last one recorded in Renewals and before --month.",
+    )(f)
     f = click.option("--redo", is_flag=True, help="Recompute a month already applied.")(f)
     f = click.option(
         "--exchange", is_flag=True, help="First buy missing monthly licences with MSSP Points."
@@ -567,6 +572,7 @@ def renew(
     policy: str,
     exchange: bool,
     redo: bool,
+    catch_up: bool,
     dry_run: bool,
     out_dir: Path,
     force: bool,
@@ -580,7 +586,7 @@ def renew(
 
     Example: licreport renew sample_data/ledger.xlsx --month 2026-12 --exchange --dry-run
     """
-    run = api.RunOptions(month, policy, exchange, dry_run, redo)
+    run = api.RunOptions(month, policy, exchange, dry_run, redo, catch_up=catch_up)
     result = api.renew(
         ledger, run, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner)
     )
@@ -659,6 +665,7 @@ def reconcile(
     policy: str,
     exchange: bool,
     redo: bool,
+    catch_up: bool,
     horizon: int,
     split: bool,
     out_dir: Path,
@@ -674,7 +681,9 @@ def reconcile(
 
     Example: licreport reconcile sample_data/ledger.xlsx --month 2026-12
     """
-    run = api.RunOptions(month, policy, exchange, False, redo, horizon, split)
+    run = api.RunOptions(
+        month, policy, exchange, False, redo, horizon, split=split, catch_up=catch_up
+    )
     interactive = sys.stderr.isatty() and not as_json
     with _progress(api.RECONCILE_STEPS, interactive) as progress:
         result = api.reconcile(

@@ -15,7 +15,7 @@ from licreport.rules.recovery import recoverable
 from licreport.rules.renewal import plan_renewals
 from licreport.rules.status import overuse
 from tests.factory import PANDA, PRODUCTS, WG, make_ledger
-from tests.test_api_idempotency import funded_ledgers
+from tests.test_rules_months import funded_ledgers
 
 AS_OF = pd.Timestamp("2026-12-01")
 TIERS = [{"min_quantity": 2, "discount": 10}, {"min_quantity": 50, "discount": 20}]

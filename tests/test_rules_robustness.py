@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from licreport.api import _view
+from licreport.api import status_model
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import ROW
@@ -42,6 +42,6 @@ def _blank(ledger: Ledger, holes: list[tuple[int, int]]) -> Ledger:
 def test_blank_cells_anywhere_never_crash_the_rules(holes: list[tuple[int, int]]) -> None:
     book = replay_ledger(_blank(LEDGER, holes))
     plan_renewals(book.contracts_at(FIRST), book.balances(FIRST), month="2026-12", run="r")
-    _view(book, FIRST)
+    status_model(book, FIRST)
     for e in book.errors:
         assert e.file == "ledger.xlsx" and e.message

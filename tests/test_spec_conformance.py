@@ -28,16 +28,6 @@ def _cli(*args: object) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _loaded(ledger) -> api.Loaded:
-    return api.Loaded(ledger, replay_ledger(ledger))
-
-
-def _month(ledger, month: str, **kw) -> api.MonthRun:
-    loaded = _loaded(ledger)
-    assert loaded.book.errors == []
-    return api._month_run(loaded, api.RunOptions(month, **kw), lambda step: None)
-
-
 def _messages(ledger) -> list[str]:
     return [str(e) for e in replay_ledger(ledger).errors]
 
@@ -96,7 +86,7 @@ def test_contracts_sheet_recoverable_is_per_contract() -> None:
         Pool=[{"date": "2026-01-01", "product": "EPP", "term": "1", "quantity": 20}],
         Clients=[contract, dict(contract)],
     )
-    view = api._view(replay_ledger(ledger), pd.Timestamp("2026-10-01"))
+    view = api.status_model(replay_ledger(ledger), pd.Timestamp("2026-10-01"))
     assert view.recoverable["recoverable"].tolist() == [2, 2]
     frame = sheets.contracts_sheet(view).frame
 
@@ -210,161 +200,6 @@ def test_report_takes_json_like_every_computing_command(tmp_path: Path) -> None:
 # --- rules checked and found to conform -------------------------------------------------------
 
 
-def test_monthly_contract_requests_full_licences_after_a_dropped_month() -> None:
-    # R2: "it requests its full licences every month, whatever was dropped before".
-    # Pool: 14 EPP licences on 1 Nov; A (10, start 1 Nov) consumes 10 -> 4 left on 1 Dec.
-    # December: requested 10, renewed 4, dropped 6.  20 more on 1 Jan -> January requests 10
-    # again and renews all 10.
-    ledger = make_ledger(
-        Partners=[WG],
-        Products=PRODUCTS,
-        Exchanges=[
-            {"date": "2026-11-01", "type": "credit", "points": 300},
-            {"date": "2026-11-01", "type": "exchange", "product": "EPP", "licences": 14},
-            {"date": "2027-01-01", "type": "exchange", "product": "EPP", "licences": 20},
-        ],
-        Clients=[
-            {
-                "client": "A",
-                "product": "EPP",
-                "term": "monthly",
-                "licences": 10,
-                "start": "2026-11-01",
-            }
-        ],
-    )
-    dec = _month(ledger, "2026-12")
-    [line] = dec.document["partners"][0]["lines"]
-    assert (line["requested"], line["renewed"], line["dropped"]) == (10, 4, 6)
-    jan = _month(ledger.with_rows(dec.appended), "2027-01")
-    [line] = jan.document["partners"][0]["lines"]
-    assert (line["requested"], line["renewed"], line["dropped"]) == (10, 10, 0)
-
-
-def test_annual_settlement_uses_the_pool_as_of_the_first_only() -> None:
-    # R3: renewals of M "use the pools ... as they stand after every movement dated on or
-    # before the 1st of M".  A (8 licences, end 2026-12-20, auto_renew) is due in December.
-    # Pool on 1 Dec: 8 bought 2025-01-01 - 8 assigned + 2 bought 2026-12-01 (on the 1st:
-    # counts) = 2; the 10 bought 2026-12-02 come too late -> renewed 2, dropped 6.
-    ledger = make_ledger(
-        Partners=[PANDA],
-        Products=PRODUCTS,
-        Pool=[
-            {"date": "2025-01-01", "product": "EPP", "term": "1", "quantity": 8},
-            {"date": "2026-12-01", "product": "EPP", "term": "1", "quantity": 2},
-            {"date": "2026-12-02", "product": "EPP", "term": "1", "quantity": 10},
-        ],
-        Clients=[
-            {
-                "client": "A",
-                "product": "EPP",
-                "term": "1",
-                "licences": 8,
-                "start": "2025-12-20",
-                "auto_renew": True,
-            }
-        ],
-    )
-    run = _month(ledger, "2026-12")
-    [line] = run.document["partners"][0]["lines"]
-    assert (line["term"], line["requested"], line["renewed"], line["dropped"]) == (1, 8, 2, 6)
-    assert line["points"] is None  # blank for annual
-    assert run.document["partners"][0]["pool_after"] == [
-        {"product": "EPP", "term": 1, "available": 0}
-    ]
-
-
-def test_annual_renewal_defaults_and_co_termed_end_plus_term() -> None:
-    # R3 + §3: annual auto_renew defaults to no; a given (co-termed) end wins and the renewal
-    # moves it by the term: 2026-12-15 + 3 years = 2029-12-15, licences become renewed (4).
-    ledger = make_ledger(
-        Partners=[PANDA],
-        Products=PRODUCTS,
-        Pool=[{"date": "2023-01-01", "product": "EPP", "term": "3", "quantity": 14}],
-        Clients=[
-            {
-                "client": "A",
-                "product": "EPP",
-                "term": "3",
-                "licences": 4,
-                "start": "2025-03-01",
-                "end": "2026-12-15",
-                "auto_renew": True,
-            },
-            # blank auto_renew on an annual contract: not renewed
-            {"client": "B", "product": "EPP", "term": "3", "licences": 4, "start": "2023-12-10"},
-        ],
-    )
-    run = _month(ledger, "2026-12")
-    assert [ln["client"] for ln in run.document["partners"][0]["lines"]] == ["A"]
-    book = replay_ledger(ledger.with_rows(run.appended))
-    ends = dict(zip(book.contracts["client"], book.contracts["end"], strict=True))
-    assert ends == {"A": pd.Timestamp("2029-12-15"), "B": pd.Timestamp("2026-12-10")}
-    # pool: 14 - 4 (A) - 4 (B) - 4 (A's renewal) = 2
-    assert book.balances().annual["available"].tolist() == [2]
-
-
-def test_partially_renewed_annual_contract_requests_what_was_renewed_next_year() -> None:
-    # §3: "A renewal line extends its contract: the end moves by the term, the licences become
-    # renewed".  A: 10 licences ending 2026-12-05, pool has 6 on 1 Dec 2026 -> renewed 6,
-    # end 2027-12-05.  In December 2027 A requests 6 (not 10).
-    ledger = make_ledger(
-        Partners=[PANDA],
-        Products=PRODUCTS,
-        Pool=[
-            {"date": "2025-01-01", "product": "EPP", "term": "1", "quantity": 16},
-            {"date": "2027-11-01", "product": "EPP", "term": "1", "quantity": 50},
-        ],
-        Clients=[
-            {
-                "client": "A",
-                "product": "EPP",
-                "term": "1",
-                "licences": 10,
-                "start": "2025-12-05",
-                "auto_renew": True,
-            }
-        ],
-    )
-    dec26 = _month(ledger, "2026-12")
-    [line] = dec26.document["partners"][0]["lines"]
-    assert (line["requested"], line["renewed"]) == (10, 6)
-    dec27 = _month(ledger.with_rows(dec26.appended), "2027-12")
-    [line] = dec27.document["partners"][0]["lines"]
-    assert (line["requested"], line["renewed"]) == (6, 6)
-
-
-def test_already_applied_returns_the_same_balances_as_the_run() -> None:
-    # §4: a month already applied "returns that run's recorded lines with already_applied:
-    # true".  With --exchange: 95 points on 1 Dec, 12 AD360 in the pool, 23 requested ->
-    # buys 11 (33 points); pool_after / monthly_pool_after must match the first run's.
-    ledger = make_ledger(
-        Partners=[WG],
-        Products=PRODUCTS,
-        Exchanges=[
-            {"date": "2026-10-01", "type": "credit", "points": 200},
-            {"date": "2026-11-01", "type": "exchange", "product": "AD360", "licences": 23},
-            {"date": "2026-12-01", "type": "exchange", "product": "AD360", "licences": 12},
-        ],
-        Clients=[
-            {
-                "client": c,
-                "product": "AD360",
-                "term": "monthly",
-                "licences": n,
-                "start": "2026-11-01",
-            }
-            for c, n in (("A", 10), ("B", 5), ("C", 8))
-        ],
-    )
-    first = _month(ledger, "2026-12", exchange=True)
-    again = _month(ledger.with_rows(first.appended), "2026-12")
-    assert first.document["partners"][0]["exchanged_points"] == 33
-    assert again.document["already_applied"] is True
-    for key in ("exchanged_points", "monthly_pool_after", "pool_after", "lines"):
-        assert again.document["partners"][0][key] == first.document["partners"][0][key], key
-
-
 def test_same_date_points_credit_comes_before_the_exchange() -> None:
     # R7: "on one date, inflows before outflows, then sheet row order".  The exchange (row 2,
     # 5 EPP at 1 point = 5 points) is above the credit (row 3, 5 points), same date:
@@ -443,7 +278,7 @@ def test_status_expiring_window_and_kinds() -> None:
     )
     book = replay_ledger(ledger)
     assert book.errors == []
-    view = api._view(book, pd.Timestamp("2026-10-01"))
+    view = api.status_model(book, pd.Timestamp("2026-10-01"))
     doc = jsonout.status_json(view, ["WG1"])["partners"][0]
     assert doc["expiring"] == [
         {

@@ -186,6 +186,8 @@ def append_to_file(
 ) -> None:
     """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect
     and style: `recorded` (how the reader read it) when known, else as detected."""
+    if recorded is not None and _append_in_place(path, table, new, recorded):
+        return
     data = path.read_bytes()
     dialect, form = file_format(detect(data)[0], recorded)
     text = data[len(dialect.bom) :].decode(dialect.encoding)
@@ -219,6 +221,53 @@ def append_to_file(
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
     path.write_bytes(data + _encode(tail, dialect, path.name))
+
+
+HEAD_BYTES = 1 << 16  # enough for the header and the line ending of any ledger file
+
+
+def _append_in_place(path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat) -> bool:
+    """`append_to_file` for a file the reader read, without reading it whole: its header
+    and line ending from its first bytes, its last bytes for a missing final line break,
+    and the new lines appended to the file as it is (a 1.2-million-row Clients file is
+    not decoded and rewritten).  False when that does not suffice (the header is not in
+    the first bytes, or a new row needs a column the file lacks): read the whole file."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        fh.seek(max(0, size - 4))
+        last = fh.read()
+    if size <= HEAD_BYTES:
+        return False  # small: the whole-file path costs nothing
+    dialect, form = file_format(detect(head)[0], recorded)
+    text = codecs.getincrementaldecoder(dialect.encoding)().decode(head[len(dialect.bom) :])
+    if "\n" not in text and "\r" not in text:
+        return False
+    # only complete lines: the last one of the head may be cut
+    text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+    records = _records(text, dialect.delimiter, until=table.header_row)
+    at = next((i for i, (line, _) in enumerate(records) if line == table.header_row), None)
+    if at is None:
+        return False
+    header = records[at][1]
+    positions = _header_positions(table, header)
+    wanted = [c for c in new.columns if not str(c).startswith("_")]
+    if any(c not in positions and new[c].notna().any() for c in wanted):
+        return False
+    kept = [c for c in wanted if c in positions]
+    out_rows = []
+    for values in _new_values(new, kept, form):
+        row = [""] * len(header)
+        for c, v in zip(kept, values, strict=True):
+            row[positions[c]] = v
+        out_rows.append(row)
+    tail = _lines(out_rows, dialect)
+    if not last.endswith(("\n".encode(dialect.encoding), "\r".encode(dialect.encoding))):
+        tail = dialect.newline + tail
+    encoded = _encode(tail, dialect, path.name)
+    with open(path, "ab") as fh:
+        fh.write(encoded)
+    return True
 
 
 def rows_to_remove(removed: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
@@ -351,3 +400,78 @@ def write_csv_folder(
             append_to_file(target / table.file, table, new, ledger.csv_formats.get(table.file))
         else:
             new_file(target / f"{name.lower()}.csv", name, new, default, default_form)
+
+
+# --- the computed sheets as CSV files (SPEC §12) ------------------------------------------------
+
+WORKSHEET_ROWS = 1_048_576  # rows a worksheet holds (Excel's limit, header included)
+
+
+def computed_file_name(sheet: str) -> str:
+    """``Status`` -> ``status.csv``, ``Buying list`` -> ``buying-list.csv``: names the
+    reader does not take for a ledger sheet, so the folder can be read next month."""
+    return "-".join(sheet.casefold().split()) + ".csv"
+
+
+def computed_text(values: pd.Series, form: CsvFormat) -> pd.Series:
+    """One computed column as CSV text: dates ISO, yes/no, plain decimals in the folder's
+    decimal separator, text from input with formulas defused.  Whole columns at a time:
+    the Contracts sheet has a row per contract (1.2 million at SPEC §12 scale)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").fillna("")
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "yes", False: "no"}).astype(object).fillna("")
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype(object).where(values.notna(), "").astype(str)
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: field(v, form))  # rare: percents
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        text = values.astype(object).where(values.notna(), "").astype(str)
+        formula = text.str.startswith(FORMULA_START)
+        return text.where(~formula, "'" + text)
+    return values.map(lambda v: field(v, form))  # mixed objects (Decimals, None): small sheets
+
+
+def write_computed(folder: Path, sheets: Sequence[Any], reference: Ledger) -> list[Path]:
+    """Each computed sheet (`ComputedSheet`: name, frame) as ``folder/<name>.csv``, written
+    as a file the folder lacks is (`new_file_format`: UTF-8, the folder's delimiter,
+    decimal separator and line ending, ISO dates)."""
+    partners = reference.tables.get("Partners")
+    dialect, form = Dialect(), ISO
+    if partners is not None and partners.present and (folder / partners.file).is_file():
+        dialect, form = new_file_format(
+            detect((folder / partners.file).read_bytes())[0],
+            reference.csv_formats.get(partners.file),
+        )
+    written = []
+    for sheet in sheets:
+        frame = sheet.frame
+        text = pd.DataFrame({c: computed_text(frame[c], form) for c in frame.columns})
+        path = folder / computed_file_name(sheet.name)
+        encoding = "utf-8-sig" if dialect.bom == codecs.BOM_UTF8 else dialect.encoding
+        with open(path, "w", encoding=encoding, newline="") as fh:
+            text.to_csv(fh, sep=dialect.delimiter, lineterminator=dialect.newline, index=False)
+        written.append(path)
+    return written
+
+
+def oversized_sheets(
+    ledger: Ledger,
+    appended: Mapping[str, pd.DataFrame],
+    computed: Sequence[Any],
+    removed: Mapping[str, Sequence[int]] | None = None,
+) -> dict[str, int]:
+    """Sheet -> rows (header included) of every sheet of the updated workbook that a
+    worksheet cannot hold (SPEC §12); empty when the workbook can be written."""
+    dropping = rows_to_remove(removed)
+    rows = {}
+    for name, table in ledger.tables.items():
+        new = appended.get(name)
+        extra = len(new) if new is not None else 0
+        rows[name] = table.header_row + len(table.frame) + extra - len(dropping.get(name, []))
+    for name, new in appended.items():
+        rows.setdefault(name, 1 + len(new))
+    for sheet in computed:
+        rows[sheet.name] = 1 + len(sheet.frame)
+    return {name: n for name, n in rows.items() if n > WORKSHEET_ROWS}

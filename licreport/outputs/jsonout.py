@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from licreport.ledger.schema import normalise
+from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import estimated_total
 from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
+from licreport.rules.renewal import balances_after
 from licreport.rules.status import StatusView, partner_summary
 
 
@@ -349,3 +351,31 @@ def diff_json(old: Any, new: Any, sheets: Iterable[Any]) -> dict[str, Any]:
             for d in sheets
         ],
     }
+
+
+def month_json(month: MonthPlan) -> dict[str, Any]:
+    """The renew/reconcile document (SPEC §4) of one month's run, or of the month as
+    already applied (each partner then carries its own run id)."""
+    if month.applied is not None:
+        a = month.applied
+        partners = month.book.ledger.partners
+        b = a.balances
+        doc = renew_json(a.month, a.run, True, a.lines, a.spent, b.monthly, b.annual, partners)
+        for partner in doc["partners"]:
+            own_run = a.runs.get(partner["partner"])
+            partner["run"] = None if own_run is None or pd.isna(own_run) else str(own_run)
+        return doc
+    plan, before = month.plan, month.before
+    assert plan is not None and before is not None
+    after = balances_after(before, plan)
+    return renew_json(
+        plan.month,
+        plan.run,
+        False,
+        plan.lines,
+        plan.exchanged_points,
+        after.monthly,
+        after.annual,
+        month.partners,
+        would_keep=plan.would_keep,
+    )

@@ -7,12 +7,14 @@ eligibility checked (R6), then every balance replayed (R7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Ledger
+from licreport.ledger.schema import MONTH_FIRST
 from licreport.rules import replay
 from licreport.rules.checks import check_ledger
 from licreport.rules.contracts import apply_events, build_contracts
@@ -66,3 +68,64 @@ def replay_ledger(ledger: Ledger) -> Book:
     moves = replay.ordered(replay.movements(ledger, base, exchanges))
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
+
+
+def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
+    """The book with `appended` rows (canonical columns) below each sheet's rows: the same
+    book `replay_ledger` gives on the ledger with those rows.
+
+    A run's own rows (Renewals lines and the Exchanges it bought, dated on its 1st) are
+    applied to the replayed book instead of replaying the whole ledger again: only they
+    are priced, checked and turned into movements; the contracts they renew are
+    extended; the movements are put in replay order again and every balance replayed
+    (R7), so a run's row that would take a later movement below zero is still an
+    error.  Anything else (Pool or Clients rows, a book with errors, events dated after
+    the new rows) is replayed from scratch.
+    """
+    new = {name: rows for name, rows in appended.items() if len(rows)}
+    if not new:
+        return book  # `with_rows` adds nothing: the same ledger
+    ledger = book.ledger.with_rows(new)
+    dated = [
+        ledger[name][column].iloc[len(ledger[name]) - len(new[name]) :]
+        for name, column in (("Renewals", MONTH_FIRST), ("Exchanges", "date"))
+        if name in new
+    ]
+    dates = pd.concat(dated) if dated else pd.Series(dtype="datetime64[ns]")
+    when = dates.min() if len(dates) and dates.notna().all() else None
+    if (
+        set(new) - {"Renewals", "Exchanges"}
+        or book.errors
+        or when is None
+        or (book.last_event is not None and book.last_event > when)
+    ):
+        return replay_ledger(ledger)
+    # the ledger of the new rows alone, for pricing, checks and movements
+    only_new = {
+        name: replace(t, frame=t.frame.iloc[len(t.frame) - len(new[name]) :])
+        if name in new
+        else replace(t, frame=t.frame.iloc[:0])
+        for name, t in ledger.tables.items()
+        if name not in ("Partners", "Products")
+    }
+    delta = replace(ledger, tables={**ledger.tables, **only_new})
+    renewed = apply_events(
+        book.contracts, delta["Renewals"], delta["Clients"],
+        renewals_table=delta.table("Renewals"),
+    )  # fmt: skip
+    contracts = renewed.contracts.assign(
+        renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
+    )
+    priced, errors = replay.priced_exchanges(delta)
+    exchanges = (
+        pd.concat([book.exchanges, priced], ignore_index=True) if len(priced) else book.exchanges
+    )
+    touched = contracts["client"].isin(delta["Renewals"]["client"]).fillna(False).astype(bool)
+    errors = list(renewed.errors) + errors + check_ledger(delta, contracts[touched])
+    moves = replay.movements(delta, book.base_contracts.iloc[:0], priced)
+    moves = replay.ordered(
+        pd.concat([book.moves.drop(columns="balance"), moves], ignore_index=True)
+    )
+    errors += replay.negative_balances(moves, ledger)
+    last = renewed.last_event if renewed.last_event is not None else book.last_event
+    return Book(ledger, book.base_contracts, contracts, exchanges, moves, errors, last)
