@@ -108,6 +108,64 @@ def _complete_styles(xml: bytes) -> bytes:
     return xml
 
 
+_ALTERNATE = re.compile(
+    rb"<(" + PFX + rb")AlternateContent\b([^>]*)>(.*?)</\1AlternateContent\s*>", re.S
+)
+_NS_DECL = re.compile(rb"\sxmlns(?::[\w.-]+)?=(\"[^\"]*\"|'[^']*')")
+_MC_NS = b"http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def unwrap_alternate_content(xml: bytes) -> bytes:
+    """styles.xml with each ``mc:AlternateContent`` replaced by its ``mc:Fallback`` element.
+
+    Hancom Office wraps fonts and cellXfs in AlternateContent (a Choice with its own
+    extensions, a plain Fallback). Excel and LibreOffice use the Fallback; calamine
+    counts both branches, so every index after the first wrapper is off by one and
+    dates show as numbers. Since licreport rewrites this part anyway, it keeps the
+    portable branch only, and every reader counts the same items. The Hancom-only
+    extension attributes of the Choice are dropped. A wrapper without a one-element
+    Fallback, or a result that does not parse, leaves the part as it was.
+    """
+
+    def fallback(m: re.Match[bytes]) -> bytes:
+        mc, head, body = m.group(1), m.group(2), m.group(3)
+        fb = re.search(
+            rb"<"
+            + re.escape(mc)
+            + rb"Fallback\b([^>]*)>(.*?)</"
+            + re.escape(mc)
+            + rb"Fallback\s*>",
+            body,
+            re.S,
+        )
+        if fb is None:
+            return m.group(0)
+        inner = fb.group(2).strip()
+        if not re.fullmatch(rb"<([\w.:-]+)\b[^>]*?(?:/>|>.*</\1\s*>)", inner, re.S):
+            return m.group(0)
+        # Declarations made on the wrapper go onto the element that leaves it.
+        start = re.match(rb"<[\w.:-]+", inner)
+        assert start is not None
+        tag_end = inner.index(b">")
+        decls = b""
+        for d in _NS_DECL.finditer(head + fb.group(1)):
+            if _MC_NS in d.group(0):
+                continue
+            name = d.group(0).split(b"=", 1)[0].strip()
+            if name + b"=" not in inner[:tag_end] and name + b"=" not in decls:
+                decls += d.group(0)
+        return inner[: start.end()] + decls + inner[start.end() :]
+
+    if b"AlternateContent" not in xml:
+        return xml
+    out = _ALTERNATE.sub(fallback, xml)
+    try:
+        SafeET.fromstring(out)
+    except Exception:  # a part we cannot simplify is kept as the user wrote it
+        return xml
+    return out
+
+
 def _items(root: Any, group: str, name: str) -> list[Any]:
     """The `name` elements of every `group`, one per index as Excel counts them.
 
@@ -129,9 +187,13 @@ def _items(root: Any, group: str, name: str) -> list[Any]:
 
 
 def _shape(elem: Any) -> tuple[Any, ...]:
-    """An element's attributes and children as a comparable value (prefixes ignored)."""
+    """An element's attributes and children as a comparable value (prefixes and order ignored).
+
+    Children are sorted: a font written by an older licreport (``<b/>`` first) is
+    the same font as one in Excel's order.
+    """
     attrs = tuple(sorted((local_name(k), v) for k, v in elem.attrib.items()))
-    return (local_name(elem.tag), attrs, tuple(_shape(c) for c in elem))
+    return (local_name(elem.tag), attrs, tuple(sorted(_shape(c) for c in elem)))
 
 
 def _reuse_or_append(
@@ -172,7 +234,7 @@ def _with_ns(text: str, prefix: bytes) -> bytes:
 
 def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     """Add a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml (reused if there)."""
-    xml = _complete_styles(xml)
+    xml = _complete_styles(unwrap_alternate_content(xml))
     root = SafeET.fromstring(xml)
     m = re.search(rb"<(" + PFX + rb")styleSheet\b", xml)
     prefix = m.group(1) if m else b""
@@ -184,13 +246,16 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     xfs = _items(root, "cellXfs", "xf")
     fonts = _items(root, "fonts", "font")
 
-    # Bold header font: the default font with <b/>.
+    # Bold header font: the default font with <b/>, children in the order Excel writes
+    # them (CT_Font allows any order; the Open XML SDK's validator expects this one).
     font_xml = f"<{p}font><{p}b/>"
-    for child in fonts[0] if fonts else []:
-        name = local_name(child.tag)
-        if name in ("sz", "color", "name", "family", "charset", "scheme"):
+    base = {local_name(c.tag): c for c in (fonts[0] if fonts else [])}
+    for name in ("sz", "color", "name", "family", "charset", "scheme"):
+        if name in base:
             attrs = "".join(
-                f' {local_name(k)}="{xml_attr(v)}"' for k, v in child.attrib.items() if "}" not in k
+                f' {local_name(k)}="{xml_attr(v)}"'
+                for k, v in base[name].attrib.items()
+                if "}" not in k
             )
             font_xml += f"<{p}{name}{attrs}/>"
     font_xml += f"</{p}font>"
