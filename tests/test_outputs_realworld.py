@@ -198,8 +198,12 @@ def test_styles_in_alternate_content_are_counted_once(tmp_path: Path) -> None:
     and shows the new dates as dates.
     """
     case = users_case("poi-style-alternate-content.xlsx", tmp_path)
-    # openpyxl cannot open this workbook, before or after: a cellStyle has no name.
+    # openpyxl cannot open the input (its Normal cellStyle has no name); the output names it.
+    assert not opens_in_openpyxl(case)
     book = assert_users_case(case, tmp_path / "out", reconcile(case, tmp_path / "out"))
+    wb = openpyxl.load_workbook(book)
+    new_xl = [r for r in wb["Exchanges"].iter_rows(min_row=2) if r[8].value]
+    assert new_xl and all(r[0].is_date and r[0].value.date() == MONTH_DAY for r in new_xl)
     xfs = cell_xfs(book)
     # The input holds 29 cellXfs (7 of them wrapped): ours are 29 (header) .. 33.
     assert len(xfs) == 29 + 5
@@ -210,6 +214,7 @@ def test_styles_in_alternate_content_are_counted_once(tmp_path: Path) -> None:
     assert b'<x:numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>' in styles
     assert b'<x:fonts count="15">' in styles and b'<x:cellXfs count="34">' in styles
     assert b"AlternateContent" not in styles
+    assert b'<x:cellStyle name="Normal" xfId="0" builtinId="0"/>' in styles
 
 
 def test_workbook_without_styles_gets_xl_styles_xml(tmp_path: Path) -> None:

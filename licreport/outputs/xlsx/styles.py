@@ -166,6 +166,34 @@ def unwrap_alternate_content(xml: bytes) -> bytes:
     return out
 
 
+# Names of the built-in cell styles (ECMA-376 Part 1, 18.8.7), which Excel always writes.
+_BUILTIN_STYLE_NAMES = {
+    "0": "Normal", "3": "Comma", "4": "Currency", "5": "Percent", "6": "Comma [0]",
+    "7": "Currency [0]", "8": "Hyperlink", "9": "Followed Hyperlink",
+}  # fmt: skip
+_CELL_STYLE = re.compile(rb"<(" + PFX + rb")cellStyle\b([^>]*?)(/?)>")
+
+
+def name_builtin_styles(xml: bytes) -> bytes:
+    """styles.xml with a nameless built-in ``cellStyle`` given its built-in name.
+
+    The name is optional in the schema and Hancom Office leaves it out; openpyxl
+    then cannot open the workbook. The name added is the one Excel shows anyway.
+    """
+
+    def named(m: re.Match[bytes]) -> bytes:
+        attrs = m.group(2)
+        builtin = re.search(rb'\sbuiltinId="(\d+)"', attrs)
+        if re.search(rb"\sname=", attrs) or builtin is None:
+            return m.group(0)
+        name = _BUILTIN_STYLE_NAMES.get(builtin.group(1).decode())
+        if name is None:
+            return m.group(0)
+        return b'<%scellStyle name="%s"%s%s>' % (m.group(1), name.encode(), attrs, m.group(3))
+
+    return _CELL_STYLE.sub(named, xml)
+
+
 def _items(root: Any, group: str, name: str) -> list[Any]:
     """The `name` elements of every `group`, one per index as Excel counts them.
 
@@ -234,7 +262,7 @@ def _with_ns(text: str, prefix: bytes) -> bytes:
 
 def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     """Add a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml (reused if there)."""
-    xml = _complete_styles(unwrap_alternate_content(xml))
+    xml = _complete_styles(name_builtin_styles(unwrap_alternate_content(xml)))
     root = SafeET.fromstring(xml)
     m = re.search(rb"<(" + PFX + rb")styleSheet\b", xml)
     prefix = m.group(1) if m else b""
