@@ -11,18 +11,21 @@ from urllib.parse import unquote
 
 from defusedxml import ElementTree as SafeET
 from openpyxl.utils.cell import quote_sheetname
+from openpyxl.writer.theme import theme_xml
 
 from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.constants import (
     CONTENT_TYPES,
     CT_RELS,
     CT_STYLES,
+    CT_THEME,
     NS_CT,
     NS_MAIN,
     NS_PKG_REL,
     NS_R,
     REL_DOC,
     REL_STYLES,
+    REL_THEME,
 )
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
 from licreport.outputs.xlsx.utility import absolute_ref
@@ -169,6 +172,7 @@ def empty_package() -> bytes:
             '<Override PartName="/xl/workbook.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             f'<Override PartName="/xl/styles.xml" ContentType="{CT_STYLES}"/>'
+            f'<Override PartName="/xl/theme/theme1.xml" ContentType="{CT_THEME}"/>'
             "</Types>"
         ).encode(),
         "_rels/.rels": rels_xml([("rId1", REL_DOC, "xl/workbook.xml")]),
@@ -179,8 +183,13 @@ def empty_package() -> bytes:
             'windowHeight="9660"/>'
             '</bookViews><sheets></sheets><calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
         ).encode(),
-        "xl/_rels/workbook.xml.rels": rels_xml([("rId1", REL_STYLES, "styles.xml")]),
+        "xl/_rels/workbook.xml.rels": rels_xml(
+            [("rId1", REL_STYLES, "styles.xml"), ("rId2", REL_THEME, "theme/theme1.xml")]
+        ),
         "xl/styles.xml": MINIMAL_STYLES,
+        # The default Office theme, which the styles' "minor" font scheme refers to (and
+        # which the Open XML SDK requires); openpyxl's copy of it, not ours to maintain.
+        "xl/theme/theme1.xml": theme_xml.encode(),
     }
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():

@@ -260,6 +260,14 @@ def _with_ns(text: str, prefix: bytes) -> bytes:
     return (text[: m.end()] + decl + text[m.end() :]).encode()
 
 
+def _argb(attr: str, value: str) -> str:
+    """A colour copied from the user's font, as the schema types it: ``rgb`` is 8 hex
+    digits (ARGB); a 6-digit RGB, which Excel reads as opaque, gets its ``FF``."""
+    if attr == "rgb" and re.fullmatch(r"[0-9A-Fa-f]{6}", value):
+        return "FF" + value
+    return value
+
+
 def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     """Add a bold font, a ``yyyy-mm-dd`` format and five cellXfs to styles.xml (reused if there)."""
     xml = _complete_styles(name_builtin_styles(unwrap_alternate_content(xml)))
@@ -281,7 +289,7 @@ def patch_styles(xml: bytes) -> tuple[bytes, CellStyles]:
     for name in ("sz", "color", "name", "family", "charset", "scheme"):
         if name in base:
             attrs = "".join(
-                f' {local_name(k)}="{xml_attr(v)}"'
+                f' {local_name(k)}="{xml_attr(_argb(k, v))}"'
                 for k, v in base[name].attrib.items()
                 if "}" not in k
             )
