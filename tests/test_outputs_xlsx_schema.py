@@ -50,11 +50,13 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_a_csv_ledgers_workbook_is_valid_throughout(outputs: tuple[Path, Path]) -> None:
-    """Every part but the chart and its drawing is licreport's own: all validated."""
+    """Every SpreadsheetML and package part is licreport's own: all validated (the
+    DrawingML parts, chart, drawing and theme, by test_outputs_openxml_audit)."""
     _, book = outputs
     with zipfile.ZipFile(book) as z:
         names = z.namelist()
-    parts = [n for n in names if not n.startswith(("xl/charts/", "xl/drawings/drawing"))]
+    drawingml = ("xl/charts/", "xl/drawings/drawing", "xl/theme/")
+    parts = [n for n in names if not n.startswith(drawingml)]
     assert {"xl/workbook.xml", "xl/styles.xml", "[Content_Types].xml"} <= set(parts)
     assert sum(n.startswith("xl/worksheets/sheet") for n in parts) >= 12
     written(book, parts)
