@@ -22,7 +22,9 @@ from licreport.outputs.xlsx.shift import (
     Unshiftable,
     shift_defined_names,
     shift_formula,
+    shift_pivot_source,
     shift_sqref,
+    shifts_of,
 )
 from tests.workbooks import redo_ledger, redo_workbook, redone_renewals
 
@@ -49,6 +51,41 @@ SHIFTS = {"renewals": RowMap(FEBRUARY)}
 )
 def test_references_after_the_deletion(formula: str, own: str | None, expected: str) -> None:
     assert shift_formula(formula, SHIFTS, own) == expected
+
+
+def test_a_3d_reference_across_the_removed_rows_stops_the_run() -> None:
+    """Jan:Mar!D9 means D9 on every sheet from Jan to Mar; Excel does not move it when
+    rows of one of them go, so its rows would no longer line up: refused."""
+    order = ["Jan", "Renewals", "Mar", "Notes"]
+    shifts = shifts_of({"Renewals": RowMap(FEBRUARY)}, order)
+    with pytest.raises(Unshiftable, match=r"3-D reference Jan:Mar!D9 spans the sheet 'renewals'"):
+        shift_formula("SUM(Jan:Mar!D9)", shifts, "Notes")
+    with pytest.raises(Unshiftable, match="3-D reference"):  # the end named in reverse order
+        shift_formula("SUM('Mar:Jan'!D2:D4)", shifts, None)
+    # A span without the sheet, or whole columns (no row to move), stays as written.
+    assert shift_formula("SUM(Mar:Notes!D9)", shifts, None) == "SUM(Mar:Notes!D9)"
+    assert shift_formula("SUM(Jan:Mar!D:D)", shifts, None) == "SUM(Jan:Mar!D:D)"
+
+
+PIVOT_CACHE = (
+    b'<pivotCacheDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'refreshOnLoad="1" recordCount="9"><cacheSource type="worksheet">'
+    b'<worksheetSource ref="A1:F10" sheet="Renewals"/></cacheSource>'
+    b'<cacheFields count="0"/></pivotCacheDefinition>'
+)
+
+
+def test_pivot_cache_sources_lose_the_removed_rows() -> None:
+    shifts = shifts_of({"Renewals": RowMap(FEBRUARY)})
+    out = shift_pivot_source(PIVOT_CACHE, shifts)
+    assert out == PIVOT_CACHE.replace(b'ref="A1:F10"', b'ref="A1:F7"')
+    other = PIVOT_CACHE.replace(b'sheet="Renewals"', b'sheet="Notes"')
+    assert shift_pivot_source(other, shifts) == other
+    named = PIVOT_CACHE.replace(b'ref="A1:F10" sheet="Renewals"', b'name="AllRenewed"')
+    assert shift_pivot_source(named, shifts) == named  # a name moves with the name
+    only = PIVOT_CACHE.replace(b'ref="A1:F10"', b'ref="A5:F7"')
+    with pytest.raises(Unshiftable, match=r"pivot table: its source Renewals!A5:F7 is only rows"):
+        shift_pivot_source(only, shifts)
 
 
 def test_sqref_ranges_shrink_and_go() -> None:
@@ -130,6 +167,36 @@ def test_redo_shifts_names_formats_validations_and_formulas(tmp_path: Path) -> N
     ]
     # the March rows are where the names and formulas now point
     assert [ws[f"B{r}"].value for r in (5, 6, 7)] == ["2026-03"] * 3
+
+
+def with_pivot_cache(path: Path) -> Path:
+    """`path` with a pivot cache over Renewals!A1:F10 (openpyxl cannot make pivot tables)."""
+    copy = path.with_name("pivot-" + path.name)
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(copy, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/pivotCache/pivotCacheDefinition1.xml" '
+                    b'ContentType="application/vnd.openxmlformats-officedocument.'
+                    b'spreadsheetml.pivotCacheDefinition+xml"/></Types>',
+                )
+            zout.writestr(info, data)
+        zout.writestr("xl/pivotCache/pivotCacheDefinition1.xml", PIVOT_CACHE)
+    return copy
+
+
+def test_redo_moves_a_pivot_caches_source(tmp_path: Path) -> None:
+    source = with_pivot_cache(redo_with_names_and_formats(tmp_path / "ledger.xlsx"))
+    out = tmp_path / "out.xlsx"
+    write_workbook(
+        redo_ledger(source, title=False), out, appended={"Renewals": redone_renewals()},
+        computed=[], removed={"Renewals": FEBRUARY},
+    )  # fmt: skip
+    with zipfile.ZipFile(out) as z:
+        cache = z.read("xl/pivotCache/pivotCacheDefinition1.xml")
+    assert b'<worksheetSource ref="A1:F7" sheet="Renewals"/>' in cache
 
 
 def test_a_relative_reference_that_cannot_follow_stops_the_run(tmp_path: Path) -> None:

@@ -35,7 +35,13 @@ from licreport.outputs.xlsx.chart import ChartSpec, chart_parts
 from licreport.outputs.xlsx.packager import Package
 from licreport.outputs.xlsx.parts import empty_package
 from licreport.outputs.xlsx.rowmap import RowMap
-from licreport.outputs.xlsx.shift import Unshiftable, shift_chart, shift_other_sheet, shifts_of
+from licreport.outputs.xlsx.shift import (
+    Unshiftable,
+    shift_chart,
+    shift_other_sheet,
+    shift_pivot_source,
+    shifts_of,
+)
 from licreport.outputs.xlsx.styles import CellStyles, patch_styles
 from licreport.outputs.xlsx.tables import table_edits
 from licreport.outputs.xlsx.utility import col_index
@@ -257,7 +263,7 @@ def _row_shifts(
         ref = pkg.sheet(table.sheet) if table is not None and table.present else None
         if ref is not None and rows:
             out[ref.name] = RowMap(rows)
-    return shifts_of(out)
+    return shifts_of(out, [s.name for s in pkg.sheets])
 
 
 def _shift_other_parts(pkg: Package) -> None:
@@ -272,11 +278,18 @@ def _shift_other_parts(pkg: Package) -> None:
                 pkg.replace[ref.part] = new
     for info in pkg.infos:
         name = info.filename
-        if name.startswith("xl/charts/chart") and name.endswith(".xml"):
+        if not name.endswith(".xml"):
+            continue
+        if name.startswith("xl/charts/chart"):
             xml = pkg.read(name)
-            new = shift_chart(xml, pkg.shifts)
-            if new != xml:
-                pkg.replace[name] = new
+            new = shift_chart(xml, pkg.shifts, name)
+        elif name.startswith("xl/pivotCache/pivotCacheDefinition"):
+            xml = pkg.read(name)
+            new = shift_pivot_source(xml, pkg.shifts, name)
+        else:
+            continue
+        if new != xml:
+            pkg.replace[name] = new
 
 
 def _csv_ledger_sheets(

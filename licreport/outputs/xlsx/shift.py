@@ -14,7 +14,7 @@ do not, `Unshiftable` stops the run rather than leave a reference to the wrong r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape, unescape
 
 from openpyxl.formula.tokenizer import Tokenizer, TokenizerError
@@ -25,9 +25,10 @@ from licreport.outputs.xlsx.utility import parse_ref
 from licreport.outputs.xlsx.xmlwriter import PFX
 
 REF_ERROR = "#REF!"
-# One operand: an optional sheet ('My sheet'! or Sheet!), then a cell, a range or rows.
+# One operand: an optional sheet ('My sheet'!, Sheet! or a 3-D span Jan:Mar!), then a
+# cell, a range or rows.
 _OPERAND = re.compile(
-    r"^(?P<sheet>(?:'(?:[^']|'')+'|[^'!:\[\]]+)!)?"
+    r"^(?P<sheet>(?:'(?:[^']|'')+'|[^'!\[\]]+)!)?"
     r"(?P<a>\$?[A-Za-z]{0,3}\$?\d*)(?::(?P<b>\$?[A-Za-z]{0,3}\$?\d*))?$"
 )
 _PART = re.compile(r"^(\$?)([A-Za-z]{0,3})(\$?)(\d*)$")
@@ -62,9 +63,29 @@ Offset = Callable[[int, bool], int | None]
 Shifts = Mapping[str, RowMap]  # sheet name (casefolded) -> the rows removed from it
 
 
-def shifts_of(removed: Mapping[str, RowMap]) -> dict[str, RowMap]:
-    """`removed` keyed by casefolded sheet name, sheets without removed rows left out."""
-    return {name.casefold(): rows for name, rows in removed.items() if rows}
+class SheetShifts(dict[str, RowMap]):
+    """The rows removed per sheet (casefolded name), and the workbook's sheet order, which
+    says what a 3-D reference (``Jan:Dec!B5``) spans."""
+
+    def __init__(self, removed: Mapping[str, RowMap], order: Sequence[str] = ()) -> None:
+        super().__init__(removed)
+        self.order = [name.casefold() for name in order]
+
+
+def shifts_of(removed: Mapping[str, RowMap], order: Sequence[str] = ()) -> SheetShifts:
+    """`removed` keyed by casefolded sheet name, sheets without removed rows left out;
+    `order`: every sheet of the workbook, in order."""
+    return SheetShifts({name.casefold(): rows for name, rows in removed.items() if rows}, order)
+
+
+def _spanned(first: str, last: str, shifts: Shifts) -> list[str]:
+    """The sheets of `shifts` a 3-D reference from `first` to `last` covers."""
+    a, b = first.casefold(), last.casefold()
+    order = getattr(shifts, "order", [])
+    if a in order and b in order:
+        i, j = sorted((order.index(a), order.index(b)))
+        return [n for n in order[i : j + 1] if n in shifts]
+    return [n for n in (a, b) if n in shifts]  # order unknown: its two ends
 
 
 def shift_operand(
@@ -80,6 +101,16 @@ def shift_operand(
     if m is None:
         return operand
     target = _sheet_of(m.group("sheet"))
+    if target is not None and ":" in target:  # a 3-D reference: Jan:Dec!B5
+        start_sheet, end_sheet = target.split(":", 1)
+        spanned = _spanned(start_sheet, end_sheet, shifts)
+        if spanned and _row(m.group("a"))[1] is not None:
+            raise Unshiftable(
+                f"the 3-D reference {operand} spans the sheet {spanned[0]!r}, whose rows "
+                "--redo removes: its rows would no longer line up across the sheets. "
+                "Nothing was written; remove those rows by hand"
+            )
+        return operand
     name = (target if target is not None else own or "").casefold()
     rows = shifts.get(name)
     if rows is None or (target is None and own is None):
@@ -197,7 +228,7 @@ def shift_formulas_in(xml: bytes, shifts: Shifts, own: str | None, where: str) -
                 rule = offset_rule(
                     own_rows, span[0], span[0], span[1], f"{where}:{ref.group(1).decode()}: formula"
                 )
-        new = shift_formula(formula, shifts, own, rule)
+        new = _located(shift_formula, f"{where}: formula", formula, shifts, own, rule)
         if new == formula:
             return m.group(0)
         if (
@@ -261,7 +292,8 @@ def shift_foot(foot: bytes, shifts: Shifts, sheet: str) -> bytes:
 
         def formula(f: re.Match[bytes]) -> bytes:
             old = xml_formula(f.group(2))
-            new = shift_formula(old, shifts, sheet, rule)
+            where = f"{sheet}:{sqref}: conditional format or validation"
+            new = _located(shift_formula, where, old, shifts, sheet, rule)
             return f.group(0) if new == old else f.group(1) + xml_formula_text(new) + f.group(3)
 
         text = _RULE_F.sub(formula, text)
@@ -303,15 +335,53 @@ def _recount(xml: bytes, group: bytes, item: bytes) -> bytes:
 _CHART_F = re.compile(rb"(<c:f>)([^<]*)(</c:f>)")
 
 
-def shift_chart(xml: bytes, shifts: Shifts) -> bytes:
+def shift_chart(xml: bytes, shifts: Shifts, where: str = "chart") -> bytes:
     """A chart part's series references into the sheets of `shifts` moved."""
 
     def fix(m: re.Match[bytes]) -> bytes:
         formula = xml_formula(m.group(2))
-        new = shift_formula(formula, shifts, None)
+        new = _located(shift_formula, where, formula, shifts, None)
         return m.group(0) if new == formula else m.group(1) + xml_formula_text(new) + m.group(3)
 
     return _CHART_F.sub(fix, xml)
+
+
+def _located(shift: Callable[..., str], where: str, *args: object) -> str:
+    """`shift(*args)`, an `Unshiftable` it raises naming `where`."""
+    try:
+        return shift(*args)
+    except Unshiftable as exc:
+        raise Unshiftable(f"{where}: {exc.message}") from None
+
+
+_PIVOT_SOURCE = re.compile(rb"<" + PFX + rb"worksheetSource\b[^>]*?/?>")
+_ATTR = re.compile(rb"""(?<![\w:])(ref|sheet)\s*=\s*(["'])([^"']*)\2""")
+
+
+def shift_pivot_source(xml: bytes, shifts: Shifts, where: str = "pivot table") -> bytes:
+    """A pivot cache whose source range is on a sheet of `shifts`: the range loses the
+    removed rows, as Excel's "delete rows" does (the cached records stay until the
+    pivot table is refreshed). A source whose every row is removed is refused."""
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        element = m.group(0)
+        attrs = {a.group(1): a for a in _ATTR.finditer(element)}
+        if b"ref" not in attrs or b"sheet" not in attrs:
+            return element  # a named range or table: moved with its name
+        sheet = unescape(attrs[b"sheet"].group(3).decode(), {"&quot;": '"', "&apos;": "'"})
+        rows = shifts.get(sheet.casefold())
+        if rows is None:
+            return element
+        ref = attrs[b"ref"]
+        new = rows.ref(ref.group(3).decode())
+        if new is None:
+            raise Unshiftable(
+                f"{where}: its source {sheet}!{ref.group(3).decode()} is only rows --redo "
+                "removes. Nothing was written; change the pivot table's source first"
+            )
+        return element[: ref.start(3)] + new.encode() + element[ref.end(3) :]
+
+    return _PIVOT_SOURCE.sub(fix, xml)
 
 
 def first_row(sqref: str) -> tuple[int, int] | None:
@@ -334,10 +404,15 @@ def shift_defined_names(xml: bytes, shifts: Shifts) -> bytes:
 
     def fix(m: re.Match[bytes]) -> bytes:
         old = xml_formula(m.group(2))
-        new = shift_formula(old, shifts, None)
+        name = _NAME_ATTR.search(m.group(1))
+        where = f"defined name {name.group(1).decode()}" if name else "a defined name"
+        new = _located(shift_formula, where, old, shifts, None)
         return m.group(0) if new == old else m.group(1) + xml_formula_text(new) + m.group(3)
 
     return _DEFINED_NAME.sub(fix, xml)
+
+
+_NAME_ATTR = re.compile(rb"""(?<![\w:])name\s*=\s*["']([^"']*)["']""")
 
 
 def shift_rule_formulas(xml: bytes, shifts: Shifts, own: str | None) -> bytes:
@@ -345,7 +420,8 @@ def shift_rule_formulas(xml: bytes, shifts: Shifts, own: str | None) -> bytes:
 
     def fix(m: re.Match[bytes]) -> bytes:
         old = xml_formula(m.group(2))
-        new = shift_formula(old, shifts, own)
+        where = f"{own}: conditional format or validation" if own else "a rule"
+        new = _located(shift_formula, where, old, shifts, own)
         return m.group(0) if new == old else m.group(1) + xml_formula_text(new) + m.group(3)
 
     return _RULE_F.sub(fix, xml)
