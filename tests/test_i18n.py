@@ -172,6 +172,32 @@ def test_plural_words(lang: str, one: str, many: str, today: str, term: str) -> 
         f.pluralise(2, "widget")
 
 
+@pytest.mark.parametrize(
+    ("lang", "file", "run", "suggestions"),
+    [
+        ("en", "none", "none", "none"),
+        ("de", "keine", "keiner", "keine"),  # die Datei, der Lauf, die Vorschläge
+        ("es", "ninguno", "ninguna", "ninguna"),  # el archivo, la ejecución, las sugerencias
+        ("fr", "aucun", "aucune", "aucune"),  # le fichier, l'exécution, les suggestions
+        ("it", "nessuno", "nessuna", "nessuno"),  # il file, l'esecuzione, i suggerimenti
+        ("pt", "nenhum", "nenhuma", "nenhuma"),  # o ficheiro, a execução, as sugestões
+    ],
+)
+def test_none_agrees_with_what_is_missing(lang: str, file: str, run: str, suggestions: str) -> None:
+    """One English "none", three words where the noun's gender decides (pgettext contexts)."""
+    f = Formats(lang)
+    assert f.pgettext("file", "none") == file
+    assert f.pgettext("renewal run", "none") == run
+    assert f.pgettext("suggestions", "none") == suggestions
+
+
+def test_templates_say_which_none() -> None:
+    """Every "none" in the templates carries its context (a bare one would lose gender)."""
+    for template in (ROOT / "templates").glob("*.j2"):
+        text = template.read_text(encoding="utf-8")
+        assert '_("none")' not in text and 'gettext("none")' not in text, template.name
+
+
 # --------------------------------------------------------------------------- the report
 
 

@@ -194,6 +194,10 @@ class Formats:
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """`message` as translated for `context` (one English word, several genders)."""
+        return self.translations.pgettext(context, message)
+
     def ngettext(self, singular: str, plural: str, count: object) -> str:
         return self.translations.ngettext(singular, plural, plural_n(count))
 

@@ -82,7 +82,7 @@ def make_environment(
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        formats.gettext, formats.ngettext, newstyle=True
+        formats.gettext, formats.ngettext, newstyle=True, pgettext=formats.pgettext
     )
     env.globals["lang"] = formats.lang
     filters.register(env, formats)
