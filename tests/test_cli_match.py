@@ -330,3 +330,29 @@ def test_a_mapping_to_no_ledger_id_is_a_data_error(tmp_path: Path, out: Path) ->
     assert code == 1
     assert "ledger.xlsx:Mappings:C2: target: is not a client id of the Clients sheet" in stderr
     assert not out.exists()
+
+
+def test_all_partner_totals_are_summed_per_currency(tmp_path: Path) -> None:
+    """Money in different currencies is never added up: ATL in GBP, NRD in SEK, IBX in
+    EUR (the ledger's default). Underbilled: IBX 37.20 EUR, ATL 16.80 GBP, NRD 105.00
+    SEK; overbilled: ATL -21.00 GBP, NRD -6.00 SEK (the sample's summary above)."""
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    partners = (ledger / "partners.csv").read_text(encoding="utf-8")
+    partners = partners.replace(
+        "Atlas Managed Services Ltd,WatchGuard,", "Atlas Managed Services Ltd,WatchGuard,GBP"
+    )
+    partners = partners.replace(
+        "Nordvakt IT AB,Panda Security,", "Nordvakt IT AB,Panda Security,SEK"
+    )
+    (ledger / "partners.csv").write_text(partners, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["match", str(ledger), "--usage", str(USAGE), "--billing", str(BILLING),
+         "--month", "2026-12", "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "out" / "match-2026-12.html").read_text(encoding="utf-8")
+    assert "5 rows · EUR 37.20 + GBP 16.80 + SEK 105.00 a month" in html
+    assert "2 rows · GBP -21.00 + SEK -6.00 a month" in html
+    assert "159.00" not in html and "-27.00" not in html  # no sum across currencies

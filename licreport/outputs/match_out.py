@@ -176,32 +176,30 @@ def _cell(ident: object, name: object) -> dict[str, str]:
     return {"id": key, "name": text if text and text != key else ""}
 
 
-def _totals(result: MatchResult) -> list[dict[str, Any]]:
-    """One KPI per kind, all partners together (every kind, also when 0)."""
+def _totals(result: MatchResult, currencies: dict[str, str]) -> list[dict[str, Any]]:
+    """One KPI per kind, all partners together (every kind, also when 0). Money is
+    summed per currency, never across: `impacts` holds one (currency, amount) per
+    currency of the partners with a known impact, in currency order; empty when none."""
     s = result.summary
     out = []
     for kind in KINDS:
         rows = s[s["kind"] == kind]
-        impacts = [v for v in rows["monthly_impact"].tolist() if v is not None]
+        sums: dict[str, Decimal] = {}
+        for partner, impact in zip(
+            rows["partner"].tolist(), rows["monthly_impact"].tolist(), strict=True
+        ):
+            if impact is not None:
+                currency = currencies.get(str(partner), DEFAULT_CURRENCY)
+                sums[currency] = sums.get(currency, Decimal(0)) + impact
         out.append(
             {
                 "kind": kind,
                 "count": int(rows["count"].sum()) if len(rows) else 0,
                 "difference": int(rows["difference"].sum()) if len(rows) else 0,
-                "monthly_impact": sum(impacts, Decimal(0)) if impacts else None,
+                "impacts": sorted(sums.items()),
             }
         )
     return out
-
-
-def _page_currency(result: MatchResult, currencies: dict[str, str]) -> str:
-    """The currency of the all-partner totals: the one currency of the partners with
-    findings (the ledger's default without findings); blank when they use several (the
-    totals then show bare amounts, as each row carries its own currency)."""
-    used = {currencies.get(str(p), DEFAULT_CURRENCY) for p in result.summary["partner"]}
-    if not used:
-        return DEFAULT_CURRENCY
-    return used.pop() if len(used) == 1 else ""
 
 
 def match_view(
@@ -246,8 +244,7 @@ def match_view(
         **meta,
         "has_billing": result.has_billing,
         "has_price": result.has_price,
-        "totals": _totals(result),
-        "currency": _page_currency(result, currencies),
+        "totals": _totals(result, currencies),
         "summary": summary,
         "summary_more": max(0, len(result.summary) - len(summary)),
         "findings": findings,
