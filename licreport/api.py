@@ -766,7 +766,9 @@ def diff(old: Path, new: Path, options: Options = Options()) -> tuple[dict, list
     if options.dayfirst and options.monthfirst:
         raise UsageError("--dayfirst and --monthfirst exclude each other")
     read = [
-        load_ledger(p, dayfirst=options.dayfirst, monthfirst=options.monthfirst)[0]
+        load_ledger(
+            p, dayfirst=options.dayfirst, monthfirst=options.monthfirst, decimal=options.decimal
+        )[0]
         for p in (old, new)
     ]
     sheets_ = diff_ledgers(read[0], read[1])

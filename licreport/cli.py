@@ -57,15 +57,36 @@ DECIMAL_KEY = "licreport.decimal"
 
 def _remember_decimal(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
     # Kept in ctx.meta (not a parameter) so the commands' signatures stay as they are:
-    # `_options` puts it in `api.Options`.
+    # `_reading` puts it in `api.Options`.
     ctx.meta[DECIMAL_KEY] = None if value is None else "," if value else "."
 
 
-def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
+def ledger_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--dayfirst / --monthfirst / --decimal-comma / --partner, shared by every command
-    that reads a ledger."""
-    f = click.option("--partner", help="Restrict to one partner id.")(f)
-    return date_options(f)
+    that reads a ledger, handed to the command as one `options: api.Options` (in the
+    manner of sqlite-utils' `output_options`)."""
+    return _reading(f, partner=True)
+
+
+def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`ledger_options` without --partner (a command that compares whole files)."""
+    return _reading(f, partner=False)
+
+
+def _reading(f: Callable[..., Any], *, partner: bool) -> Callable[..., Any]:
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any, dayfirst: bool, monthfirst: bool, partner: str | None = None, **kwargs: Any
+    ) -> Any:
+        decimal = click.get_current_context().meta.get(DECIMAL_KEY)
+        options = api.Options(
+            dayfirst=dayfirst, monthfirst=monthfirst, partner=partner, warn=_warn, decimal=decimal
+        )
+        return f(*args, options=options, **kwargs)
+
+    if partner:
+        wrapper = click.option("--partner", help="Restrict to one partner id.")(wrapper)
+    return date_options(wrapper)
 
 
 def date_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -163,13 +184,6 @@ def _warn(message: str) -> None:
     click.echo(f"licreport: warning: {message}", err=True)
 
 
-def _options(dayfirst: bool, monthfirst: bool, partner: str | None) -> api.Options:
-    decimal = click.get_current_context().meta.get(DECIMAL_KEY)
-    return api.Options(
-        dayfirst=dayfirst, monthfirst=monthfirst, partner=partner, warn=_warn, decimal=decimal
-    )
-
-
 def _file_error(exc: LicreportError, ledger: object) -> DataError:
     """A file-level refusal as one error of the JSON document (as a sheet-level one)."""
     name = ledger.name if isinstance(ledger, Path) else ""
@@ -252,17 +266,15 @@ def init(directory: Path, sample: bool, force: bool) -> None:
 
 @main.command()
 @click.argument("ledger", type=LEDGER)
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
-def validate(
-    ledger: Path, dayfirst: bool, monthfirst: bool, partner: str | None, as_json: bool
-) -> None:
+def validate(ledger: Path, options: api.Options, as_json: bool) -> None:
     """Load and replay LEDGER; print every data error as file:sheet:cell: column: message.
 
     Exit 1 when there is any. Example: licreport validate sample_data/ledger.xlsx
     """
-    errors, warnings = api.check(ledger, _options(dayfirst, monthfirst, partner))
+    errors, warnings = api.check(ledger, options)
     for line in warnings:
         click.echo(line, err=True)
     if as_json:
@@ -289,7 +301,7 @@ def validate(
 )
 @click.option("--ledger", type=LEDGER, help="Take the price from this ledger's Products.")
 @click.option("--points-per-licence", type=click.IntRange(min=1), help="Price in MSSP Points.")
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def quote(
@@ -298,23 +310,21 @@ def quote(
     when: str | None,
     ledger: Path | None,
     points_per_licence: int | None,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """Prorate one exchange of MSSP Points for monthly licences (rule R1 in docs/rules.md).
 
     Example: licreport quote --product AD360 --devices 30 --date 2026-01-23 --points-per-licence 3
     """
-    day = _day(when, "--date", dayfirst, monthfirst) if when else _today()
+    day = _day(when, "--date", options.dayfirst, options.monthfirst) if when else _today()
     q = api.quote(
         product,
         devices,
         day,
         ledger=ledger,
         points_per_licence=points_per_licence,
-        options=_options(dayfirst, monthfirst, partner),
+        options=options,
     )
     if as_json:
         click.echo(jsonout.dumps(jsonout.quote_json(q)))
@@ -426,7 +436,7 @@ def _print_outlook(p: dict[str, Any]) -> None:
 @as_of_option
 @horizon_option
 @policy_option("Who the outlook serves first when licences are short.")
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def status(
@@ -434,9 +444,7 @@ def status(
     day: date,
     horizon: int,
     policy: str,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """The "My available licenses" view per partner: pools, trials, monthly pool,
@@ -445,9 +453,7 @@ def status(
 
     Example: licreport status sample_data/ledger.xlsx --as-of 2026-12-01
     """
-    doc, _ = api.status(
-        ledger, day, _options(dayfirst, monthfirst, partner), horizon=horizon, policy=policy
-    )
+    doc, _ = api.status(ledger, day, options, horizon=horizon, policy=policy)
     if as_json:
         click.echo(jsonout.dumps(doc))
     else:
@@ -459,7 +465,7 @@ def status(
 @as_of_option
 @click.option("--apply", is_flag=True, help="Record the recoveries in the updated workbook.")
 @output_options
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def recover(
@@ -468,9 +474,7 @@ def recover(
     apply: bool,
     out_dir: Path,
     force: bool,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """List licences recoverable from clients that do not use them (rule R4 in
@@ -484,7 +488,7 @@ def recover(
         day,
         apply=apply,
         outputs=api.Outputs(out_dir, force),
-        options=_options(dayfirst, monthfirst, partner),
+        options=options,
     )
     if as_json:
         click.echo(jsonout.dumps(doc))
@@ -563,7 +567,7 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
 @run_options
 @click.option("--dry-run", is_flag=True, help="Compute and print; write nothing.")
 @output_options
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def renew(
@@ -576,9 +580,7 @@ def renew(
     dry_run: bool,
     out_dir: Path,
     force: bool,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """Renew monthly and annual contracts for --month, settled on its 1st (rules R2 and R3
@@ -587,9 +589,7 @@ def renew(
     Example: licreport renew sample_data/ledger.xlsx --month 2026-12 --exchange --dry-run
     """
     run = api.RunOptions(month, policy, exchange, dry_run, redo, catch_up=catch_up)
-    result = api.renew(
-        ledger, run, api.Outputs(out_dir, force), _options(dayfirst, monthfirst, partner)
-    )
+    result = api.renew(ledger, run, api.Outputs(out_dir, force), options)
     _print_run(result, as_json)
 
 
@@ -606,7 +606,7 @@ def renew(
 )
 @output_options
 @lang_option
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def report(
@@ -618,9 +618,7 @@ def report(
     out_dir: Path,
     force: bool,
     lang: str,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """Write only the HTML status report, DIR/report-<month>.html.
@@ -631,7 +629,7 @@ def report(
         ledger,
         day,
         api.Outputs(out_dir, force, lang),
-        _options(dayfirst, monthfirst, partner),
+        options,
         policy,
         horizon,
         split=split,
@@ -656,7 +654,7 @@ def report(
 )
 @output_options
 @lang_option
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def reconcile(
@@ -671,9 +669,7 @@ def reconcile(
     out_dir: Path,
     force: bool,
     lang: str,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """The monthly run: validate, renew, list recoveries, status; writes
@@ -690,7 +686,7 @@ def reconcile(
             ledger,
             run,
             api.Outputs(out_dir, force, lang),
-            _options(dayfirst, monthfirst, partner),
+            options,
             progress,
         )
     _print_run(result, as_json)
@@ -698,18 +694,16 @@ def reconcile(
 
 @main.command()
 @click.argument("ledger", type=LEDGER)
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
-def history(
-    ledger: Path, dayfirst: bool, monthfirst: bool, partner: str | None, as_json: bool
-) -> None:
+def history(ledger: Path, options: api.Options, as_json: bool) -> None:
     """Per partner, the months a recorded run renewed: licences requested, renewed and
     dropped, points renewed, bought by runs and credited.
 
     Example: licreport history licreport-out/ledger-2027-01.xlsx
     """
-    doc = api.history(ledger, _options(dayfirst, monthfirst, partner))
+    doc = api.history(ledger, options)
     if as_json:
         click.echo(jsonout.dumps(doc))
         return
@@ -734,16 +728,16 @@ def _row_text(values: dict[str, Any]) -> str:
 @main.command()
 @click.argument("old", type=LEDGER)
 @click.argument("new", type=LEDGER)
-@date_options
+@reading_options
 @json_option
 @handle_errors
-def diff(old: Path, new: Path, dayfirst: bool, monthfirst: bool, as_json: bool) -> None:
+def diff(old: Path, new: Path, options: api.Options, as_json: bool) -> None:
     """Rows added, removed and changed in each ledger sheet between OLD and NEW, rows
     matched by their key and values compared as typed (a date equals the same date as text).
 
     Example: licreport diff licreport-out/ledger-2026-12.xlsx ledger-edited.xlsx
     """
-    doc, sheets = api.diff(old, new, api.Options(dayfirst, monthfirst, None, _warn))
+    doc, sheets = api.diff(old, new, options)
     if as_json:
         click.echo(jsonout.dumps(doc))
         return
@@ -796,7 +790,7 @@ def _print_match(doc: dict[str, Any], written: list[Path]) -> None:
 @click.option("--month", required=True, help="Month to reconcile, YYYY-MM (licences on its 1st).")
 @output_options
 @lang_option
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def match(
@@ -807,9 +801,7 @@ def match(
     out_dir: Path,
     force: bool,
     lang: str,
-    dayfirst: bool,
-    monthfirst: bool,
-    partner: str | None,
+    options: api.Options,
     as_json: bool,
 ) -> None:
     """Reconcile the ledger against vendor usage and client billing: unlicensed, idle,
@@ -826,7 +818,7 @@ def match(
         billing,
         month,
         api.Outputs(out_dir, force, lang),
-        _options(dayfirst, monthfirst, partner),
+        options,
     )
     if as_json:
         click.echo(jsonout.dumps(doc))

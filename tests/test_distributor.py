@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -244,6 +246,30 @@ def test_diff_of_equal_ledgers_in_two_formats_is_empty() -> None:
     code, stdout, _ = run("diff", SAMPLE, SAMPLE_CSV, "--json")
     assert code == 0
     assert json.loads(stdout)["sheets"] == []
+
+
+def test_diff_reads_numbers_as_decimal_comma_says(tmp_path: Path) -> None:
+    """A ,-delimited folder written with decimal commas ("38,00", quoted): --decimal-comma
+    reads the prices, so a changed one shows as 38.00 -> 39.50 (it was ignored by diff)."""
+
+    def with_comma_prices(folder: Path, first_price: str) -> Path:
+        shutil.copytree(SAMPLE_CSV, folder)
+        with open(folder / "pool.csv", newline="", encoding="utf-8") as fp:
+            rows = list(csv.reader(fp))
+        at = rows[0].index("unit_price")
+        for row in rows[1:]:
+            row[at] = row[at].replace(".", ",")
+        rows[1][at] = first_price
+        with open(folder / "pool.csv", "w", newline="", encoding="utf-8") as fp:
+            csv.writer(fp).writerows(rows)
+        return folder
+
+    old = with_comma_prices(tmp_path / "old", "38,00")
+    new = with_comma_prices(tmp_path / "new", "39,50")
+    code, stdout, _ = run("diff", old, new, "--decimal-comma", "--json")
+    assert code == 0
+    (pool,) = json.loads(stdout)["sheets"]
+    assert pool["changed"][0]["cells"] == [{"column": "unit_price", "old": "38.00", "new": "39.50"}]
 
 
 def test_diff_reads_a_ledger_with_data_errors_but_refuses_an_unsafe_file(
