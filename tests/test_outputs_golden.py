@@ -79,8 +79,8 @@ def test_computed_sheets_are_formatted_and_charted(outputs: Path) -> None:
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref
         assert all(c.font.bold for c in ws[1] if c.value is not None)
-    assert not wb["Status"]._charts  # one table per sheet: the chart has a sheet of its own
-    assert len(wb["Partner summary"]._charts) == 1
+    assert len(wb["Status"]._charts) == 1  # SPEC §5; its data: Partner summary's table
+    assert not wb["Partner summary"]._charts
     contracts = wb["Contracts"]
     header = [c.value for c in contracts[1]]
     ends = [r[header.index("end")] for r in contracts.iter_rows(min_row=2)]

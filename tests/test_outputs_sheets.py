@@ -12,7 +12,7 @@ import pytest
 
 from licreport import api
 from licreport.outputs.filters import term
-from licreport.outputs.sheets import SUMMARY_SERIES, summary_sheet
+from licreport.outputs.sheets import SUMMARY_SERIES, risk_chart, summary_sheet
 from licreport.outputs.terms import term_label, term_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,9 +77,13 @@ def test_print_titles_are_not_duplicated_by_a_second_run(december: Path, tmp_pat
 def test_one_table_per_sheet(december: Path) -> None:
     wb = openpyxl.load_workbook(december)
     status = wb["Status"]
-    # the filter covers the whole sheet: no second table beside or below it
+    # the filter covers the whole sheet: no second table beside or below it (the chart's
+    # data is Partner summary's table, not cells of its own on Status)
     assert status.auto_filter.ref == f"A1:I{status.max_row}"
-    assert status.max_column == 9 and not status._charts
+    assert status.max_column == 9
+    (chart,) = status._charts
+    refs = {s.val.numRef.f for s in chart.series} | {chart.series[0].cat.strRef.f}
+    assert all(r.startswith("'Partner summary'!") for r in refs)
 
 
 def test_ended_contracts_are_shown_as_ended(december: Path) -> None:
@@ -98,7 +102,8 @@ def test_ended_contracts_are_shown_as_ended(december: Path) -> None:
 
 
 def test_the_chart_shows_the_partners_most_at_risk(december: Path) -> None:
-    ws = openpyxl.load_workbook(december)["Partner summary"]
+    book = openpyxl.load_workbook(december)
+    ws = book["Partner summary"]
     rows = list(ws.values)
     head = rows[0]
     # SPEC §7 sums over the horizon (tests/golden): CBT 460 monthly devices, ATL 10 + 261,
@@ -106,7 +111,10 @@ def test_the_chart_shows_the_partners_most_at_risk(december: Path) -> None:
     assert [(r[0], r[head.index("at_risk")]) for r in rows[1:]] == [
         ("CBT", 460), ("ATL", 271), ("IBX", 45), ("NRD", 10),
     ]  # fmt: skip
-    (chart,) = ws._charts
+    # The chart is on Status (SPEC §5), below its table, plotting Partner summary's rows.
+    assert not ws._charts
+    (chart,) = book["Status"]._charts
+    assert chart.anchor._from.row == book["Status"].max_row + 2  # two blank rows below
     assert [s.tx.v for s in chart.series] == list(SUMMARY_SERIES.values())
     assert chart.series[0].cat.strRef.f == "'Partner summary'!$A$2:$A$5"
     assert chart.series[0].val.numRef.f == "'Partner summary'!$E$2:$E$5"
@@ -137,13 +145,14 @@ def test_no_empty_series_and_only_the_top_partners(monkeypatch: pytest.MonkeyPat
         partners = pd.DataFrame({"partner": summary["partner"], "name": "x"})
 
     sheet = summary_sheet(View())  # type: ignore[arg-type]
-    assert sheet.chart is not None
-    assert sheet.chart.values == ("annual_at_risk",)  # the all-zero monthly series is left out
-    assert sheet.chart.rows == 10  # the ten most at risk of 13 partners with anything at risk
+    chart = risk_chart(sheet)
+    assert chart is not None and chart.source == "Partner summary"
+    assert chart.values == ("annual_at_risk",)  # the all-zero monthly series is left out
+    assert chart.rows == 10  # the ten most at risk of 13 partners with anything at risk
     assert sheet.frame["partner"].tolist()[:3] == ["P13", "P12", "P11"]
-    assert "top 10" in sheet.chart.title
+    assert "top 10" in chart.title
     monkeypatch.setattr(
         "licreport.outputs.sheets.partner_summary",
         lambda view: summary.assign(at_risk=0, annual_at_risk=0),
     )
-    assert summary_sheet(View()).chart is None  # type: ignore[arg-type]  # nothing at risk
+    assert risk_chart(summary_sheet(View())) is None  # type: ignore[arg-type]  # none at risk

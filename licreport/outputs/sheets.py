@@ -1,8 +1,8 @@
 """The computed sheets as frames for the workbook writer: one table per sheet.
 
-Status, Partner summary (with the chart of the partners with the most at risk),
-Contracts, Forecast, Buying list, Checks.  Terms read as in every output
-(`terms.term_labels`: ``1 year``, ``3 years``, ``Monthly``, ``Trial``).
+Status (with the chart of the partners with the most at risk, SPEC §5), Partner
+summary (the chart's table), Contracts, Forecast, Buying list, Checks.  Terms read as
+in every output (`terms.term_labels`: ``1 year``, ``3 years``, ``Monthly``, ``Trial``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from licreport.rules.status import StatusView, partner_summary
 CHART_PARTNERS = 10  # the chart shows the partners with the most at risk, at most this many
 
 
-def status_sheet(view: StatusView) -> ComputedSheet:
-    """Available licences per partner: annual pools by product × term, monthly pool, points."""
+def status_sheet(view: StatusView, chart: ChartSpec | None = None) -> ComputedSheet:
+    """Available licences per partner: annual pools by product × term, monthly pool, points;
+    `chart` below the table (SPEC §5: the native chart is on Status)."""
     names = view.partners.set_index("partner")
     annual = view.pool.assign(pool="annual", term=term_labels(view.pool["term"]))
     monthly = view.monthly_pool.assign(
@@ -39,7 +40,7 @@ def status_sheet(view: StatusView) -> ComputedSheet:
     frame["unlicensed"] = unlicensed.reindex(at).fillna(0).astype("int64").to_numpy()
     frame.insert(0, "as_of", view.as_of)
     return ComputedSheet(
-        "Status", frame, {"as_of": "date", "available": "int", "unlicensed": "int"}
+        "Status", frame, {"as_of": "date", "available": "int", "unlicensed": "int"}, chart
     )
 
 
@@ -49,10 +50,11 @@ SUMMARY_SERIES = {  # column -> the chart's legend entry
 }
 
 
+SUMMARY = "Partner summary"
+
+
 def summary_sheet(view: StatusView) -> ComputedSheet:
-    """One row per partner, the most at risk first (the status model's `partner_summary`),
-    and a chart of the partners with the most at risk: what each would leave unprotected
-    over the outlook's horizon, annual licences and monthly devices apart."""
+    """One row per partner, the most at risk first (the status model's `partner_summary`)."""
     s = partner_summary(view)
     names = view.partners.set_index("partner")["name"]
     frame = pd.DataFrame(
@@ -76,20 +78,28 @@ def summary_sheet(view: StatusView) -> ComputedSheet:
     ints = ("at_risk", "annual_at_risk", "monthly_at_risk", "points_to_buy", "licences_to_buy",
             "recoverable", "unlicensed")  # fmt: skip
     formats = dict.fromkeys(ints, "int") | {"estimated_total": "money"}
+    return ComputedSheet(SUMMARY, frame, formats)
+
+
+def risk_chart(summary: ComputedSheet) -> ChartSpec | None:
+    """The chart of the partners with the most at risk, from the Partner summary's first
+    rows: what each would leave unprotected over the outlook's horizon, annual licences
+    and monthly devices apart; none when nothing is at risk, never an empty series."""
+    frame = summary.frame
     top = frame[frame["at_risk"] > 0].head(CHART_PARTNERS)
-    series = tuple(c for c in SUMMARY_SERIES if (top[c] > 0).any())  # no empty series
-    chart = None
-    if series:
-        chart = ChartSpec(
-            f"Partners with the most at risk (top {len(top)})"
-            if len(frame) > len(top)
-            else "At risk per partner",
-            "partner",
-            series,
-            rows=len(top),
-            labels=tuple(SUMMARY_SERIES[c] for c in series),
-        )
-    return ComputedSheet("Partner summary", frame, formats, chart)
+    series = tuple(c for c in SUMMARY_SERIES if (top[c] > 0).any())
+    if not series:
+        return None
+    return ChartSpec(
+        f"Partners with the most at risk (top {len(top)})"
+        if len(frame) > len(top)
+        else "At risk per partner",
+        "partner",
+        series,
+        rows=len(top),
+        labels=tuple(SUMMARY_SERIES[c] for c in series),
+        source=SUMMARY,
+    )
 
 
 def contracts_sheet(view: StatusView) -> ComputedSheet:
@@ -180,9 +190,10 @@ def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
 
 
 def computed_sheets(view: StatusView, checks: pd.DataFrame) -> list[ComputedSheet]:
+    summary = summary_sheet(view)
     return [
-        status_sheet(view),
-        summary_sheet(view),
+        status_sheet(view, risk_chart(summary)),
+        summary,
         contracts_sheet(view),
         forecast_sheet(view),
         buy_sheet(view),

@@ -196,7 +196,7 @@ def write_workbook(
             else:
                 _csv_ledger_sheets(pkg, ledger, appended, dropping, styles)
             for sheet in computed:
-                _computed_sheet(pkg, sheet, styles)
+                _computed_sheet(pkg, sheet, styles, computed)
             names = pkg.final_sheet_names()
             with open(target, "wb") as fp:
                 pkg.write(fp)
@@ -323,7 +323,32 @@ def _csv_ledger_sheets(
         )
 
 
-def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> None:
+def _sheet_name(pkg: Package, name: str) -> str:
+    """How the workbook spells a computed sheet it already has (any case), else `name`."""
+    key = normalise(name)
+    existing = next((s for s in pkg.sheets if normalise(s.name) == key and s.part), None)
+    return existing.name if existing is not None else name
+
+
+def _chart(
+    pkg: Package, sheet: ComputedSheet, frame: pd.DataFrame, computed: Sequence[ComputedSheet]
+) -> tuple[bytes, bytes] | None:
+    """The drawing and chart of `sheet`, plotting its own table or another computed one's."""
+    spec = sheet.chart
+    if spec is None:
+        return None
+    if spec.source is None:
+        return chart_parts(_sheet_name(pkg, sheet.name), frame, spec)
+    source = next((s for s in computed if normalise(s.name) == normalise(spec.source)), None)
+    if source is None:
+        raise ValueError(f"chart {spec.title!r}: no computed sheet {spec.source!r}")
+    data = source.frame.drop(columns=[ROW], errors="ignore")
+    return chart_parts(_sheet_name(pkg, source.name), data, spec, table_rows=len(frame))
+
+
+def _computed_sheet(
+    pkg: Package, sheet: ComputedSheet, styles: CellStyles, computed: Sequence[ComputedSheet]
+) -> None:
     bad = {f for f in sheet.formats.values() if f not in FORMATS}
     if bad:
         raise ValueError(f"sheet {sheet.name!r}: unknown format {sorted(bad)[0]!r}")
@@ -339,7 +364,7 @@ def _computed_sheet(pkg: Package, sheet: ComputedSheet, styles: CellStyles) -> N
     key = normalise(sheet.name)
     existing = next((s for s in pkg.sheets if normalise(s.name) == key and s.part), None)
     name = existing.name if existing is not None else sheet.name
-    drawing = chart_parts(name, frame, sheet.chart) if sheet.chart is not None else None
+    drawing = _chart(pkg, sheet, frame, computed)
     write = sheet_writer(
         columns, styles, filters=True, chart=drawing is not None, date1904=pkg.date1904
     )

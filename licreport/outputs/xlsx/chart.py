@@ -35,6 +35,7 @@ class ChartSpec:
     values: tuple[str, ...]  # numeric columns, one series each
     rows: int | None = None
     labels: tuple[str, ...] = ()
+    source: str | None = None  # the computed sheet whose table it plots (None: its own)
 
 
 def chart_top(n_rows: int) -> int:
@@ -42,8 +43,12 @@ def chart_top(n_rows: int) -> int:
     return n_rows + 1 + GAP_ROWS
 
 
-def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes, bytes]:
-    """(drawing xml, chart xml) of a clustered column chart below the table."""
+def chart_parts(
+    sheet: str, frame: pd.DataFrame, spec: ChartSpec, table_rows: int | None = None
+) -> tuple[bytes, bytes]:
+    """(drawing xml, chart xml) of a clustered column chart of `sheet`'s table `frame`,
+    placed below the table of the sheet it sits on (`table_rows` data rows; default:
+    it sits on `sheet`)."""
     cols = list(frame.columns)
     missing = [c for c in (spec.categories, *spec.values) if c not in cols]
     if missing:
@@ -53,7 +58,8 @@ def chart_parts(sheet: str, frame: pd.DataFrame, spec: ChartSpec) -> tuple[bytes
     n = int(present[-1]) + 1 if len(present) else 0
     if spec.rows is not None:
         n = min(n, spec.rows)
-    table_rows = len(frame)
+    if table_rows is None:
+        table_rows = len(frame)
     frame = frame.iloc[:n]
     last = max(n + 1, 2)
     cat_idx = cols.index(spec.categories)
