@@ -58,7 +58,7 @@ def test_a_3d_reference_across_the_removed_rows_stops_the_run() -> None:
     rows of one of them go, so its rows would no longer line up: refused."""
     order = ["Jan", "Renewals", "Mar", "Notes"]
     shifts = shifts_of({"Renewals": RowMap(FEBRUARY)}, order)
-    with pytest.raises(Unshiftable, match=r"3-D reference Jan:Mar!D9 spans the sheet 'renewals'"):
+    with pytest.raises(Unshiftable, match=r"3-D reference Jan:Mar!D9 spans the sheet 'Renewals'"):
         shift_formula("SUM(Jan:Mar!D9)", shifts, "Notes")
     with pytest.raises(Unshiftable, match="3-D reference"):  # the end named in reverse order
         shift_formula("SUM('Mar:Jan'!D2:D4)", shifts, None)

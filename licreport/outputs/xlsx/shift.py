@@ -69,7 +69,7 @@ class SheetShifts(dict[str, RowMap]):
 
     def __init__(self, removed: Mapping[str, RowMap], order: Sequence[str] = ()) -> None:
         super().__init__(removed)
-        self.order = [name.casefold() for name in order]
+        self.order = list(order)  # as the workbook spells them
 
 
 def shifts_of(removed: Mapping[str, RowMap], order: Sequence[str] = ()) -> SheetShifts:
@@ -80,12 +80,13 @@ def shifts_of(removed: Mapping[str, RowMap], order: Sequence[str] = ()) -> Sheet
 
 def _spanned(first: str, last: str, shifts: Shifts) -> list[str]:
     """The sheets of `shifts` a 3-D reference from `first` to `last` covers."""
+    names: list[str] = getattr(shifts, "order", [])
+    order = [n.casefold() for n in names]
     a, b = first.casefold(), last.casefold()
-    order = getattr(shifts, "order", [])
     if a in order and b in order:
         i, j = sorted((order.index(a), order.index(b)))
-        return [n for n in order[i : j + 1] if n in shifts]
-    return [n for n in (a, b) if n in shifts]  # order unknown: its two ends
+        return [names[k] for k in range(i, j + 1) if order[k] in shifts]
+    return [n for n in (first, last) if n.casefold() in shifts]  # order unknown: its ends
 
 
 def shift_operand(
