@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
@@ -197,6 +198,81 @@ def test_redo_moves_a_pivot_caches_source(tmp_path: Path) -> None:
     with zipfile.ZipFile(out) as z:
         cache = z.read("xl/pivotCache/pivotCacheDefinition1.xml")
     assert b'<worksheetSource ref="A1:F7" sheet="Renewals"/>' in cache
+
+
+X14_MAIN = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+XM = "http://schemas.microsoft.com/office/excel/2006/main"
+# Excel 2010's forms of a conditional format (B8:B10, comparing each row with $D$9) and of a
+# list validation over the removed rows only (C5:C7), in the sheet's extLst.
+X14_RULES = (
+    f'<extLst><ext uri="{{78C0D931-6437-407d-A8EE-F0AAD7539E65}}" xmlns:x14="{X14_MAIN}">'
+    f'<x14:conditionalFormattings><x14:conditionalFormatting xmlns:xm="{XM}">'
+    '<x14:cfRule type="expression" priority="9" id="{00000000-0000-0000-0000-000000000001}">'
+    "<xm:f>$D8&gt;$D$9</xm:f><x14:dxf/></x14:cfRule><xm:sqref>B8:B10</xm:sqref>"
+    "</x14:conditionalFormatting></x14:conditionalFormattings></ext>"
+    f'<ext uri="{{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}}" xmlns:x14="{X14_MAIN}">'
+    f'<x14:dataValidations count="1" xmlns:xm="{XM}"><x14:dataValidation type="list">'
+    "<x14:formula1><xm:f>Notes!$A$1:$A$3</xm:f></x14:formula1><xm:sqref>C5:C7</xm:sqref>"
+    "</x14:dataValidation></x14:dataValidations></ext></extLst>"
+).encode()
+
+
+def with_links_chart_and_x14(path: Path) -> Path:
+    """`redo_with_names_and_formats` plus hyperlinks on a removed row (A6) and a moved one
+    (A9), a chart on Notes plotting Renewals!D2:D10, and X14_RULES on Renewals."""
+
+    def extra(wb: object) -> None:
+        ws = wb["Renewals"]  # type: ignore[index]
+        ws["A6"].hyperlink = "https://example.com/february"
+        ws["A9"].hyperlink = "https://example.com/march"
+        chart = BarChart()
+        chart.add_data(Reference(ws, min_col=4, min_row=2, max_row=10))
+        wb["Notes"].add_chart(chart, "D2")  # type: ignore[index]
+
+    source = redo_with_names_and_formats(path, extra)
+    copy = path.with_name("x14-" + path.name)
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(copy, "w") as zout:
+        renewals = sheet_part(zin, "Renewals")
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == renewals:
+                data = data.replace(b"</worksheet>", X14_RULES + b"</worksheet>")
+            zout.writestr(info, data)
+    return copy
+
+
+def sheet_part(z: zipfile.ZipFile, name: str) -> str:
+    wb = load_workbook(z.fp, read_only=True)  # type: ignore[arg-type]
+    index = wb.sheetnames.index(name) + 1
+    return f"xl/worksheets/sheet{index}.xml"
+
+
+def test_redo_moves_hyperlinks_charts_and_excel_2010_rules(tmp_path: Path) -> None:
+    source = with_links_chart_and_x14(tmp_path / "ledger.xlsx")
+    out = tmp_path / "out.xlsx"
+    write_workbook(
+        redo_ledger(source, title=False), out, appended={"Renewals": redone_renewals()},
+        computed=[], removed={"Renewals": FEBRUARY},
+    )  # fmt: skip
+    wb = load_workbook(out)
+    ws = wb["Renewals"]
+    # The link of removed row 6 went with it; row 9's moved up to row 6.
+    assert {c: ws[c].hyperlink.target for c in ("A6",) if ws[c].hyperlink} == {
+        "A6": "https://example.com/march"
+    }
+    assert ws["A9"].hyperlink is None
+    with zipfile.ZipFile(out) as z:
+        charts = [z.read(n) for n in z.namelist() if n.startswith("xl/charts/chart")]
+        renewals = z.read(sheet_part(z, "Renewals"))
+    # openpyxl writes the chart namespace as the default one: <f>, not <c:f>
+    assert len(charts) == 1 and b"<f>'Renewals'!$D$2:$D$7</f>" in charts[0]
+    # x14: the format's range and formula moved up 3 rows; the validation over the removed
+    # rows only went, and with it its now empty extension.
+    assert b"<xm:sqref>B5:B7</xm:sqref>" in renewals
+    assert b"<xm:f>$D5&gt;$D$6</xm:f>" in renewals
+    assert b"x14:dataValidation" not in renewals and b"C5:C7" not in renewals
+    assert renewals.count(b"<ext ") == 1 and b"></ext>" in renewals
+    assert b"<dataValidation " in renewals  # the plain one over D2:D7 stays
 
 
 def test_a_relative_reference_that_cannot_follow_stops_the_run(tmp_path: Path) -> None:

@@ -266,6 +266,9 @@ _BLOCKS = re.compile(
 _HYPERLINK = re.compile(rb"<" + PFX + rb"hyperlink\b[^>]*?/>")
 
 
+_EMPTIED = (b"conditionalFormattings", b"ext", b"extLst")  # innermost first
+
+
 def shift_foot(foot: bytes, shifts: Shifts, sheet: str) -> bytes:
     """What follows ``<sheetData>``: conditional formats and validations (and their Excel
     2010 ``x14`` forms) and hyperlinks moved with their rows; a format or validation
@@ -303,6 +306,10 @@ def shift_foot(foot: bytes, shifts: Shifts, sheet: str) -> bytes:
 
     foot = _BLOCKS.sub(block, foot)
     foot = _recount(foot, b"dataValidations", b"dataValidation")
+    for group in _EMPTIED:  # an Excel 2010 extension left with nothing in it goes too
+        foot = re.sub(
+            rb"<(" + PFX + rb")" + group + rb"\b[^>]*>\s*</\1" + group + rb"\s*>", b"", foot
+        )
 
     def link(m: re.Match[bytes]) -> bytes:
         ref = _REF_ATTR.search(m.group(0))
@@ -333,16 +340,17 @@ def _recount(xml: bytes, group: bytes, item: bytes) -> bytes:
     return pattern.sub(fix, xml)
 
 
-_CHART_F = re.compile(rb"(<c:f>)([^<]*)(</c:f>)")
+# A series reference, whatever the chart namespace's prefix (openpyxl writes none).
+_CHART_F = re.compile(rb"(<(" + PFX + rb")f>)([^<]*)(</\2f\s*>)")
 
 
 def shift_chart(xml: bytes, shifts: Shifts, where: str = "chart") -> bytes:
     """A chart part's series references into the sheets of `shifts` moved."""
 
     def fix(m: re.Match[bytes]) -> bytes:
-        formula = xml_formula(m.group(2))
+        formula = xml_formula(m.group(3))
         new = _located(shift_formula, where, formula, shifts, None)
-        return m.group(0) if new == formula else m.group(1) + xml_formula_text(new) + m.group(3)
+        return m.group(0) if new == formula else m.group(1) + xml_formula_text(new) + m.group(4)
 
     return _CHART_F.sub(fix, xml)
 
