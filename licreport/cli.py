@@ -28,7 +28,17 @@ from licreport.outputs.terms import term_label
 from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
 from licreport.rules.shortfall import POLICIES
 
-LEDGER = click.Path(exists=True, path_type=Path)
+
+class LedgerPath(click.Path):
+    """An existing ledger (file or folder); `.` or `..` as the folder's own path, so its
+    name (the outputs' and messages' name) is the folder's."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        return path.resolve() if isinstance(path, Path) and path.name in ("", "..") else path
+
+
+LEDGER = LedgerPath(exists=True, path_type=Path)
 
 
 def _today() -> date:

@@ -782,3 +782,18 @@ def test_a_reader_that_stops_early_is_no_error() -> None:
     err = proc.stderr.read().decode()  # the pipe is closed, as `head -1` leaves it
     assert proc.wait(timeout=60) == 0
     assert err == ""
+
+
+def test_a_csv_ledger_given_as_dot_is_named_by_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cd ledger; licreport validate .` was an internal error (a path with no name)."""
+    folder = tmp_path / "acme"
+    shutil.copytree(SAMPLE_CSV, folder)
+    monkeypatch.chdir(folder)
+    code, out, err = run("validate", ".")
+    assert code == 0, err
+    assert out.strip() == "acme: no data errors"
+    code, _, err = run("reconcile", ".", "--month", "2026-12", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert (tmp_path / "out" / "acme-2026-12" / "pool.csv").exists()
