@@ -771,6 +771,11 @@ def diff(old: Path, new: Path, options: Options = Options()) -> tuple[dict, list
         )[0]
         for p in (old, new)
     ]
+    if options.partner is not None:  # that partner's rows; Products and Discounts whole
+        if not any(options.partner in ledger.partners for ledger in read):
+            known = ", ".join(sorted(set(read[0].partners) | set(read[1].partners))[:20])
+            raise UsageError(f"partner {options.partner!r} is in neither ledger (known: {known})")
+        read = [ledger.only_partners([options.partner]) for ledger in read]
     sheets_ = diff_ledgers(read[0], read[1])
     return jsonout.diff_json(old, new, sheets_), sheets_
 

@@ -67,7 +67,7 @@ DECIMAL_KEY = "licreport.decimal"
 
 def _remember_decimal(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
     # Kept in ctx.meta (not a parameter) so the commands' signatures stay as they are:
-    # `_reading` puts it in `api.Options`.
+    # `ledger_options` puts it in `api.Options`.
     ctx.meta[DECIMAL_KEY] = None if value is None else "," if value else "."
 
 
@@ -75,15 +75,7 @@ def ledger_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--dayfirst / --monthfirst / --decimal-comma / --partner, shared by every command
     that reads a ledger, handed to the command as one `options: api.Options` (in the
     manner of sqlite-utils' `output_options`)."""
-    return _reading(f, partner=True)
 
-
-def reading_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`ledger_options` without --partner (a command that compares whole files)."""
-    return _reading(f, partner=False)
-
-
-def _reading(f: Callable[..., Any], *, partner: bool) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapper(
         *args: Any, dayfirst: bool, monthfirst: bool, partner: str | None = None, **kwargs: Any
@@ -94,8 +86,7 @@ def _reading(f: Callable[..., Any], *, partner: bool) -> Callable[..., Any]:
         )
         return f(*args, options=options, **kwargs)
 
-    if partner:
-        wrapper = click.option("--partner", help="Restrict to one partner id.")(wrapper)
+    wrapper = click.option("--partner", help="Restrict to one partner id.")(wrapper)
     return date_options(wrapper)
 
 
@@ -738,7 +729,7 @@ def _row_text(values: dict[str, Any]) -> str:
 @main.command()
 @click.argument("old", type=LEDGER)
 @click.argument("new", type=LEDGER)
-@reading_options
+@ledger_options
 @json_option
 @handle_errors
 def diff(old: Path, new: Path, options: api.Options, as_json: bool) -> None:

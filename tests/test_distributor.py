@@ -248,6 +248,31 @@ def test_diff_of_equal_ledgers_in_two_formats_is_empty() -> None:
     assert json.loads(stdout)["sheets"] == []
 
 
+def test_diff_of_a_month_shows_only_the_files_columns_and_takes_partner(tmp_path: Path) -> None:
+    """December's run adds Renewals lines; diff shows them with the sheet's columns only
+    (the loader's typed month `_month` leaked into the values), and --partner keeps one
+    partner's rows (SPEC §4: every command that reads a ledger takes it)."""
+    out = tmp_path / "out"
+    assert run("reconcile", SAMPLE, "--month", "2026-12", "--out", out)[0] == 0
+    december = out / "ledger-2026-12.xlsx"
+    code, stdout, err = run("diff", SAMPLE, december, "--json")
+    assert code == 0, err
+    sheets = {s["sheet"]: s for s in json.loads(stdout)["sheets"]}
+    renewals = sheets["Renewals"]["added"]
+    assert renewals and all("_month" not in a["values"] for a in renewals)
+    assert set(renewals[0]["values"]) <= {"run", "month", "partner", "client", "product",
+                                          "term", "requested", "renewed", "dropped",
+                                          "licences", "points"}  # fmt: skip
+    code, stdout, err = run("diff", SAMPLE, december, "--partner", "ATL", "--json")
+    assert code == 0, err
+    only = {s["sheet"]: s for s in json.loads(stdout)["sheets"]}
+    atl = only["Renewals"]["added"]
+    assert atl and {a["values"]["partner"] for a in atl} == {"ATL"}
+    assert len(atl) == sum(a["values"]["partner"] == "ATL" for a in renewals)
+    code, _, err = run("diff", SAMPLE, december, "--partner", "XYZ")
+    assert code == 2 and "'XYZ' is in neither ledger" in err
+
+
 def test_diff_reads_numbers_as_decimal_comma_says(tmp_path: Path) -> None:
     """A ,-delimited folder written with decimal commas ("38,00", quoted): --decimal-comma
     reads the prices, so a changed one shows as 38.00 -> 39.50 (it was ignored by diff)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from licreport.ledger.model import Ledger, Table
-from licreport.ledger.schema import ROW
+from licreport.ledger.schema import MONTH_FIRST, ROW
 
 KEYS: dict[str, tuple[str, ...]] = {
     "Partners": ("partner",),
@@ -97,9 +97,10 @@ def diff_tables(old: Table, new: Table, key: tuple[str, ...]) -> SheetDiff:
     """Rows added, removed and changed between two typed tables of one sheet."""
     a, b = _frame(old), _frame(new)
     known = [c.name for c in old.schema.columns]
+    internal = {ROW, MONTH_FIRST}  # the loader's own columns, not the file's
     extra = sorted(
-        {c for c in a.columns if c not in known and c != ROW}
-        | {c for c in b.columns if c not in known and c != ROW},
+        {c for c in a.columns if c not in known and c not in internal}
+        | {c for c in b.columns if c not in known and c not in internal},
         key=str,
     )
     columns = known + extra
