@@ -429,7 +429,7 @@ def _stage_ledger(
         write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
     if ledger.kind == "csv":
         folder = stage.path(finals[-1])
-        write_csv_folder(ledger, folder, appended=appended, **extra)
+        write_csv_folder(ledger, folder, appended=appended, warn=warn, **extra)
         csvout.write_computed(folder, computed, ledger)
     return finals
 

@@ -433,14 +433,16 @@ def test_decimal_comma_file_gets_decimal_comma_rows(tmp_path: Path) -> None:
         {"date": [pd.Timestamp("2026-12-01")], "product": ["AD360"], "term": ["1"],
          "quantity": [1000], "unit_price": [Decimal("1234.50")], "note": ["Café"]}
     )  # fmt: skip
-    write_csv_folder(ledger, tmp_path / "out", appended={"Pool": new})
-    # The header lacked "note": the file is rewritten with it, everything else as it was.
+    warned: list[str] = []
+    write_csv_folder(ledger, tmp_path / "out", appended={"Pool": new}, warn=warned.append)
+    # The header lacks "note": it stays as it is (SPEC §11) and the note is left out, said.
     text = (tmp_path / "out" / "pool.csv").read_text("utf-8")
     assert text == (
-        "date;product;term;quantity;unit_price;note\n"
-        "2026-01-02;AD360;1;5;12,50;\n"
-        "2026-12-01;AD360;1;1000;1234,50;Café\n"
+        "date;product;term;quantity;unit_price\n"
+        "2026-01-02;AD360;1;5;12,50\n"
+        "2026-12-01;AD360;1;1000;1234,50\n"
     )
+    assert len(warned) == 1 and warned[0].startswith("pool.csv has no note column")
     again, errors = load_ledger(tmp_path / "out")
     assert errors == []
     assert again["Pool"]["unit_price"].tolist() == [Decimal("12.50"), Decimal("1234.50")]

@@ -4,6 +4,7 @@ sheet fits in a worksheet."""
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -161,9 +162,10 @@ def test_a_big_file_is_appended_in_place_as_the_whole_file_path_would(
     took: list[bool] = []
     in_place = csvout._append_in_place
 
-    def spy(*args: object) -> bool:
-        took.append(in_place(*args))  # type: ignore[arg-type]
-        return took[-1]
+    def spy(*args: object) -> list[str] | None:
+        done = in_place(*args)  # type: ignore[arg-type]
+        took.append(done is not None)
+        return done
 
     monkeypatch.setattr(csvout, "_append_in_place", spy)
     for label, head in (("in place", csvout.HEAD_BYTES), ("whole", 10**9)):
@@ -179,3 +181,29 @@ def test_a_big_file_is_appended_in_place_as_the_whole_file_path_would(
     assert added.startswith(lead + "IBX" + delimiter + "N-1" + delimiter + "Müller")
     assert f"{delimiter}'=1+1{delimiter}" in added and added.endswith(newline)
     assert added.count(newline) == 3 + (0 if final_break else 1)
+
+
+def test_the_header_line_is_never_changed(tmp_path: Path) -> None:
+    """SPEC §11: exchanges.csv without a `run` column keeps its header; the points the run
+    bought are appended without their run id, and a warning says so (the header used to
+    grow a `run` column and every record a trailing delimiter)."""
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    lines = (ledger / "exchanges.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith(",run")
+    trimmed = [line.rsplit(",", 1)[0] for line in lines]  # every record's last field is run
+    (ledger / "exchanges.csv").write_text("\n".join(trimmed) + "\n", encoding="utf-8")
+    before = (ledger / "exchanges.csv").read_bytes()
+    result = CliRunner().invoke(
+        main, ["reconcile", str(ledger), "--month", "2026-12", "--exchange",
+               "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    after = (tmp_path / "out" / "ledger-2026-12" / "exchanges.csv").read_bytes()
+    assert after.startswith(before)  # header and every old record byte for byte
+    new = after[len(before) :].decode("utf-8").splitlines()
+    # ATL's 59 points exchanged on 2026-12-01: 19 AD360 licences x 3 points + 1 EPP x 2,
+    # in the file's 8 columns, without a run id
+    assert new == ["2026-12-01,ATL,exchange,AD360,,57,19,", "2026-12-01,ATL,exchange,EPP,,2,1,"]
+    assert "exchanges.csv has no run column" in result.stderr
+    assert "the header line is never changed" in result.stderr

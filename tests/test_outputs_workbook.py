@@ -423,15 +423,22 @@ def test_csv_folder_appends_in_the_files_dialect(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "clients.csv", "partners.csv"]
 
 
-def test_csv_folder_adds_a_missing_column(tmp_path: Path) -> None:
+def test_csv_folder_never_changes_a_header(tmp_path: Path) -> None:
+    """SPEC §11: the file has no `ref` column; the header and old records stay as they
+    are, the new record leaves the ref out, and the warning says so."""
     folder = csv_folder(tmp_path / "ledger")
     target = tmp_path / "out"
     new = new_clients().drop(columns=["product", "term", "auto_renew"]).iloc[:1]
-    write_csv_folder(csv_ledger(folder), target, appended={"Clients": new})
+    warned: list[str] = []
+    write_csv_folder(csv_ledger(folder), target, appended={"Clients": new}, warn=warned.append)
     lines = (target / "clients.csv").read_bytes().decode("cp1252").split("\r\n")
-    assert lines[0] == "Client;Client Name;Sales rep;Licences;Start;ref"
-    assert lines[1] == "C1;Crème;Zoë;10;2025-01-01;"
-    assert lines[2].endswith(";;5;2026-01-01;R1")
+    assert lines[0] == "Client;Client Name;Sales rep;Licences;Start"
+    assert lines[1] == "C1;Crème;Zoë;10;2025-01-01"
+    assert lines[2].endswith(";;5;2026-01-01")
+    assert warned == [
+        "clients.csv has no ref column, so the 1 row(s) added do not record it (the header "
+        "line is never changed); add the column to its header to keep it"
+    ]
 
 
 def test_csv_folder_keeps_bom_and_line_endings(tmp_path: Path) -> None:

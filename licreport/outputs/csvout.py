@@ -5,9 +5,10 @@ lines in the file's own encoding, delimiter, line ending, decimal separator and
 date style, as the reader saw them (`Ledger.csv_formats`, SPEC §11).  A file
 the folder lacks is written in UTF-8 (with a BOM when the folder's Partners
 file is not plain UTF-8, so that Excel reads its accents), with the folder's
-delimiter and decimal separator and ISO dates.  Only when a new
-row needs a column the file lacks is the file rewritten (header extended, every
-record padded).  Text we write that a spreadsheet would run as a formula
+delimiter and decimal separator and ISO dates.  The header line is never
+changed (SPEC §11): a value for a column the file lacks (the ``run`` of an
+exchange a run bought, when exchanges.csv has no ``run`` column) is not written,
+and the caller is told which.  Text we write that a spreadsheet would run as a formula
 (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading ``'``.
 
 Rows removed for ``--redo`` are cut out as whole records (every physical line
@@ -21,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -181,13 +182,27 @@ def _new_values(new: pd.DataFrame, columns: list[str], form: CsvFormat = ISO) ->
     return [[field(v, form) for v in row] for row in zip(*values, strict=True)] if values else []
 
 
+def _unheaded(new: pd.DataFrame, positions: Mapping[str, int]) -> list[str]:
+    """The columns of `new` with a value but no place in the file's header."""
+    return [
+        c
+        for c in new.columns
+        if not str(c).startswith("_") and c not in positions and new[c].notna().any()
+    ]
+
+
 def append_to_file(
     path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat | None = None
-) -> None:
+) -> list[str]:
     """Append `new` (canonical columns) to the CSV file at `path`, in the file's dialect
-    and style: `recorded` (how the reader read it) when known, else as detected."""
-    if recorded is not None and _append_in_place(path, table, new, recorded):
-        return
+    and style: `recorded` (how the reader read it) when known, else as detected.
+
+    Returns the columns whose values were not written because the file's header has no
+    place for them (the header line is never changed)."""
+    if recorded is not None:
+        done = _append_in_place(path, table, new, recorded)
+        if done is not None:
+            return done
     data = path.read_bytes()
     dialect, form = file_format(detect(data)[0], recorded)
     text = data[len(dialect.bom) :].decode(dialect.encoding)
@@ -197,63 +212,53 @@ def append_to_file(
         raise UnreadableFile(f"{path.name}: header row {table.header_row} not found")
     header = records[at][1]
     positions = _header_positions(table, header)
-    wanted = [c for c in new.columns if not str(c).startswith("_")]
-    missing = [c for c in wanted if c not in positions and new[c].notna().any()]
-    width = len(header)
-    if missing:
-        # The file lacks a column we must fill: rewrite it with the column added.
-        for k, c in enumerate(missing):
-            positions[c] = width + k
-        width += len(missing)
-        rows = [r for _, r in _records(text, dialect.delimiter)]
-        rows[at] = header + list(missing)
-        for i in range(at + 1, len(rows)):
-            rows[i] = rows[i] + [""] * (width - len(rows[i]))
-        text = _lines(rows, dialect)
-        data = dialect.bom + _encode(text, dialect, path.name)
+    kept = [c for c in new.columns if not str(c).startswith("_") and c in positions]
     out_rows = []
-    for values in _new_values(new, [c for c in wanted if c in positions], form):
-        row = [""] * width
-        for c, v in zip([c for c in wanted if c in positions], values, strict=True):
+    for values in _new_values(new, kept, form):
+        row = [""] * len(header)
+        for c, v in zip(kept, values, strict=True):
             row[positions[c]] = v
         out_rows.append(row)
     tail = _lines(out_rows, dialect)
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
     path.write_bytes(data + _encode(tail, dialect, path.name))
+    return _unheaded(new, positions)
 
 
 HEAD_BYTES = 1 << 16  # enough for the header and the line ending of any ledger file
 
 
-def _append_in_place(path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat) -> bool:
+def _append_in_place(
+    path: Path, table: Table, new: pd.DataFrame, recorded: CsvFormat
+) -> list[str] | None:
     """`append_to_file` for a file the reader read, without reading it whole: its header
     and line ending from its first bytes, its last bytes for a missing final line break,
     and the new lines appended to the file as it is (a 1.2-million-row Clients file is
-    not decoded and rewritten).  False when that does not suffice (the header is not in
-    the first bytes, or a new row needs a column the file lacks): read the whole file."""
+    not decoded and rewritten).  None when that does not suffice (a small file, or the
+    header not in the first bytes): read the whole file."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
         fh.seek(max(0, size - 4))
         last = fh.read()
     if size <= HEAD_BYTES:
-        return False  # small: the whole-file path costs nothing
+        return None  # small: the whole-file path costs nothing
     dialect, form = file_format(detect(head)[0], recorded)
     text = codecs.getincrementaldecoder(dialect.encoding)().decode(head[len(dialect.bom) :])
     if "\n" not in text and "\r" not in text:
-        return False
+        return None
     # only complete lines: the last one of the head may be cut
     text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
     records = _records(text, dialect.delimiter, until=table.header_row)
     at = next((i for i, (line, _) in enumerate(records) if line == table.header_row), None)
     if at is None:
-        return False
+        return None
     header = records[at][1]
     positions = _header_positions(table, header)
     wanted = [c for c in new.columns if not str(c).startswith("_")]
     if any(c not in positions and new[c].notna().any() for c in wanted):
-        return False
+        return None
     kept = [c for c in wanted if c in positions]
     out_rows = []
     for values in _new_values(new, kept, form):
@@ -267,7 +272,7 @@ def _append_in_place(path: Path, table: Table, new: pd.DataFrame, recorded: CsvF
     encoded = _encode(tail, dialect, path.name)
     with open(path, "ab") as fh:
         fh.write(encoded)
-    return True
+    return _unheaded(new, positions)
 
 
 def rows_to_remove(removed: Mapping[str, Sequence[int]] | None) -> dict[str, list[int]]:
@@ -366,11 +371,13 @@ def write_csv_folder(
     *,
     appended: Mapping[str, pd.DataFrame],
     removed: Mapping[str, Sequence[int]] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Write the updated CSV folder to `target` (a staging temp; the input is only read).
 
     `removed` maps a ledger sheet to the line numbers (``_row``) of the records
-    to cut out before `appended` goes in at the end (``--redo``).
+    to cut out before `appended` goes in at the end (``--redo``).  `warn` is told of
+    values left out because a file's header has no column for them.
     """
     source, target = Path(ledger.path), Path(target)
     dropping = rows_to_remove(removed)
@@ -397,7 +404,20 @@ def write_csv_folder(
         table = ledger.tables.get(name)
         new = without_implied_partner(ledger, table, new)
         if table is not None and table.present and (target / table.file).is_file():
-            append_to_file(target / table.file, table, new, ledger.csv_formats.get(table.file))
+            recorded = ledger.csv_formats.get(table.file)
+            left_out = append_to_file(target / table.file, table, new, recorded)
+            if left_out:
+                columns = ", ".join(left_out)
+                warn(
+                    f"{table.file} has no {columns} column, so the {len(new)} row(s) added "
+                    f"do not record it (the header line is never changed); add the column "
+                    f"to its header to keep it"
+                    + (
+                        ": --redo of the month then undoes the points this run bought"
+                        if "run" in left_out
+                        else ""
+                    )
+                )
         else:
             new_file(target / f"{name.lower()}.csv", name, new, default, default_form)
 
