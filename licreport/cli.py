@@ -735,6 +735,7 @@ def _row_text(values: dict[str, Any]) -> str:
 def diff(old: Path, new: Path, options: api.Options, as_json: bool) -> None:
     """Rows added, removed and changed in each ledger sheet between OLD and NEW, rows
     matched by their key and values compared as typed (a date equals the same date as text).
+    --partner P compares that partner's rows (Products and Discounts whole).
 
     Example: licreport diff licreport-out/ledger-2026-12.xlsx ledger-edited.xlsx
     """

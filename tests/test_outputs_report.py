@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from licreport.outputs import filters, svg
-from licreport.outputs.report import render_report, templates_dir, write_report
+from licreport.outputs.report import _rank_key, render_report, templates_dir, write_report
 from tests.report_model import model_inputs
 
 GOLDEN = Path(__file__).parent / "golden" / "report.html"
@@ -592,3 +592,24 @@ def test_golden(html: str, update_golden: bool) -> None:
             f"report differs from {GOLDEN.name} at char {diff}: …{context}… "
             "(pytest --update-golden to accept)"
         )
+
+
+def test_partners_rank_by_risk_then_dropped_then_activity() -> None:
+    """SPEC §7: at risk over the horizon, then dropped devices of the run, then activity;
+    next month's shortfall is not a key of its own (it is part of what is at risk)."""
+
+    def row(pid: str, at_risk: int, dropped: int, shortfall: int, available: int) -> dict:
+        zero = Decimal(0)
+        return {"id": pid, "at_risk": Decimal(at_risk), "dropped": Decimal(dropped),
+                "shortfall": Decimal(shortfall), "available": Decimal(available),
+                "monthly": zero, "expiring_licences": zero, "recoverable": zero,
+                "pipeline": zero}  # fmt: skip
+
+    rows = [
+        row("A", 10, 0, 10, 5),  # ties B on risk and dropped; less activity
+        row("B", 10, 0, 0, 50),
+        row("C", 10, 3, 0, 0),  # as much at risk, more dropped
+        row("D", 40, 0, 0, 0),  # most at risk
+        row("E", 0, 0, 0, 0),
+    ]
+    assert [r["id"] for r in sorted(rows, key=_rank_key)] == ["D", "C", "B", "A", "E"]

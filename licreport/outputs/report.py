@@ -343,9 +343,9 @@ def partner_scopes(
 # --------------------------------------------------------------------------- view model
 
 
-def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
-    """Partners needing attention first: licences and devices at risk over the horizon
-    (annual and monthly alike), dropped devices of the run, then activity."""
+def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, str]:
+    """Partners needing attention first (SPEC §7): licences and devices at risk over the
+    horizon (annual and monthly alike), dropped devices of the run, then activity."""
     activity = (
         row["available"]
         + (row["monthly"] or ZERO)
@@ -353,7 +353,7 @@ def _rank_key(row: Row) -> tuple[Decimal, Decimal, Decimal, Decimal, str]:
         + row["recoverable"]
         + row["pipeline"]
     )
-    return -row["at_risk"], -(row["dropped"] or ZERO), -row["shortfall"], -activity, row["id"]
+    return -row["at_risk"], -(row["dropped"] or ZERO), -activity, row["id"]
 
 
 def _pool_view(scope: Scope, top_n: int, formats: Formats) -> Row:
