@@ -546,8 +546,11 @@ def _progress(steps: tuple[str, ...], enabled: bool) -> Iterator[Callable[[str],
 
 
 def _print_run(result: api.RunResult, as_json: bool) -> None:
-    if as_json:
+    if as_json:  # stdout holds the document alone; the hint (SPEC §8) goes to stderr
         click.echo(jsonout.dumps(result.document))
+        for line in result.summary:
+            if line.startswith("hint:"):
+                click.echo(line, err=True)
         return
     doc = result.document
     for p in doc["partners"]:

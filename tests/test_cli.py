@@ -715,8 +715,13 @@ def test_an_xlsm_keeps_its_macros_byte_for_byte(tmp_path: Path) -> None:
 def test_renew_dry_run_says_so_and_the_summary_counts_in_one_unit_each() -> None:
     code, stdout, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run")
     assert code == 0
-    code, doc, _ = run("renew", SAMPLE, "--month", "2026-12", "--dry-run", "--json")
+    code, doc, err = run("renew", SAMPLE, "--month", "2026-12", "--dry-run", "--json")
     lines = [ln for p in json.loads(doc)["partners"] for ln in p["lines"]]
+    # with --json, stdout is the document alone and the hint line goes to stderr
+    assert err.splitlines() == [
+        "hint: --exchange would have kept 20 dropped device(s) with the MSSP Points already "
+        "held (ATL 20)"
+    ]
 
     def total(kind: str, key: str) -> int:
         return sum(ln[key] for ln in lines if (ln["term"] == "monthly") == (kind == "monthly"))
