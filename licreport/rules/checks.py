@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from babel.numbers import list_currencies
 
 from licreport.errors import DataError
 from licreport.ledger.model import Ledger, Table
@@ -25,6 +26,7 @@ def check_ledger(ledger: Ledger, contracts: pd.DataFrame) -> list[DataError]:
     partners = ledger.table("Partners")
     products = ledger.table("Products")
     errors += _duplicates(partners, "partner")
+    errors += _currency_checks(partners)
     errors += _duplicates(products, "product")
     provider = partners.frame.drop_duplicates("partner").set_index("partner")["provider"]
     catalogue = products.frame.drop_duplicates("product").set_index("product")
@@ -69,6 +71,20 @@ def check_ledger(ledger: Ledger, contracts: pd.DataFrame) -> list[DataError]:
     errors += _family_overlaps(ledger.table("Clients"), contracts)
     errors += _discount_checks(ledger.table("Discounts"))
     return errors
+
+
+def _currency_checks(t: Table) -> list[DataError]:
+    """Partners `currency`: blank (EUR) or an ISO 4217 code, in any case (SPEC §7), as
+    the currency data of Babel (CLDR) lists them: money is never shown in a made-up unit."""
+    f = t.frame
+    if "currency" not in f:
+        return []
+    code = f["currency"].astype("string").str.strip().str.upper()
+    bad = code.notna() & (code != "") & ~code.isin(sorted(list_currencies()))
+    return [
+        t.error(int(row), "currency", f'"{value}" is not an ISO 4217 currency code (e.g. EUR, GBP)')
+        for row, value in zip(f.loc[bad, ROW], f.loc[bad, "currency"], strict=True)
+    ]
 
 
 def _duplicates(table: Table, column: str) -> list[DataError]:
