@@ -22,6 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
+from licreport.rules.keys import sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -222,12 +223,12 @@ def ordered(moves: pd.DataFrame) -> pd.DataFrame:
     per run of one account (the rows of an account are contiguous once sorted).
     """
     n = len(moves)
-    keys = [_sort_key(moves[c]) for c in ACCOUNT_KEYS]
+    keys = [sort_key(moves[c]) for c in ACCOUNT_KEYS]
     account = _account_ids(keys)
-    when = _sort_key(moves["date"])
+    when = sort_key(moves["date"])
     out = (~moves["category"].isin(INFLOWS)).to_numpy(dtype=np.int64)
-    sheet = _sort_key(moves["sheet"].map(SHEET_ORDER))
-    row = _sort_key(moves["row"])
+    sheet = sort_key(moves["sheet"].map(SHEET_ORDER))
+    row = sort_key(moves["row"])
     order = np.lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
     m = moves.take(order)
     delta = m["delta"]
@@ -240,19 +241,6 @@ def ordered(moves: pd.DataFrame) -> pd.DataFrame:
     else:
         m["balance"] = delta.groupby(ids, sort=False).cumsum().array
     return m
-
-
-def _sort_key(values: pd.Series) -> np.ndarray:
-    """Integer codes that sort as `values` sorts (blanks last, as `sort_values` puts them)."""
-    if not values.isna().any():
-        if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
-            return values.to_numpy().view(np.int64)
-        if pd.api.types.is_integer_dtype(values.dtype):
-            return values.to_numpy(dtype=np.int64)
-    codes, uniques = pd.factorize(values, sort=True)
-    codes = np.asarray(codes, dtype=np.int64)
-    codes[codes < 0] = len(uniques)
-    return codes
 
 
 def _account_ids(keys: list[np.ndarray]) -> np.ndarray:

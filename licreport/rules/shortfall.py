@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from licreport.rules.keys import sort_key
+
 POLICIES = ("priority", "smallest-first", "proportional")
 REQUIRED = ("group", "client", "requested", "priority", "start")
 # Above this, requested × available might overflow int64: use exact Python ints.
@@ -56,8 +58,7 @@ def _tie_keys(requests: pd.DataFrame, codes: np.ndarray) -> list[np.ndarray]:
     if _clients_in_order(client, codes):
         client_code = np.zeros(len(requests), dtype=np.int64)
     else:
-        client_code, uniques = pd.factorize(client, sort=True)
-        client_code = np.where(client_code < 0, len(uniques), client_code)
+        client_code = sort_key(client)
     return [row, client_code, start_value, start_blank, priority_value, priority_blank]
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
+from licreport.rules.keys import sort_rows
 from licreport.rules.outlook import Outlook, estimated_total, latest_prices
 from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
@@ -93,7 +94,7 @@ def status_view(
         & (c["days_left"] >= 0)
         & (c["days_left"] <= EXPIRY_HORIZON)
     )
-    expiring = c[soon.fillna(False)].sort_values(["partner", "end", "client"], kind="stable")
+    expiring = sort_rows(c[soon.fillna(False)], ["partner", "end", "client"])
     expiring = expiring[
         ["partner", "client", "client_name", "product", "term", "licences", "end", "days_left"]
     ]
