@@ -452,7 +452,7 @@ def computed_text(values: pd.Series, form: CsvFormat) -> pd.Series:
     if kind in ("string", "empty"):
         text = values.astype(object).where(values.notna(), "").astype(str)
         formula = text.str.startswith(FORMULA_START)
-        return text.where(~formula, "'" + text)
+        return text.where(~formula, "'" + text) if formula.any() else text
     return values.map(lambda v: field(v, form))  # mixed objects (Decimals, None): small sheets
 
 
