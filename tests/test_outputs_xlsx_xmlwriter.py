@@ -32,11 +32,19 @@ def test_check_xml_refuses_bad_parts(tmp_path: Path) -> None:
                 check_xml(z, name)
 
 
-@pytest.mark.parametrize("inline", [1 << 30, 16])  # parsed here; in the second process
-def test_part_checker_parses_while_writing(monkeypatch: pytest.MonkeyPatch, inline: int) -> None:
+@pytest.mark.parametrize(
+    ("inline", "child"),
+    [(1 << 30, True), (16, True), (16, False)],  # here; in the second process; none starts
+)
+def test_part_checker_parses_while_writing(
+    monkeypatch: pytest.MonkeyPatch, inline: int, child: bool
+) -> None:
     """`PartChecker` (the strict parse run as the parts are written) finds what `check_xml`
-    finds, with the same messages, whether a part is parsed here or in the child process."""
+    finds, with the same messages, whether a part is parsed here or in the child process
+    (or here as it comes, when no second process can be started)."""
     monkeypatch.setattr(xmlwriter, "INLINE_BYTES", inline)
+    if not child:
+        monkeypatch.setattr(xmlwriter.sys, "executable", "")
     parts = {
         "good.xml": f'<a xmlns:r="{TRANS_R}">' + '<b r:id="x"/>' * 50 + "</a>",
         "unbound.xml": "<a>" + "<c/>" * 20 + '<b r:id="x"/></a>',

@@ -320,6 +320,9 @@ class PartChecker:
     def _start(self) -> bool:
         if self._child is not None or self._broken:
             return not self._broken
+        if not sys.executable:
+            self._broken = True
+            return False
         try:
             self._child = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _CHILD],
@@ -327,7 +330,7 @@ class PartChecker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
-        except OSError:
+        except (OSError, TypeError, ValueError):  # no interpreter to start: parse here
             self._broken = True
         return not self._broken
 
