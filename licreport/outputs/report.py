@@ -1093,13 +1093,17 @@ def render_partner_reports(
     totals: status_rules.Totals,
     meta: dict[str, Any],
     lang: str = i18n.DEFAULT,
+    share: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[str, str]]:
     """(partner, HTML) for each partner: its own report, holding its data only (SPEC §9),
     in the language `lang`; one compiled template, each partner's rows selected from the
-    model."""
+    model.  ``share=(k, n)``: only the k-th of every n partners (for rendering in n
+    processes)."""
     renderer = Renderer(meta, status, lang)
-    for partner, scope in partner_scopes(status, renewal, totals):
-        yield partner, renderer.render(scope)
+    k, n = share
+    for i, (partner, scope) in enumerate(partner_scopes(status, renewal, totals)):
+        if i % n == k:
+            yield partner, renderer.render(scope)
 
 
 def write_report(path: Path, html: str) -> None:
