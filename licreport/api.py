@@ -11,7 +11,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import zip_longest
 from pathlib import Path
@@ -698,6 +698,13 @@ def _monthly(
     if not run.catch_up:
         for line in _skipped_warning(months.skipped_month(loaded.book, first)):
             options.warn(line)
+    # The book before the run's rows is not needed any more (the book after them has the
+    # same ledger sheets but Renewals and Exchanges): let it go, with the plans' references
+    # to it.  At 12 x SPEC §6 its contracts and movements are half a gigabyte.
+    loaded.book = book
+    plans = [replace(p, book=book) for p in plans]
+    month = plans[-1]
+    assert month.plan is not None
     progress("recovery")
     view = status_model(book, first, run.horizon, run.policy)
     summary = [
@@ -734,6 +741,7 @@ def _monthly(
             month.removed,
             options.warn,
         )
+        del computed  # the computed sheets are written: free them before the report
         if with_report:
             progress("report")
             reports = _stage_reports(
