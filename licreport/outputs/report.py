@@ -145,7 +145,14 @@ class _Names:
     """Id -> {id, name} cells for clients (names from meta) and partners (from status)."""
 
     def __init__(self, clients: Mapping[Any, Any] | None, partners: Mapping[str, str]) -> None:
-        self.clients = {str(k): _text(v) for k, v in (clients or {}).items()}
+        clients = clients or {}
+        # a client per contract (1.2 million at SPEC §12 scale): ids that are text already
+        # are looked up as they are, each name made text when a report shows it
+        self.clients: Mapping[str, Any] = (
+            clients
+            if all(type(k) is str for k in clients)
+            else {str(k): v for k, v in clients.items()}
+        )
         self.partners = dict(partners)
 
     @staticmethod
@@ -155,7 +162,9 @@ class _Names:
         return {"id": key, "name": name if name and name != key else ""}
 
     def client(self, client: object) -> Row:
-        return self._cell(client, self.clients)
+        key = _text(client)
+        name = _text(self.clients.get(key, ""))
+        return {"id": key, "name": name if name and name != key else ""}
 
     def partner(self, partner: object) -> Row:
         return self._cell(partner, self.partners)
