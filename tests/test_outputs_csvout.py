@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from licreport.cli import main
 from licreport.ledger.load import load_ledger
-from licreport.ledger.model import CsvFormat
 from licreport.outputs import csvout
 from licreport.outputs.workbook import ComputedSheet
 
@@ -180,26 +179,3 @@ def test_a_big_file_is_appended_in_place_as_the_whole_file_path_would(
     assert added.startswith(lead + "IBX" + delimiter + "N-1" + delimiter + "Müller")
     assert f"{delimiter}'=1+1{delimiter}" in added and added.endswith(newline)
     assert added.count(newline) == 3 + (0 if final_break else 1)
-
-
-@pytest.mark.parametrize(
-    "form",
-    [CsvFormat(), CsvFormat(";", ",", dates="dmy", date_sep="."), CsvFormat(dates="mdy")],
-)
-def test_column_fields_are_field_value_by_value(form: CsvFormat) -> None:
-    """The column-at-a-time text of new rows is `field`'s, value by value, for every dtype."""
-    from licreport.outputs import csvout
-
-    frame = pd.DataFrame(
-        {
-            "text": pd.Series(["a", None, "=1+1", "-x", "b,c"], dtype="str"),
-            "ints": pd.Series([1, 2, -3, 0, 10**12], dtype="int64"),
-            "masked": pd.Series([1, None, 3, None, 5], dtype="Int64"),
-            "days": pd.to_datetime(["2026-12-01", None, "2027-01-31", "1999-02-03", None]),
-            "times": pd.to_datetime(["2026-12-01 10:30", None, "2027-01-31 00:00", None, None]),
-            "objects": pd.Series([Decimal("1.50"), None, True, 2.5, "t"], dtype=object),
-        }
-    )
-    for column in frame.columns:
-        want = [csvout.field(v, form) for v in frame[column].tolist()]
-        assert csvout._fields(frame[column], form) == want, column
