@@ -35,9 +35,9 @@ def sort_key(values: pd.Series) -> np.ndarray:
 
 def _argsort(uniques: object) -> np.ndarray:
     u = np.asarray(uniques, dtype=object)
-    if len(u) and all(type(v) is str for v in u):
+    if len(u) and pd.api.types.infer_dtype(u, skipna=False) == "string":
         width = max(map(len, u))
-        if width and len(u) * width * 4 <= MAX_FIXED_BYTES and not any("\x00" in v for v in u):
+        if width and len(u) * width * 4 <= MAX_FIXED_BYTES and "\x00" not in "".join(u):
             # numpy's fixed-width strings compare code point by code point, as str does
             # (a NUL would be taken for padding: such values sort as Python sorts them)
             return np.argsort(u.astype(f"U{width}"))  # distinct values: no ties
