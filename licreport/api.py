@@ -7,9 +7,13 @@ SPEC §4, so the same input always gives the same output.
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -340,11 +344,45 @@ def _stage_reports(
     stage.path(final).write_text(render_report(**model), encoding="utf-8")
     written: dict[str, Path] = {}
     if split is not None:
-        for partner, html in render_partner_reports(**model):
+        for partner, html in _partner_reports(model):
             path = out_dir / "partners" / split[partner] / report_name(month)
             stage.path(path).write_text(html, encoding="utf-8")
             written[partner] = path
     return written
+
+
+SPLIT_PROCESS_MIN = 64  # partners: below this a second process costs more than it saves
+
+
+def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
+    """`render_partner_reports`, in partner order, with every other partner rendered by a
+    forked second process (the machine has two cores; the 1,000 reports of SPEC §9 are
+    mostly template work).  The child hands its reports back through a temp file; if it
+    fails, its share is rendered here (so an error is raised here, as without it)."""
+    partners = model["status"].get("partners") or []
+    if not hasattr(os, "fork") or len(partners) < SPLIT_PROCESS_MIN:
+        return list(render_partner_reports(**model))
+    with tempfile.TemporaryFile() as buf:
+        pid = os.fork()
+        if pid == 0:  # the child: its share into `buf`, then leave without any cleanup
+            code = 1
+            try:
+                pickle.dump(list(render_partner_reports(**model, share=(1, 2))), buf)
+                buf.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        try:
+            mine = list(render_partner_reports(**model, share=(0, 2)))
+        finally:
+            _, exit_status = os.waitpid(pid, 0)
+        if exit_status == 0:
+            buf.seek(0)
+            theirs = pickle.load(buf)
+        else:
+            theirs = list(render_partner_reports(**model, share=(1, 2)))
+    both = zip_longest(mine, theirs)
+    return [item for pair in both for item in pair if item is not None]
 
 
 def report(
@@ -660,6 +698,13 @@ def _monthly(
     if not run.catch_up:
         for line in _skipped_warning(months.skipped_month(loaded.book, first)):
             options.warn(line)
+    # The book before the run's rows is not needed any more (the book after them has the
+    # same ledger sheets but Renewals and Exchanges): let it go, with the plans' references
+    # to it.  At 12 x SPEC §6 its contracts and movements are half a gigabyte.
+    loaded.book = book
+    plans = [replace(p, book=book) for p in plans]
+    month = plans[-1]
+    assert month.plan is not None
     progress("recovery")
     view = status_model(book, first, run.horizon, run.policy)
     summary = [
@@ -696,6 +741,7 @@ def _monthly(
             month.removed,
             options.warn,
         )
+        del computed  # the computed sheets are written: free them before the report
         if with_report:
             progress("report")
             reports = _stage_reports(

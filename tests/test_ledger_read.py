@@ -420,3 +420,34 @@ def test_an_impossible_month_in_renewals_names_its_cell(write_xlsx: Callable[...
     assert months["_month"].tolist()[1] == D("2026-12-01") and months["_month"].isna().iloc[0]
     # validate shows that error alone: no R8 (Checks) failure built on the unreadable month
     assert [e.cell for e in api.validate(path)] == ["B2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\n1,2\n\n x ,y,z\r\n3,4,5",  # short and blank lines, spaces kept, CRLF
+        "a;b\r1;2\r",  # old Mac line ends
+        "a\tb\n#1\t2\n \n",  # no comment character; a line of one space
+        "a,b\n1,\n,\n",
+        'a,b\n"1,5",2\n',  # quoted: the csv module reads it
+        "a,b\n1,2,3\n",  # a line wider than the first: the csv module reads it
+    ],
+)
+def test_csv_fast_path_reads_the_grid_the_csv_module_reads(text: str) -> None:
+    """pandas' C reader (the fast path of `parse_csv`) gives the very grid and line numbers
+    of the `csv` module, or stands aside."""
+    from licreport.ledger import csvdir
+
+    data = text.encode("utf-8")
+    fast = csvdir.parse_csv(data, "x.csv", "x", [])
+    original = csvdir._fast_grid
+    try:
+        csvdir._fast_grid = lambda text, delimiter: None  # type: ignore[assignment]
+        slow = csvdir.parse_csv(data, "x.csv", "x", [])
+    finally:
+        csvdir._fast_grid = original  # type: ignore[assignment]
+    rows = fast.rows.tolist() if not isinstance(fast.rows, list) else fast.rows
+    assert rows == slow.rows
+    assert fast.row_numbers is not None and slow.row_numbers is not None
+    assert list(fast.row_numbers) == list(slow.row_numbers)
+    assert fast.csv == slow.csv

@@ -197,3 +197,22 @@ def test_split_name_clash_is_a_usage_error_and_writes_nothing(tmp_path: Path) ->
     assert not out.exists() or not list(out.rglob("*"))
     # without --split the same ledger runs: the names only matter for the partner files
     assert run("report", ledger, "--as-of", "2026-12-01", "--out", out)[0] == 0
+
+
+def test_partner_reports_rendered_in_two_processes_are_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every other partner report rendered by a forked process: the same files, bytes and
+    JSON as one process renders."""
+    outputs = {}
+    for label, least in (("one", 10**9), ("two", 1)):
+        monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", least)
+        out = tmp_path / label
+        code, stdout, _ = run(
+            "reconcile", SAMPLE, "--month", "2026-12", "--split", "--json", "--out", out
+        )
+        assert code == 0
+        files = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.html"))}
+        outputs[label] = (files, stdout.replace(str(out), "OUT"))
+    assert len(outputs["one"][0]) > 2
+    assert outputs["one"] == outputs["two"]

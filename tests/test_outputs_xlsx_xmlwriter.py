@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from licreport.outputs.xlsx import PatchError
+from licreport.outputs.xlsx import PatchError, xmlwriter
 from licreport.outputs.xlsx.xmlwriter import check_xml
 from tests.userbook import TRANS_R
 
@@ -30,3 +30,42 @@ def test_check_xml_refuses_bad_parts(tmp_path: Path) -> None:
         ]:
             with pytest.raises(PatchError, match=why):
                 check_xml(z, name)
+
+
+@pytest.mark.parametrize(
+    ("inline", "child"),
+    [(1 << 30, True), (16, True), (16, False)],  # here; in the second process; none starts
+)
+def test_part_checker_parses_while_writing(
+    monkeypatch: pytest.MonkeyPatch, inline: int, child: bool
+) -> None:
+    """`PartChecker` (the strict parse run as the parts are written) finds what `check_xml`
+    finds, with the same messages, whether a part is parsed here or in the child process
+    (or here as it comes, when no second process can be started)."""
+    monkeypatch.setattr(xmlwriter, "INLINE_BYTES", inline)
+    if not child:
+        monkeypatch.setattr(xmlwriter.sys, "executable", "")
+    parts = {
+        "good.xml": f'<a xmlns:r="{TRANS_R}">' + '<b r:id="x"/>' * 50 + "</a>",
+        "unbound.xml": "<a>" + "<c/>" * 20 + '<b r:id="x"/></a>',
+        "broken.rels": "<a>" + "<c/>" * 20 + "<b></a>",
+        "dtd.xml": '<!DOCTYPE a [<!ENTITY x "y">]><a>' + "<c/>" * 20 + "&x;</a>",
+    }
+    check = xmlwriter.PartChecker()
+    try:
+        for name, text in parts.items():
+            check.begin(name)
+            data = text.encode()
+            for k in range(0, len(data), 7):
+                check.feed(data[k : k + 7])
+            check.end()
+        found = check.problems()
+    finally:
+        check.close()
+    assert found["good.xml"] is None
+    for name, why in [
+        ("unbound.xml", "is not well-formed XML (unbound prefix, line 1)"),
+        ("broken.rels", "is not well-formed XML (mismatched tag, line 1)"),
+        ("dtd.xml", "declares a DTD or entities"),
+    ]:
+        assert f"part {name} {why}" in str(found[name])

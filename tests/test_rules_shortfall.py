@@ -218,3 +218,37 @@ def test_group_keys_of_any_kind() -> None:
     as_tuples = make_requests([(keys[str(g)], c, n, p, s) for g, c, n, p, s in rows])
     available = pd.Series([4, 1], index=pd.MultiIndex.from_tuples([("P1", "X"), ("P2", "X")]))
     assert allocate(as_tuples, available).tolist() == [3, 1, 1]
+
+
+@pytest.mark.parametrize("policy", ["priority", "smallest-first", "proportional"])
+def test_requests_already_in_client_order_allocate_as_sorted(
+    policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests in client order within each group (as renewal requests come) skip the
+    client sort; the allocation is the one the sort gives, on random short groups."""
+    import numpy as np
+
+    from licreport.rules import shortfall
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = int(rng.integers(1, 60))
+        frame = pd.DataFrame(
+            {
+                "group": rng.choice(["A", "B", "C"], n),
+                "client": [f"C{int(k):03d}" for k in rng.integers(0, 25, n)],
+                "requested": rng.integers(0, 9, n),
+                "priority": pd.array(
+                    [None if k < 0 else int(k) for k in rng.integers(-1, 3, n)], dtype="Int64"
+                ),
+                "start": pd.to_datetime("2026-01-01")
+                + pd.to_timedelta(rng.integers(0, 3, n), unit="D"),
+            }
+        )
+        frame = frame.sort_values("client", kind="stable").reset_index(drop=True)
+        available = pd.Series({"A": int(rng.integers(0, 30)), "B": 3, "C": 0})
+        fast = allocate(frame, available, policy)
+        monkeypatch.setattr(shortfall, "_clients_in_order", lambda client, codes: False)
+        slow = allocate(frame, available, policy)
+        monkeypatch.undo()
+        pd.testing.assert_series_equal(fast, slow)

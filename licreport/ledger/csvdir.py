@@ -19,6 +19,9 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
 from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, match_sheets
 from licreport.ledger.model import CsvFormat
@@ -144,6 +147,9 @@ def parse_csv(
         raise UnreadableFile(f"{name}: holds NUL bytes; it is not a text (CSV) file")
     delimiter = sniff_delimiter(text)
     form = CsvFormat(delimiter, decimal_for(delimiter, decimal), encoding, bom)
+    grid = _fast_grid(text, delimiter)
+    if grid is not None:
+        return RawSheet(name, stem, grid, np.arange(1, len(grid) + 1), csv=form)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[object]] = []
     numbers: list[int] = []
@@ -162,6 +168,33 @@ def parse_csv(
     return RawSheet(name, stem, rows, numbers, csv=form)
 
 
+def _fast_grid(text: str, delimiter: str) -> np.ndarray | None:
+    """The file as a 2-D object grid of str read by pandas' C reader, when that is the same
+    grid the `csv` module gives: no quote character anywhere (each line is one record, so
+    record i is line i + 1) and no line wider than the first.  ``None``: read it with `csv`
+    (which also names the line of a malformed record)."""
+    if '"' in text or not text.strip("\r\n"):
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    grid = frame.to_numpy(dtype=object)
+    if grid.ndim != 2 or not all(type(v) is str for v in grid[0]):
+        return None
+    return grid
+
+
 def date_style(
     raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: DateOptions
 ) -> CsvFormat | None:
@@ -174,7 +207,11 @@ def date_style(
     dates = [j for c, j in match.columns.items() if schema.column(c).kind == DATE]
     body = raw.rows[match.index + 1 :]
     for j in dates:
-        sep = text_date_separator({r[j] for r in body if j < len(r)})
+        if isinstance(body, np.ndarray):
+            values = set(body[:, j].tolist()) if j < body.shape[1] else set()
+        else:
+            values = {r[j] for r in body if j < len(r)}
+        sep = text_date_separator(values)
         if sep is not None:
             order = "dmy" if options.dayfirst else "mdy"
             return replace(raw.csv, dates=order, date_sep=sep)

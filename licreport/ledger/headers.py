@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
+
 from licreport.errors import DataError
 from licreport.ledger.model import CsvFormat, column_letter
 from licreport.ledger.schema import Sheet, normalise, schema_sheet
@@ -27,17 +29,19 @@ class RawSheet:
     line number); ``cell_errors`` maps ``(i, column index)`` to an Excel error
     such as ``#N/A`` that the reader returned as blank.  ``csv`` says how a CSV
     file was read (delimiter, decimal separator, encoding); ``None`` for a worksheet.
+    ``rows`` is a list of rows, or a 2-D object array of str when a CSV file was read
+    by pandas' C reader (`csvdir`): no list per row at a million rows.
     """
 
     file: str
     name: str
-    rows: list[list[Any]]
-    row_numbers: list[int] | None = None
+    rows: list[list[Any]] | np.ndarray
+    row_numbers: list[int] | np.ndarray | None = None
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
     csv: CsvFormat | None = None
 
     def row_number(self, i: int) -> int:
-        return self.row_numbers[i] if self.row_numbers is not None else i + 1
+        return int(self.row_numbers[i]) if self.row_numbers is not None else i + 1
 
 
 @dataclass

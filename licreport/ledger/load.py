@@ -234,8 +234,12 @@ def _build(raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: Dat
     return _Built(table, errors, partner_blank)
 
 
-def _grid(rows: list[list[Any]], width: int) -> np.ndarray:
+def _grid(rows: list[list[Any]] | np.ndarray, width: int) -> np.ndarray:
     """The rows as a 2-D object array at least `width` wide (padded with None)."""
+    if isinstance(rows, np.ndarray):  # a CSV file read by pandas' C reader: already a grid
+        if rows.shape[1] >= width:
+            return rows
+        rows = rows.tolist()
     if rows and all(len(r) == len(rows[0]) for r in rows) and len(rows[0]) >= width:
         grid = np.empty((len(rows), len(rows[0])), dtype=object)
         grid[:] = rows

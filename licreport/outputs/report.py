@@ -145,7 +145,14 @@ class _Names:
     """Id -> {id, name} cells for clients (names from meta) and partners (from status)."""
 
     def __init__(self, clients: Mapping[Any, Any] | None, partners: Mapping[str, str]) -> None:
-        self.clients = {str(k): _text(v) for k, v in (clients or {}).items()}
+        clients = clients or {}
+        # a client per contract (1.2 million at SPEC §12 scale): ids that are text already
+        # are looked up as they are, each name made text when a report shows it
+        self.clients: Mapping[str, Any] = (
+            clients
+            if all(type(k) is str for k in clients)
+            else {str(k): v for k, v in clients.items()}
+        )
         self.partners = dict(partners)
 
     @staticmethod
@@ -155,7 +162,9 @@ class _Names:
         return {"id": key, "name": name if name and name != key else ""}
 
     def client(self, client: object) -> Row:
-        return self._cell(client, self.clients)
+        key = _text(client)
+        name = _text(self.clients.get(key, ""))
+        return {"id": key, "name": name if name and name != key else ""}
 
     def partner(self, partner: object) -> Row:
         return self._cell(partner, self.partners)
@@ -1093,13 +1102,17 @@ def render_partner_reports(
     totals: status_rules.Totals,
     meta: dict[str, Any],
     lang: str = i18n.DEFAULT,
+    share: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[str, str]]:
     """(partner, HTML) for each partner: its own report, holding its data only (SPEC §9),
     in the language `lang`; one compiled template, each partner's rows selected from the
-    model."""
+    model.  ``share=(k, n)``: only the k-th of every n partners (for rendering in n
+    processes)."""
     renderer = Renderer(meta, status, lang)
-    for partner, scope in partner_scopes(status, renewal, totals):
-        yield partner, renderer.render(scope)
+    k, n = share
+    for i, (partner, scope) in enumerate(partner_scopes(status, renewal, totals)):
+        if i % n == k:
+            yield partner, renderer.render(scope)
 
 
 def write_report(path: Path, html: str) -> None:

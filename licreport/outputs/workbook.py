@@ -202,7 +202,7 @@ def write_workbook(
                 pkg.write(fp)
         except Unshiftable as exc:  # name the file, as every error does
             raise Unshiftable(f"{ledger.path.name}:{exc.message}") from None
-    verify(target, names, pkg.written)
+    verify(target, names, pkg.written, pkg.checked)
 
 
 def _xlsx_ledger_sheets(
@@ -423,19 +423,31 @@ def _first_row(path: Path, sheet: str) -> list[str]:
     return row
 
 
-def verify(target: Path, sheets: Sequence[str], parts: Sequence[str] = ()) -> None:
+def verify(
+    target: Path,
+    sheets: Sequence[str],
+    parts: Sequence[str] = (),
+    checked: Mapping[str, str | None] | None = None,
+) -> None:
     """Re-open what was written: every zip entry's CRC, every part we wrote, every sheet.
 
     Each part in `parts` (those the writer rendered, not copied) is read with a
     strict, namespace-aware XML parser: calamine tolerates an unbound prefix that
-    Excel, LibreOffice and openpyxl refuse.
+    Excel, LibreOffice and openpyxl refuse.  `checked` holds the parts the writer
+    already parsed so while writing them (`PartChecker`: the same parser, on the
+    same bytes, whose CRC `testzip` checks here), with the problem found or None;
+    the others are read back from the file.
     """
+    checked = checked or {}
     with zipfile.ZipFile(target) as z:
         bad = z.testzip()
         if bad is not None:
             raise PatchError(f"the written workbook is corrupt at {bad}")
         for name in parts:
-            check_xml(z, name)
+            if name not in checked:
+                check_xml(z, name)
+            elif (problem := checked[name]) is not None:
+                raise PatchError(problem)
     found = set(open_calamine(target).sheet_names)
     missing = [s for s in sheets if s not in found]
     if missing:

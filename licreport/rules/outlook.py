@@ -18,6 +18,7 @@ import pandas as pd
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, MONTHLY, PANDA, PURCHASE, ROW, TRIAL
 from licreport.rules.contracts import ANNUAL, apply_events
+from licreport.rules.keys import sort_rows
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
 from licreport.rules.replay import Balances
@@ -149,7 +150,7 @@ def _worklist(
         licences=ending["licences"].astype("int64"),
         auto_renew=auto,
         cover=cover,
-    ).sort_values(["partner", "end", "client", "product"], kind="stable")[WORK_COLUMNS]
+    ).pipe(sort_rows, ["partner", "end", "client", "product"])[WORK_COLUMNS]
 
 
 def trials_ending(

@@ -11,6 +11,7 @@ import pandas as pd
 
 from licreport.ledger.schema import RECOVERY
 from licreport.rules.contracts import ANNUAL, active_mask
+from licreport.rules.keys import sort_rows
 
 CANDIDATE_COLUMNS = [
     "partner", "client", "client_name", "product", "term", "licences", "devices_used",
@@ -38,9 +39,7 @@ def recoverable(contracts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     out = out[(unused > 0) & (out["recoverable"] > 0)]
     out["devices_used"] = out["devices_used"].astype("int64")
     out["licences"] = out["licences"].astype("int64")
-    return out[CANDIDATE_COLUMNS].sort_values(
-        ["partner", "client", "product", "term"], kind="stable"
-    )
+    return sort_rows(out[CANDIDATE_COLUMNS], ["partner", "client", "product", "term"])
 
 
 def recovery_rows(

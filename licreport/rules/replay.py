@@ -22,6 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
+from licreport.rules.keys import sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -210,20 +211,46 @@ def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) 
     return moves
 
 
+ACCOUNT_KEYS = ["account", "partner", "product", "term"]
+
+
 def ordered(moves: pd.DataFrame) -> pd.DataFrame:
-    """Movements in replay order with the running balance of their account."""
-    m = moves.assign(
-        _out=~moves["category"].isin(INFLOWS),
-        _sheet=moves["sheet"].map(SHEET_ORDER),
-    )
-    m = m.sort_values(
-        ["account", "partner", "product", "term", "date", "_out", "_sheet", "row"],
-        kind="stable",
-    )
-    m["balance"] = m.groupby(["account", "partner", "product", "term"], sort=False)[
-        "delta"
-    ].cumsum()
-    return m.drop(columns=["_out", "_sheet"])
+    """Movements in replay order with the running balance of their account.
+
+    The order of a stable sort on account, partner, product, term, date, inflows first,
+    sheet and row (blanks last), taken with one `np.lexsort` of integer keys: each
+    text key is factorised once in sorted order, and the running balance is a cumsum
+    per run of one account (the rows of an account are contiguous once sorted).
+    """
+    n = len(moves)
+    keys = [sort_key(moves[c]) for c in ACCOUNT_KEYS]
+    account = _account_ids(keys)
+    when = sort_key(moves["date"])
+    out = (~moves["category"].isin(INFLOWS)).to_numpy(dtype=np.int64)
+    sheet = sort_key(moves["sheet"].map(SHEET_ORDER))
+    row = sort_key(moves["row"])
+    order = np.lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
+    m = moves.take(order)
+    delta = m["delta"]
+    ids = account[order]
+    if n and delta.dtype == np.int64:
+        total = np.cumsum(delta.to_numpy())
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        before = np.repeat(np.r_[0, total[starts[1:] - 1]], np.diff(np.r_[starts, n]))
+        m["balance"] = total - before
+    else:
+        m["balance"] = delta.groupby(ids, sort=False).cumsum().array
+    return m
+
+
+def _account_ids(keys: list[np.ndarray]) -> np.ndarray:
+    """One id per (account, partner, product, term), ordered as the keys sort."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    ids = keys[0]
+    for k in keys[1:]:  # made dense after each key, so the product never overflows
+        ids = np.unique(ids * (int(k.max()) + 1) + k, return_inverse=True)[1]
+    return ids.astype(np.int64).reshape(-1)
 
 
 ACCOUNT_LABEL = {ANNUAL: "pool", MONTHLY: "monthly pool", "points": "points balance"}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from licreport.rules.keys import sort_key
+
 POLICIES = ("priority", "smallest-first", "proportional")
 REQUIRED = ("group", "client", "requested", "priority", "start")
 # Above this, requested × available might overflow int64: use exact Python ints.
@@ -37,11 +39,13 @@ def _available(available: pd.Series, groups: pd.Index) -> np.ndarray:
     return counts.to_numpy(dtype=np.int64)
 
 
-def _tie_keys(requests: pd.DataFrame) -> list[np.ndarray]:
+def _tie_keys(requests: pd.DataFrame, codes: np.ndarray) -> list[np.ndarray]:
     """Sort keys of the priority order, least significant first (for `np.lexsort`).
 
     Priority ascending (blank last), earliest start (blank last), client id in
-    string order (blank last), then row order.
+    string order (blank last), then row order.  When the rows of each group (`codes`)
+    already come in client order (renewal requests do: they are grouped by partner
+    and client), row order is client order and the clients need no sort.
     """
     priority = requests["priority"]
     priority_blank = priority.isna().to_numpy()
@@ -49,11 +53,26 @@ def _tie_keys(requests: pd.DataFrame) -> list[np.ndarray]:
     start = pd.to_datetime(requests["start"])
     start_blank = start.isna().to_numpy()
     start_value = start.to_numpy().view(np.int64)
-    client = requests["client"].astype("string")
-    client_code, uniques = pd.factorize(client, sort=True)
-    client_code = np.where(client_code < 0, len(uniques), client_code)
     row = np.arange(len(requests))
+    client = requests["client"].astype("string")
+    if _clients_in_order(client, codes):
+        client_code = np.zeros(len(requests), dtype=np.int64)
+    else:
+        client_code = sort_key(client)
     return [row, client_code, start_value, start_blank, priority_value, priority_blank]
+
+
+def _clients_in_order(client: pd.Series, codes: np.ndarray) -> bool:
+    """Whether, within every group, a later row never has a smaller client id (no blanks)."""
+    if client.isna().any():
+        return False
+    by_group = np.argsort(codes, kind="stable")
+    ids = client.to_numpy(dtype=object)[by_group]
+    same = codes[by_group][1:] == codes[by_group][:-1]
+    if not same.any():
+        return True
+    later, earlier = ids[1:][same], ids[:-1][same]
+    return bool(np.all(np.asarray(later >= earlier, dtype=bool)))
 
 
 def _group_starts(codes: np.ndarray) -> np.ndarray:
@@ -114,7 +133,7 @@ def allocate(requests: pd.DataFrame, available: pd.Series, policy: str = "priori
     codes, groups = pd.factorize(requests["group"], use_na_sentinel=False)
     pool = _available(available, pd.Index(groups))
     requested = requests["requested"].to_numpy(dtype=np.int64)
-    keys = _tie_keys(requests)
+    keys = _tie_keys(requests, codes)
     if policy == "smallest-first":
         keys.append(requested)
     order = np.lexsort((*keys, codes))

@@ -6,7 +6,7 @@ same code; turning them into JSON or sheets is the writers' job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -14,6 +14,7 @@ import pandas as pd
 
 from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
+from licreport.rules.keys import sort_rows
 from licreport.rules.outlook import Outlook, estimated_total, latest_prices
 from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
@@ -44,6 +45,11 @@ class StatusView:
     overuse: pd.DataFrame  # OVERUSE_COLUMNS: active contracts using more devices than licences
     outlook: Outlook  # SPEC §7: the next N months, the buying list, the worklist
     policy: str = "priority"
+    # partner_summary, computed on first use: the JSON, the Summary sheet and the report
+    # all show it (one computation per view, each caller gets its own copy)
+    _summary: dict[str, pd.DataFrame] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 def currencies(partners: pd.DataFrame) -> pd.Series:
@@ -88,7 +94,7 @@ def status_view(
         & (c["days_left"] >= 0)
         & (c["days_left"] <= EXPIRY_HORIZON)
     )
-    expiring = c[soon.fillna(False)].sort_values(["partner", "end", "client"], kind="stable")
+    expiring = sort_rows(c[soon.fillna(False)], ["partner", "end", "client"])
     expiring = expiring[
         ["partner", "client", "client_name", "product", "term", "licences", "end", "days_left"]
     ]
@@ -141,7 +147,17 @@ def partner_summary(view: StatusView) -> pd.DataFrame:
     recoverable, unlicensed, at_risk (licences and devices short over the horizon),
     annual_at_risk, monthly_at_risk, points_to_buy, licences_to_buy, estimated_total,
     spend, recoverable_value (recoverable × the O6 unit price), currency.
+
+    Computed once per view (the status JSON, the Summary sheet and the report totals all
+    ask for it); every call returns a copy the caller may change.
     """
+    cached = view._summary.get("summary")
+    if cached is None:
+        cached = view._summary["summary"] = _partner_summary(view)
+    return cached.copy()
+
+
+def _partner_summary(view: StatusView) -> pd.DataFrame:
     p = view.partners.set_index("partner")
     out = pd.DataFrame(index=p.index)
     out["provider"] = p["provider"]
@@ -324,18 +340,22 @@ def clients_at_risk(outlook: Outlook) -> pd.DataFrame:
     if risk.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     keys = ["partner", "client", "product", "term"]
-    r = risk.assign(term=risk["term"].astype(str))
+    # the first month short as the least code of the sorted months ("YYYY-MM" sorts as
+    # time): a min over a python-storage string column has no fast path in pandas
+    codes, months = pd.factorize(risk["month"], sort=True)
+    r = risk.assign(term=risk["term"].astype(str), month_code=codes)
     out = (
         r.groupby(keys, sort=True)
         .agg(
             client_name=("client_name", "first"),
             kind=("kind", "first"),
-            month=("month", "min"),
+            month_code=("month_code", "min"),
             months=("month", "size"),
             short=("short", "max"),
         )
         .reset_index()
     )
+    out["month"] = months.take(out["month_code"].to_numpy())
     out["short"] = out["short"].astype("int64")
     return out[cols]
 

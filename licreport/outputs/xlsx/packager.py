@@ -46,7 +46,14 @@ from licreport.outputs.xlsx.parts import (
 from licreport.outputs.xlsx.rowmap import RowMap
 from licreport.outputs.xlsx.shift import shift_defined_names
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
-from licreport.outputs.xlsx.xmlwriter import PFX, children, local_name, xml_attr
+from licreport.outputs.xlsx.xmlwriter import (
+    PFX,
+    PartChecker,
+    checked_part,
+    children,
+    local_name,
+    xml_attr,
+)
 from licreport.outputs.xlsx.zipcopy import Content, copy_entry, write_part
 
 
@@ -90,6 +97,8 @@ class Package:
         self._extra_rels: list[tuple[str, str]] = []
         self._rels: dict[str, list[Rel]] = {}
         self.written: list[str] = []  # the parts `write` rendered (not copied), for `verify`
+        # the parts `write` parsed strictly while writing them -> problem (None: none)
+        self.checked: dict[str, str | None] = {}
         # transitional or Strict (whose relationship types are purl.oclc.org ones)
         docs = [r for r in self.rels("") if r.type.endswith("/officeDocument")]
         if not docs or docs[0].target not in self.names:
@@ -274,19 +283,24 @@ class Package:
 
         added = {n for n, _ in self.added}
         self.written = sorted((set(self.replace) | added) - self.drop)
-        with zipfile.ZipFile(
-            target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
-        ) as zout:
-            for info in self.infos:
-                name = info.filename
-                if name in self.drop or name in added:
-                    continue
-                if name in self.replace:
-                    write_part(zout, name, self.replace[name], info)
-                else:
-                    copy_entry(self.zin, zout, info)
-            for name, content in self.added:
-                write_part(zout, name, self.replace.get(name, content), None)
+        check = PartChecker()  # the strict parse `verify` needs, while the parts stream
+        try:
+            with zipfile.ZipFile(
+                target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
+            ) as zout:
+                for info in self.infos:
+                    name = info.filename
+                    if name in self.drop or name in added:
+                        continue
+                    if name in self.replace:
+                        write_part(zout, name, self.replace[name], info, check)
+                    else:
+                        copy_entry(self.zin, zout, info)
+                for name, content in self.added:
+                    write_part(zout, name, self.replace.get(name, content), None, check)
+            self.checked = {n: why for n, why in check.problems().items() if checked_part(n)}
+        finally:
+            check.close()
 
     def _workbook_rels(self) -> bytes:
         name = rels_name(self.workbook)

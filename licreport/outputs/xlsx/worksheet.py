@@ -160,10 +160,10 @@ def sheet_writer(
                 )
                 for i, c in enumerate(columns)
             ]
+            by_row = map("".join, zip(*cells, strict=True))  # each row's cells, in C
             out.write(
                 "".join(
-                    f'<row r="{r}">' + "".join(col[j] for col in cells) + "</row>"
-                    for j, r in enumerate(rows)
+                    f'<row r="{r}">{row}</row>' for r, row in zip(rows, by_row, strict=True)
                 ).encode("utf-8", "replace")
             )
         out.write(b"</sheetData>")

@@ -9,11 +9,14 @@ import struct
 import threading
 import zipfile
 from collections.abc import Callable
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from licreport.errors import UnreadableFile
 from licreport.outputs.xlsx import constants
 from licreport.outputs.xlsx.constants import COMPRESSLEVEL
+
+if TYPE_CHECKING:
+    from licreport.outputs.xlsx.xmlwriter import PartChecker
 
 # ---------------------------------------------------------------- zip entries
 
@@ -72,29 +75,42 @@ Content = bytes | Callable[[IO[bytes]], None]
 
 
 def write_part(
-    zout: zipfile.ZipFile, name: str, content: Content, like: zipfile.ZipInfo | None
+    zout: zipfile.ZipFile,
+    name: str,
+    content: Content,
+    like: zipfile.ZipInfo | None,
+    check: PartChecker | None = None,
 ) -> None:
-    """Write one part, from bytes or from a function streaming into the entry."""
+    """Write one part, from bytes or from a function streaming into the entry; with
+    `check`, its bytes are also parsed strictly as they are written (`PartChecker`)."""
     info = zipfile.ZipInfo(name, like.date_time if like else FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = like.external_attr if like else 0o600 << 16
+    if check is not None:
+        check.begin(name)
     if isinstance(content, bytes):
         zout.writestr(info, content, compresslevel=COMPRESSLEVEL)
+        if check is not None:
+            check.feed(content)
+            check.end()
         return
     with zout.open(info, "w") as dst:
-        pipe = _Pipe(dst)
+        pipe = _Pipe(dst, check)
         try:
             content(cast(IO[bytes], pipe))
         finally:
             pipe.close()
+    if check is not None:
+        check.end()
 
 
 class _Pipe(io.RawIOBase):
     """A writer handing chunks to a thread: deflate (GIL released) overlaps rendering."""
 
-    def __init__(self, dst: IO[bytes]) -> None:
+    def __init__(self, dst: IO[bytes], check: PartChecker | None = None) -> None:
         super().__init__()
         self._dst = dst
+        self._check = check
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="xlsx-deflate", daemon=True)
@@ -115,6 +131,8 @@ class _Pipe(io.RawIOBase):
             if self._error is None:
                 try:
                     self._dst.write(chunk)
+                    if self._check is not None:
+                        self._check.feed(chunk)
                 except BaseException as exc:  # handed to the writing thread
                     self._error = exc
 
