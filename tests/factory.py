@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -71,3 +73,19 @@ PRODUCTS = [
     {"product": "EPP", "family": "EPP", "points_per_licence": 1},
     {"product": "PM", "family": "Patch", "main_product": "AD360", "points_per_licence": 1},
 ]
+
+
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "sample_data" / "ledger"
+
+
+def sample_csv_with_currencies(folder: Path, currencies: dict[str, str]) -> Path:
+    """A copy of the sample's CSV ledger at `folder`, Partners `currency` set per partner id."""
+    shutil.copytree(SAMPLE_CSV, folder)
+    with open(folder / "partners.csv", newline="", encoding="utf-8") as fp:
+        rows = list(csv.reader(fp))
+    at = rows[0].index("currency")
+    for row in rows[1:]:
+        row[at] = currencies.get(row[0], row[at])
+    with open(folder / "partners.csv", "w", newline="", encoding="utf-8") as fp:
+        csv.writer(fp, lineterminator="\n").writerows(rows)
+    return folder

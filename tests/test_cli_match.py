@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from licreport.cli import main
+from tests.factory import sample_csv_with_currencies
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
@@ -336,16 +337,7 @@ def test_all_partner_totals_are_summed_per_currency(tmp_path: Path) -> None:
     """Money in different currencies is never added up: ATL in GBP, NRD in SEK, IBX in
     EUR (the ledger's default). Underbilled: IBX 37.20 EUR, ATL 16.80 GBP, NRD 105.00
     SEK; overbilled: ATL -21.00 GBP, NRD -6.00 SEK (the sample's summary above)."""
-    ledger = tmp_path / "ledger"
-    shutil.copytree(SAMPLE_CSV, ledger)
-    partners = (ledger / "partners.csv").read_text(encoding="utf-8")
-    partners = partners.replace(
-        "Atlas Managed Services Ltd,WatchGuard,", "Atlas Managed Services Ltd,WatchGuard,GBP"
-    )
-    partners = partners.replace(
-        "Nordvakt IT AB,Panda Security,", "Nordvakt IT AB,Panda Security,SEK"
-    )
-    (ledger / "partners.csv").write_text(partners, encoding="utf-8")
+    ledger = sample_csv_with_currencies(tmp_path / "ledger", {"ATL": "GBP", "NRD": "SEK"})
     result = CliRunner().invoke(
         main,
         ["match", str(ledger), "--usage", str(USAGE), "--billing", str(BILLING),

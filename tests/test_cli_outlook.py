@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factory import sample_csv_with_currencies
 from tests.test_cli import SAMPLE, SAMPLE_CSV, run
 
 
@@ -180,16 +181,7 @@ def test_overuse_is_a_warning_in_validate_and_a_finding_in_status(tmp_path: Path
 
 def test_a_currency_that_is_not_iso_4217_is_a_data_error(tmp_path: Path) -> None:
     """Partners `currency` "Pounds" named its cell; "sek" is SEK (any case)."""
-    ledger = tmp_path / "ledger"
-    shutil.copytree(SAMPLE_CSV, ledger)
-    partners = (ledger / "partners.csv").read_text(encoding="utf-8")
-    partners = partners.replace(
-        "Atlas Managed Services Ltd,WatchGuard,", "Atlas Managed Services Ltd,WatchGuard,Pounds"
-    )
-    partners = partners.replace(
-        "Nordvakt IT AB,Panda Security,", "Nordvakt IT AB,Panda Security,sek"
-    )
-    (ledger / "partners.csv").write_text(partners, encoding="utf-8")
+    ledger = sample_csv_with_currencies(tmp_path / "ledger", {"ATL": "Pounds", "NRD": "sek"})
     code, stdout, _ = run("validate", str(ledger))
     assert code == 1
     assert stdout.splitlines() == [
