@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -360,7 +363,8 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
     mostly template work).  The child hands its reports back through a temp file; if it
     fails, its share is rendered here (so an error is raised here, as without it)."""
     partners = model["status"].get("partners") or []
-    if not hasattr(os, "fork") or len(partners) < SPLIT_PROCESS_MIN:
+    # Linux only: macOS's system libraries are not safe to use in a forked child.
+    if not sys.platform.startswith("linux") or len(partners) < SPLIT_PROCESS_MIN:
         return list(render_partner_reports(**model))
     with tempfile.TemporaryFile() as buf:
         pid = os.fork()
@@ -372,10 +376,15 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
                 code = 0
             finally:
                 os._exit(code)
+        started = time.monotonic()
         try:
             mine = list(render_partner_reports(**model, share=(0, 2)))
-        finally:
-            _, exit_status = os.waitpid(pid, 0)
+        except BaseException:
+            _end_child(pid, 0.0)
+            raise
+        # The child renders as much as this process did: wait a good while longer, but
+        # not for ever (a child that hangs is stopped and its share rendered here).
+        exit_status = _end_child(pid, max(SPLIT_WAIT_MIN, 3 * (time.monotonic() - started)))
         if exit_status == 0:
             buf.seek(0)
             theirs = pickle.load(buf)
@@ -383,6 +392,23 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
             theirs = list(render_partner_reports(**model, share=(1, 2)))
     both = zip_longest(mine, theirs)
     return [item for pair in both for item in pair if item is not None]
+
+
+SPLIT_WAIT_MIN = 60.0  # seconds the forked child is given at least
+
+
+def _end_child(pid: int, wait: float) -> int:
+    """The child's exit status once it ends, killed if it runs past `wait` seconds (-1)."""
+    deadline = time.monotonic() + wait
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return -1
+        time.sleep(0.02)
 
 
 def report(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import os
 import re
 import shutil
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -216,3 +218,31 @@ def test_partner_reports_rendered_in_two_processes_are_the_same(
         outputs[label] = (files, stdout.replace(str(out), "OUT"))
     assert len(outputs["one"][0]) > 2
     assert outputs["one"] == outputs["two"]
+
+
+def test_a_forked_child_that_hangs_is_stopped_and_its_share_rendered_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent waits for the child a while (here 0.5 s), then kills it and renders the
+    child's partners itself: the same reports as one process writes, and no hang."""
+    parent = os.getpid()
+    render = api.render_partner_reports
+
+    def hanging_child(**model: object):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            time.sleep(3600)
+        return render(**model)  # type: ignore[arg-type]
+
+    out_one = tmp_path / "one"
+    monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 10**9)
+    assert run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", out_one)[0] == 0
+    monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 1)
+    monkeypatch.setattr(api, "SPLIT_WAIT_MIN", 0.5)
+    monkeypatch.setattr(api, "render_partner_reports", hanging_child)
+    out_two = tmp_path / "two"
+    started = time.monotonic()
+    assert run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", out_two)[0] == 0
+    assert time.monotonic() - started < 60
+    one = {p.relative_to(out_one): p.read_bytes() for p in sorted(out_one.rglob("*.html"))}
+    two = {p.relative_to(out_two): p.read_bytes() for p in sorted(out_two.rglob("*.html"))}
+    assert len(one) > 2 and one == two
