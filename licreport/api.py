@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import zip_longest
@@ -31,7 +31,7 @@ from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import csvout, jsonout, sheets
 from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name, safe_names
-from licreport.outputs.report import render_partner_reports, render_report
+from licreport.outputs.report import REPORT_PARTS, render_partner_reports, render_report
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
 from licreport.rules import months
@@ -79,6 +79,9 @@ class Outputs:
     out_dir: Path = Path("licreport-out")
     force: bool = False
     lang: str = "en"  # the HTML reports' language (SPEC §11)
+    # the whole JSON document is wanted (--json); without it the status part holds only
+    # what the report reads (at 12 x SPEC §6 the rest is millions of records)
+    document: bool = True
 
 
 @dataclass
@@ -425,7 +428,7 @@ def report(
     loaded = load_clean(path, options)
     names = safe_names(loaded.partners) if split else None
     view = status_model(loaded.book, pd.Timestamp(as_of), horizon, policy)
-    doc = jsonout.status_json(view, loaded.partners)
+    doc = jsonout.status_json(view, loaded.partners, _status_parts(outputs))
     final = outputs.out_dir / report_name(_month(as_of), options.partner)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         reports = _stage_reports(
@@ -442,6 +445,10 @@ def report(
         )
     extra = {"reports": {p: str(f) for p, f in reports.items()}} if split else {}
     return {**doc, "report": str(final), **extra}, final
+
+
+def _status_parts(outputs: Outputs) -> Collection[str]:
+    return jsonout.STATUS_PARTS if outputs.document else REPORT_PARTS
 
 
 def report_name(month: str, partner: str | None = None) -> str:
@@ -716,7 +723,8 @@ def _monthly(
     if month.plan is None:
         if with_report:  # the status after the recorded run (SPEC §7)
             view = status_model(loaded.book, first, run.horizon, run.policy)
-            document = {**document, "status": jsonout.status_json(view, loaded.partners)}
+            parts = _status_parts(outputs)
+            document = {**document, "status": jsonout.status_json(view, loaded.partners, parts)}
         if run.catch_up:  # M recorded: nothing after the last recorded month comes before it
             document = {**document, "caught_up": []}
         return RunResult(document, [], [_already_applied_line(document)])
@@ -739,7 +747,7 @@ def _monthly(
         if p.plan is not None
     ] + _summary(month.plan)
     renewal = document
-    status_doc = jsonout.status_json(view, loaded.partners)
+    status_doc = jsonout.status_json(view, loaded.partners, _status_parts(outputs))
     if with_report:
         document = {**document, "status": status_doc}
         summary.append(

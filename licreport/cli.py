@@ -632,7 +632,7 @@ def report(
     doc, path = api.report(
         ledger,
         day,
-        api.Outputs(out_dir, force, lang),
+        api.Outputs(out_dir, force, lang, document=as_json),
         options,
         policy,
         horizon,
@@ -689,7 +689,7 @@ def reconcile(
         result = api.reconcile(
             ledger,
             run,
-            api.Outputs(out_dir, force, lang),
+            api.Outputs(out_dir, force, lang, document=as_json),
             options,
             progress,
         )

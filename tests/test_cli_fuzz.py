@@ -87,3 +87,18 @@ def test_random_bytes_in_a_csv_never_crash(name: str, junk: bytes, where: float)
         ), repr(result.exception)
     finally:
         shutil.rmtree(work)
+
+
+def test_negative_devices_in_an_exchange_is_a_data_error(tmp_path: Path) -> None:
+    """Found by the fuzz test above: a negative device count reached the proration (an
+    internal error, exit 3) before the check that names its cell."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    assert wb["Exchanges"]["E1"].value == "devices"
+    wb["Exchanges"]["E3"] = -1
+    ledger = tmp_path / "ledger.xlsx"
+    wb.save(ledger)
+    for args in (["validate"], ["reconcile", "--month", "2026-12", "--out", str(tmp_path / "o")]):
+        result = CliRunner().invoke(main, [args[0], str(ledger), *args[1:]])
+        assert result.exit_code == 1, result.output
+        assert "ledger.xlsx:Exchanges:E3: devices: devices cannot be negative" in result.output
+    assert not (tmp_path / "o").exists()

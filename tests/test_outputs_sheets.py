@@ -6,11 +6,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
 from licreport import api
+from licreport.outputs import sheets
 from licreport.outputs.filters import term
 from licreport.outputs.sheets import SUMMARY_SERIES, risk_chart, summary_sheet
 from licreport.outputs.terms import term_label, term_labels
@@ -156,3 +158,28 @@ def test_no_empty_series_and_only_the_top_partners(monkeypatch: pytest.MonkeyPat
         lambda view: summary.assign(at_risk=0, annual_at_risk=0),
     )
     assert risk_chart(summary_sheet(View())) is None  # type: ignore[arg-type]  # none at risk
+
+
+def test_clients_short_joined_as_a_groupby_would() -> None:
+    """Forecast's clients_short: the rows of each group in order, "client short" joined
+    with ", "; a blank key has no group (as in a groupby)."""
+    rng = np.random.default_rng(7)
+    n = 500
+    keys = ["partner", "month", "kind", "product", "term"]
+    risk = pd.DataFrame(
+        {
+            "partner": pd.Series(rng.choice(["P1", "P2", "P3", None], n), dtype="str"),
+            "month": rng.choice(["2027-01", "2027-02"], n),
+            "kind": rng.choice(["annual", "monthly"], n),
+            "product": rng.choice(["AD360", "FE"], n),
+            "term": rng.choice(["1", "3", "monthly"], n),
+            "client": [f"C{i}" for i in rng.integers(0, 50, n)],
+            "short": rng.integers(1, 9, n),
+        }
+    )
+    text = risk["client"] + " " + risk["short"].astype(str)
+    expected = risk.assign(text=text).groupby(keys, sort=False)["text"].agg(", ".join)
+    got = sheets._joined(risk, keys)
+    assert got.index.equals(expected.index)
+    assert got.tolist() == expected.tolist()
+    assert sheets._joined(risk.iloc[:0], keys).empty

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ import pandas as pd
 
 from licreport.ledger.schema import normalise
 from licreport.rules.months import MonthPlan
-from licreport.rules.outlook import estimated_total
+from licreport.rules.outlook import Outlook, estimated_total
 from licreport.rules.pricing import money
 from licreport.rules.proration import Proration
 from licreport.rules.renewal import balances_after
@@ -108,57 +108,69 @@ def quote_json(q: Proration) -> dict[str, Any]:
     }
 
 
-def status_json(view: StatusView, partners: Iterable[str]) -> dict[str, Any]:
-    pool = by_partner(view.pool, ["product", "term", "available"])
-    monthly = by_partner(view.monthly_pool, ["product", "available"])
-    points = dict(zip(view.points["partner"], view.points["available"], strict=True))
-    trials = records(view.trials, ["product", "available", "days"])
-    expiring = by_partner(
-        view.expiring, ["client", "product", "term", "licences", "end", "days_left"]
-    )
-    recoverable = by_partner(view.recoverable, ["client", "product", "term", "recoverable"])
-    forecast = by_partner(
-        view.forecast,
-        [
-            "product", "devices_due", "available", "shortfall", "points_needed",
-            "points_balance_after",
-        ],
-    )  # fmt: skip
-    spend = by_partner(
-        view.spend.assign(
-            list_price=view.spend["list_price"].map(money),
-            spend=view.spend["spend"].map(money),
-            average_discount=view.spend["average_discount"].map(percent),
+FORECAST_KEYS = [
+    "product", "devices_due", "available", "shortfall", "points_needed", "points_balance_after",
+]  # fmt: skip
+STATUS_PARTS = (
+    "name", "provider", "pool", "monthly_pool", "points_balance", "trials", "expiring",
+    "recoverable", "forecast", "spend", "currency", "overuse", "outlook", "buy", "worklist",
+    "trials_ending", "summary",
+)  # fmt: skip
+OUTLOOK_PARTS = ("outlook", "buy", "worklist", "trials_ending")
+
+
+def status_json(
+    view: StatusView, partners: Iterable[str], parts: Collection[str] = STATUS_PARTS
+) -> dict[str, Any]:
+    """The status document (SPEC §4); each partner has its `parts` only (the report reads a
+    few of them: at 12 x SPEC §6 the others are millions of records it would not use)."""
+    if unknown := set(parts) - set(STATUS_PARTS):
+        raise ValueError(f"unknown status parts: {sorted(unknown)}")
+    lists: dict[str, Callable[[], dict[str, list[dict[str, Any]]]]] = {
+        "pool": lambda: by_partner(view.pool, ["product", "term", "available"]),
+        "monthly_pool": lambda: by_partner(view.monthly_pool, ["product", "available"]),
+        "expiring": lambda: by_partner(
+            view.expiring, ["client", "product", "term", "licences", "end", "days_left"]
         ),
-        ["product", "term", "blocks", "quantity", "list_price", "spend", "average_discount"],
+        "recoverable": lambda: by_partner(
+            view.recoverable, ["client", "product", "term", "recoverable"]
+        ),
+        "forecast": lambda: by_partner(view.forecast, FORECAST_KEYS),
+        "spend": lambda: by_partner(
+            view.spend.assign(
+                list_price=view.spend["list_price"].map(money),
+                spend=view.spend["spend"].map(money),
+                average_discount=view.spend["average_discount"].map(percent),
+            ),
+            ["product", "term", "blocks", "quantity", "list_price", "spend", "average_discount"],
+        ),
+        "overuse": lambda: by_partner(
+            view.overuse, ["client", "product", "term", "licences", "devices_used", "unlicensed"]
+        ),
+    }
+    built = {name: make() for name, make in lists.items() if name in parts}
+    points = dict(zip(view.points["partner"], view.points["available"], strict=True))
+    trials = records(view.trials, ["product", "available", "days"]) if "trials" in parts else []
+    outlook = (
+        _outlook_json(view, rows="outlook" in parts) if set(parts) & set(OUTLOOK_PARTS) else {}
     )
-    overuse = by_partner(
-        view.overuse, ["client", "product", "term", "licences", "devices_used", "unlicensed"]
-    )
-    outlook = _outlook_json(view)
-    summary = _summary_json(view)
+    summary = _summary_json(view) if "summary" in parts else {}
     info = view.partners.set_index("partner")
     out = []
     for p in partners:
-        out.append(
-            {
-                "partner": p,
-                "name": plain(info.at[p, "name"]) if p in info.index else None,
-                "provider": plain(info.at[p, "provider"]) if p in info.index else None,
-                "pool": pool.get(p, []),
-                "monthly_pool": monthly.get(p, []),
-                "points_balance": int(points.get(p, 0)),
-                "trials": trials,
-                "expiring": expiring.get(p, []),
-                "recoverable": recoverable.get(p, []),
-                "forecast": forecast.get(p, []),
-                "spend": spend.get(p, []),
-                "currency": plain(info.at[p, "currency"]) if p in info.index else "EUR",
-                "overuse": overuse.get(p, []),
-                **outlook.get(p, _no_outlook()),
-                "summary": summary.get(p, {}),
-            }
-        )
+        known = p in info.index
+        entry = {
+            "partner": p,
+            "name": plain(info.at[p, "name"]) if known else None,
+            "provider": plain(info.at[p, "provider"]) if known else None,
+            **{name: part.get(p, []) for name, part in built.items()},
+            "points_balance": int(points.get(p, 0)),
+            "trials": trials,
+            "currency": plain(info.at[p, "currency"]) if known else "EUR",
+            **outlook.get(p, _no_outlook()),
+            "summary": summary.get(p, {}),
+        }
+        out.append({"partner": p, **{k: entry[k] for k in STATUS_PARTS if k in parts}})
     return {"as_of": view.as_of.date().isoformat(), "partners": out}
 
 
@@ -189,26 +201,13 @@ def _summary_json(view: StatusView) -> dict[str, dict[str, Any]]:
     return {str(p): rec for p, rec in zip(s["partner"], records(s, cols), strict=True)}
 
 
-def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
-    """Per partner: the `outlook` rows (with their `at_risk` clients) and `buy` (SPEC §7)."""
+def _outlook_json(view: StatusView, *, rows: bool = True) -> dict[str, dict[str, Any]]:
+    """Per partner: the `outlook` rows (with their `at_risk` clients; left empty without
+    `rows`), `buy`, `worklist` and `trials_ending` (SPEC §7)."""
     o = view.outlook
-    risk_keys = ["month", "kind", "product", "term"]
-    risks: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for key, rec in zip(
-        zip(*(o.at_risk[k].tolist() for k in ["partner", *risk_keys]), strict=True),
-        records(o.at_risk, ["client", "client_name", "short"]),
-        strict=True,
-    ):
-        risks[tuple(str(v) for v in key)].append(rec)
-    rows = o.rows.assign(_kind_order=o.rows["kind"].map({"annual": 0, "monthly": 1}))
-    rows = rows.sort_values(["partner", "month", "_kind_order", "product", "term"], kind="stable")
-    cols = ["month", "kind", "product", "term", "due", "available", "served", "shortfall",
-            "points_needed"]  # fmt: skip
     out: dict[str, dict[str, Any]] = defaultdict(_no_outlook)
-    keys = zip(*(rows[k].tolist() for k in ["partner", *risk_keys]), strict=True)
-    for key, rec in zip(keys, records(rows, cols), strict=True):
-        rec["at_risk"] = risks.get(tuple(str(v) for v in key), [])
-        out[str(key[0])]["outlook"].append(rec)
+    if rows:
+        _outlook_rows(o, out)
     buy = o.buy.assign(
         unit_price=o.buy["unit_price"].map(_money),
         estimated_cost=o.buy["estimated_cost"].map(_money),
@@ -239,6 +238,26 @@ def _outlook_json(view: StatusView) -> dict[str, dict[str, Any]]:
             "estimated_total": "0.00" if not licences else _money(total),
         }
     return out
+
+
+def _outlook_rows(o: Outlook, out: dict[str, dict[str, Any]]) -> None:
+    """Each partner's `outlook` rows, each with the clients it leaves short."""
+    risk_keys = ["month", "kind", "product", "term"]
+    risks: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for key, rec in zip(
+        zip(*(o.at_risk[k].tolist() for k in ["partner", *risk_keys]), strict=True),
+        records(o.at_risk, ["client", "client_name", "short"]),
+        strict=True,
+    ):
+        risks[tuple(str(v) for v in key)].append(rec)
+    rows = o.rows.assign(_kind_order=o.rows["kind"].map({"annual": 0, "monthly": 1}))
+    rows = rows.sort_values(["partner", "month", "_kind_order", "product", "term"], kind="stable")
+    cols = ["month", "kind", "product", "term", "due", "available", "served", "shortfall",
+            "points_needed"]  # fmt: skip
+    keys = zip(*(rows[k].tolist() for k in ["partner", *risk_keys]), strict=True)
+    for key, rec in zip(keys, records(rows, cols), strict=True):
+        rec["at_risk"] = risks.get(tuple(str(v) for v in key), [])
+        out[str(key[0])]["outlook"].append(rec)
 
 
 def _money(value: object) -> str | None:

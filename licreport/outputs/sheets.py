@@ -12,6 +12,7 @@ import pandas as pd
 
 from licreport.outputs.terms import term_labels
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
+from licreport.rules.keys import sort_rows
 from licreport.rules.status import StatusView, partner_summary
 
 CHART_PARTNERS = 10  # the chart shows the partners with the most at risk, at most this many
@@ -105,7 +106,7 @@ def risk_chart(summary: ComputedSheet) -> ChartSpec | None:
 def contracts_sheet(view: StatusView) -> ComputedSheet:
     """Every contract; `status` says active, ended or not started, and `days_left` is
     given for active contracts only (an ended one has no days left, not negative ones)."""
-    c = view.contracts.sort_values(["partner", "client", "product", "start"], kind="stable")
+    c = sort_rows(view.contracts, ["partner", "client", "product", "start"])
     cols = [
         "partner", "client", "client_name", "product", "term", "licences", "start", "end",
         "days_left", "status", "auto_renew", "devices_used", "recoverable",
@@ -131,11 +132,8 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
     """The outlook (SPEC §7): per month, partner, kind, product and term, what is due,
     available, served and short, the points needed and the clients left short."""
     o = view.outlook
-    risk = o.at_risk.assign(
-        text=o.at_risk["client"].astype(str) + " " + o.at_risk["short"].astype(str)
-    )
     keys = ["partner", "month", "kind", "product", "term"]
-    clients = risk.groupby(keys, sort=False)["text"].agg(", ".join).rename("clients_short")
+    clients = _joined(o.at_risk, keys).rename("clients_short")
     rows = o.rows.assign(order=o.rows["kind"].map({"annual": 0, "monthly": 1}))
     rows = rows.sort_values(["month", "partner", "order", "product", "term"], kind="stable")
     frame = rows.join(clients, on=keys).reset_index(drop=True)
@@ -147,6 +145,25 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
             "served", "shortfall", "points_needed", "clients_short"]  # fmt: skip
     ints = ("due", "available", "served", "shortfall", "points_needed")
     return ComputedSheet("Forecast", frame[cols], dict.fromkeys(ints, "int"))
+
+
+def _joined(risk: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of `keys` (in order of appearance), its clients left short as one text:
+    "C1 3, C2 1".  One Python join per group on a sorted array: a groupby with a Python
+    function builds a Series per group, which at 12 x SPEC §6 (1.3 million rows at risk)
+    takes seconds."""
+    codes = risk.groupby(keys, sort=False).ngroup().to_numpy()
+    keep = np.flatnonzero(codes >= 0)  # a blank key has no group, as in a groupby
+    order = keep[np.argsort(codes[keep], kind="stable")]
+    text = np.array(
+        [f"{c} {n}" for c, n in zip(risk["client"].tolist(), risk["short"].tolist(), strict=True)]
+        + [""],  # never a 2-D array
+        dtype=object,
+    )[order]
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1))
+    joined = [", ".join(part) for part in np.split(text, starts[1:])] if len(order) else []
+    index = pd.MultiIndex.from_frame(risk[keys].iloc[order[starts]])
+    return pd.Series(joined, index=index, dtype="str")
 
 
 def buy_sheet(view: StatusView) -> ComputedSheet:

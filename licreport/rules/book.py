@@ -124,7 +124,9 @@ def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
     errors = list(renewed.errors) + errors + check_ledger(delta, contracts[touched])
     moves = replay.movements(delta, book.base_contracts.iloc[:0], priced)
     moves = replay.ordered(
-        pd.concat([book.moves.drop(columns="balance"), moves], ignore_index=True)
+        pd.concat(
+            [book.moves.drop(columns=["balance", replay.ACCOUNT_ID]), moves], ignore_index=True
+        )
     )
     errors += replay.negative_balances(moves, ledger)
     last = renewed.last_event if renewed.last_event is not None else book.last_event

@@ -58,3 +58,18 @@ def sorted_order(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 def sort_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``frame.sort_values(columns, kind="stable")``, with `sort_key`'s codes."""
     return frame.take(sorted_order(frame, columns))
+
+
+def labels(
+    conditions: Sequence[pd.Series | np.ndarray | Sequence[bool]],
+    choices: Sequence[str],
+    default: str,
+) -> pd.api.extensions.ExtensionArray:
+    """``np.select`` for text: a text array of the given ``str`` objects, the choice of the
+    first true condition per row.  ``np.select``/``np.where`` make a fixed-width copy,
+    then one new ``str`` per row once pandas takes it: 60 MB at 12 x SPEC §6."""
+    out = np.empty(len(conditions[0]), dtype=object)  # len(): Series or arrays
+    out[:] = default  # the one object in every row (np.full would make one per row)
+    for condition, choice in reversed(list(zip(conditions, choices, strict=True))):
+        out[np.asarray(condition, dtype=bool)] = choice
+    return pd.array(out, dtype="str")

@@ -18,7 +18,7 @@ import pandas as pd
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, MONTHLY, PANDA, PURCHASE, ROW, TRIAL
 from licreport.rules.contracts import ANNUAL, apply_events
-from licreport.rules.keys import sort_rows
+from licreport.rules.keys import labels, sort_rows
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
 from licreport.rules.replay import Balances
@@ -107,7 +107,7 @@ def project(
             risks.append(
                 short.assign(
                     month=month,
-                    kind=np.where(short["term"] == MONTHLY, MONTHLY, ANNUAL),
+                    kind=labels([short["term"] == MONTHLY], [MONTHLY], ANNUAL),
                     short=short["dropped"],
                 )[[c for c in RISK_COLUMNS if c != "client_name"]]
             )
@@ -136,14 +136,13 @@ def _worklist(
         & (c["licences"].fillna(0) > 0)
     ]
     keys = ["partner", "client", "product", "term"]
-    line = lines.set_index(keys)[["requested", "renewed"]]
+    annual = lines[(lines["term"] != MONTHLY).to_numpy(dtype=bool)]  # the only ones that match
+    line = annual.set_index(keys)[["requested", "renewed"]]
     at = line.reindex(pd.MultiIndex.from_frame(ending[keys].astype(object)))
     renewed, requested = at["renewed"].to_numpy(), at["requested"].to_numpy()
     auto = ending["auto_renew"].fillna(False).astype(bool).to_numpy()
-    cover = np.select(
-        [~auto, renewed >= requested, renewed > 0],
-        [MANUAL, COVERED, PARTLY],
-        default=NOT_COVERED,
+    cover = labels(
+        [~auto, renewed >= requested, renewed > 0], [MANUAL, COVERED, PARTLY], NOT_COVERED
     )
     return ending.assign(
         month=month,

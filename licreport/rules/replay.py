@@ -13,6 +13,7 @@ first movement that takes an account below zero is a data error naming its row.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,14 +41,15 @@ def priced_exchanges(ledger: Ledger) -> tuple[pd.DataFrame, list[DataError]]:
     licences at full price); a filled ``licences``/``points`` must agree.
     """
     table = ledger.table("Exchanges")
-    ex = table.frame.copy()
+    ex = table.frame.copy(deep=False)  # copy on write: the columns set below are new
     errors: list[DataError] = []
     catalogue = ledger["Products"].drop_duplicates("product").set_index("product")
     ppl = ex["product"].map(catalogue["points_per_licence"]).astype("Int64")
     is_ex = ex["type"] == EXCHANGE
     has_devices = ex["devices"].notna()
     computed = pd.Series(pd.NA, index=ex.index, dtype="Int64")
-    prorate = is_ex & has_devices & ex["date"].notna()
+    # a negative device count is a data error of its own (checks.py), never prorated
+    prorate = (is_ex & has_devices & (ex["devices"] >= 0) & ex["date"].notna()).fillna(False)
     if prorate.any():
         computed[prorate] = prorated_licences(
             ex.loc[prorate, "date"], ex.loc[prorate, "devices"].astype("int64")
@@ -212,6 +214,7 @@ def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) 
 
 
 ACCOUNT_KEYS = ["account", "partner", "product", "term"]
+ACCOUNT_ID = "_account"  # ordered movements: one integer per account, in the keys' order
 
 
 def ordered(moves: pd.DataFrame) -> pd.DataFrame:
@@ -227,12 +230,15 @@ def ordered(moves: pd.DataFrame) -> pd.DataFrame:
     account = _account_ids(keys)
     when = sort_key(moves["date"])
     out = (~moves["category"].isin(INFLOWS)).to_numpy(dtype=np.int64)
-    sheet = sort_key(moves["sheet"].map(SHEET_ORDER))
+    codes, names = pd.factorize(moves["sheet"])  # a few sheets: look each up once
+    last = len(SHEET_ORDER)  # blank or unknown: last, as a NaN sorts
+    sheet = np.array([SHEET_ORDER.get(s, last) for s in names] + [last], dtype=np.int64)[codes]
     row = sort_key(moves["row"])
     order = np.lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
     m = moves.take(order)
     delta = m["delta"]
     ids = account[order]
+    m[ACCOUNT_ID] = ids
     if n and delta.dtype == np.int64:
         total = np.cumsum(delta.to_numpy())
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
@@ -244,11 +250,19 @@ def ordered(moves: pd.DataFrame) -> pd.DataFrame:
 
 
 def _account_ids(keys: list[np.ndarray]) -> np.ndarray:
-    """One id per (account, partner, product, term), ordered as the keys sort."""
+    """One id per (account, partner, product, term), ordered as the keys sort: the keys
+    as digits of one number (ids need not be dense); made dense after each key, so the
+    product never overflows, only when the digits would not fit in 62 bits."""
     if not len(keys[0]):
         return np.zeros(0, dtype=np.int64)
+    sizes = [int(k.max()) + 1 for k in keys]
+    if math.prod(sizes) < 1 << 62:
+        ids = keys[0].astype(np.int64)
+        for k, size in zip(keys[1:], sizes[1:], strict=True):
+            ids = ids * size + k
+        return ids
     ids = keys[0]
-    for k in keys[1:]:  # made dense after each key, so the product never overflows
+    for k in keys[1:]:
         ids = np.unique(ids * (int(k.max()) + 1) + k, return_inverse=True)[1]
     return ids.astype(np.int64).reshape(-1)
 
@@ -289,13 +303,16 @@ class Balances:
 
 
 def balances(moves: pd.DataFrame, at: pd.Timestamp | None = None) -> Balances:
-    m = moves if at is None else moves[moves["date"] <= at]
-    totals = (
-        m.groupby(["account", "partner", "product", "term"], sort=True)["delta"]
-        .sum()
-        .rename("available")
-        .reset_index()
-    )
+    m = moves if at is None else moves[(moves["date"] <= at).to_numpy(dtype=bool)]
+    if ACCOUNT_ID in m and m["delta"].dtype == np.int64 and len(m):
+        # `ordered` movements: each account's rows together, accounts in key order, so
+        # the groupby below is a sum per run of one account id
+        ids = m[ACCOUNT_ID].to_numpy()
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        totals = m[ACCOUNT_KEYS].iloc[starts].reset_index(drop=True)
+        totals["available"] = np.add.reduceat(m["delta"].to_numpy(), starts)
+    else:
+        totals = m.groupby(ACCOUNT_KEYS, sort=True)["delta"].sum().rename("available").reset_index()
     by = {k: g.drop(columns="account") for k, g in totals.groupby("account")}
     empty = pd.DataFrame(
         {c: pd.Series(dtype="object") for c in ("partner", "product", "term")}

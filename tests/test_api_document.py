@@ -1,0 +1,52 @@
+"""The status document holds only what the report reads unless the JSON is wanted
+(`Outputs.document`): the reports are the same either way."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from licreport import api
+from licreport.outputs import jsonout
+from licreport.outputs.report import REPORT_PARTS
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
+
+
+def html_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.html"))}
+
+
+@pytest.mark.parametrize("exchange", [False, True])
+def test_reports_do_not_need_the_whole_document(tmp_path: Path, exchange: bool) -> None:
+    run = api.RunOptions("2026-12", exchange=exchange, split=True)
+    whole = api.reconcile(SAMPLE, run, api.Outputs(tmp_path / "whole"))
+    part = api.reconcile(SAMPLE, run, api.Outputs(tmp_path / "part", document=False))
+    reports = html_files(tmp_path / "whole")
+    assert len(reports) == 1 + len(whole.document["status"]["partners"])  # main + one each
+    assert html_files(tmp_path / "part") == reports
+    full = whole.document["status"]["partners"]
+    small = part.document["status"]["partners"]
+    assert [p["partner"] for p in small] == [p["partner"] for p in full]
+    for f, s in zip(full, small, strict=True):
+        assert list(s) == ["partner", *(k for k in jsonout.STATUS_PARTS if k in REPORT_PARTS)]
+        assert s == {k: f[k] for k in s}
+    # what the report leaves out is there in the whole document: the outlook rows
+    assert any(p["outlook"] for p in full)
+    assert "outlook" not in small[0]
+
+
+def test_report_command_likewise(tmp_path: Path) -> None:
+    day = datetime.date(2026, 12, 1)
+    whole, _ = api.report(SAMPLE, day, api.Outputs(tmp_path / "whole"))
+    api.report(SAMPLE, day, api.Outputs(tmp_path / "part", document=False))
+    assert html_files(tmp_path / "part") == html_files(tmp_path / "whole")
+    assert set(whole["partners"][0]) == {"partner", *jsonout.STATUS_PARTS}
+
+
+def test_unknown_part_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown status parts"):
+        jsonout.status_json(None, [], ["outlook", "nonsense"])  # type: ignore[arg-type]
