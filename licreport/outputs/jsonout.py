@@ -155,18 +155,21 @@ def status_json(
         _outlook_json(view, rows="outlook" in parts) if set(parts) & set(OUTLOOK_PARTS) else {}
     )
     summary = _summary_json(view) if "summary" in parts else {}
-    info = view.partners.set_index("partner")
+    info = view.partners.drop_duplicates("partner")  # looked up by dicts: 12,000 partners
+    name, provider, currency = (
+        dict(zip(info["partner"], plain_column(info[c]), strict=True))
+        for c in ("name", "provider", "currency")
+    )
     out = []
     for p in partners:
-        known = p in info.index
         entry = {
             "partner": p,
-            "name": plain(info.at[p, "name"]) if known else None,
-            "provider": plain(info.at[p, "provider"]) if known else None,
+            "name": name.get(p),
+            "provider": provider.get(p),
             **{name: part.get(p, []) for name, part in built.items()},
             "points_balance": int(points.get(p, 0)),
             "trials": trials,
-            "currency": plain(info.at[p, "currency"]) if known else "EUR",
+            "currency": currency.get(p, "EUR"),
             **outlook.get(p, _no_outlook()),
             "summary": summary.get(p, {}),
         }
