@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from licreport.rules import renewal
 from licreport.rules.book import replay_ledger
 from licreport.rules.renewal import balances_after, plan_renewals
 from tests.factory import PANDA, PRODUCTS, WG, make_ledger
@@ -233,3 +235,40 @@ def test_annual_renewal_extends_end_when_recorded() -> None:
     }
     assert book.contracts.set_index("client").at["A", "licences"] == 7
     assert book.balances().annual["available"].tolist() == [0]
+
+
+def test_requests_are_the_groupby_in_key_order() -> None:
+    """`_requests` groups by sort keys made once; the same frame as a pandas groupby of
+    the keys in key order, blanks included (a blank key is a group of its own)."""
+    rng = np.random.default_rng(11)
+    n = 400
+    due = pd.DataFrame(
+        {
+            "partner": pd.Series(rng.choice(["P2", "P1", "P10", None], n), dtype="str"),
+            "client": pd.Series(rng.choice([f"C{i}" for i in range(30)] + [None], n), dtype="str"),
+            "product": pd.Series(rng.choice(["FE", "AD360", None], n), dtype="str"),
+            "term": pd.Series(rng.choice(["1", "3", None], n), dtype="str"),
+            "licences": pd.array(rng.integers(1, 20, n), dtype="Int64"),
+            "priority": pd.array(
+                np.where(rng.random(n) < 0.3, None, rng.integers(1, 5, n)), dtype="Int64"
+            ),
+            "start": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"),
+            "points_per_licence": pd.array(
+                np.where(rng.random(n) < 0.5, None, rng.integers(1, 9, n)), dtype="Int64"
+            ),
+        }
+    )
+    keys = ["partner", "client", "product", "term"]
+    expected = (
+        due.groupby(keys, sort=True, dropna=False)
+        .agg(
+            requested=("licences", "sum"),
+            priority=("priority", "min"),
+            start=("start", "min"),
+            points_per_licence=("points_per_licence", "first"),
+        )
+        .reset_index()
+    )
+    got = renewal._requests(due, due["term"])
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["partner"].isna().any() and got["client"].isna().any()  # blanks were grouped

@@ -130,7 +130,11 @@ def _client_checks(t: Table, catalogue: pd.DataFrame) -> list[DataError]:
         "term",
         "this product has no trial (no trial_days in Products)",
     )
-    second = trial & f.duplicated(["partner", "client", "product", "term"], keep="first")
+    # only rows with the trial term can repeat a trial's key (the term is part of it): the
+    # duplicate check runs on them, not on every Clients row
+    keyed = f[(f["term"] == TRIAL).to_numpy(dtype=bool)]
+    repeated = keyed.duplicated(["partner", "client", "product", "term"], keep="first")
+    second = trial & repeated.reindex(f.index, fill_value=False)
     errors += t.errors_at(second, "term", "a second trial of this product for this client")
     ppl = f["product"].map(catalogue["points_per_licence"])
     errors += t.errors_at(

@@ -55,6 +55,21 @@ def sorted_order(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
         return plain.sort_values(list(columns), kind="stable").index.to_numpy()
 
 
+def sorted_groups(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(order, group): `sorted_order`, and for each row in that order the number of its
+    group of equal `columns` (blanks are a value of their own, as with
+    ``groupby(dropna=False)``), so a groupby on `group` needs no text keys factorised
+    again.  Raises TypeError for values that do not compare."""
+    ranks = [sort_key(frame[c]) for c in columns]
+    order = np.lexsort(ranks[::-1]) if len(frame) else np.zeros(0, dtype=np.intp)
+    change = np.zeros(len(order), dtype=bool)
+    change[:1] = True
+    for rank in ranks:
+        ordered = rank[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    return order, np.cumsum(change) - 1
+
+
 def sort_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``frame.sort_values(columns, kind="stable")``, with `sort_key`'s codes."""
     return frame.take(sorted_order(frame, columns))
