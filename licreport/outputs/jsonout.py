@@ -156,7 +156,7 @@ def status_json(
     )
     summary = _summary_json(view) if "summary" in parts else {}
     info = view.partners.drop_duplicates("partner")  # looked up by dicts: 12,000 partners
-    name, provider, currency = (
+    names, providers, currencies = (
         dict(zip(info["partner"], plain_column(info[c]), strict=True))
         for c in ("name", "provider", "currency")
     )
@@ -164,12 +164,12 @@ def status_json(
     for p in partners:
         entry = {
             "partner": p,
-            "name": name.get(p),
-            "provider": provider.get(p),
-            **{name: part.get(p, []) for name, part in built.items()},
+            "name": names.get(p),
+            "provider": providers.get(p),
+            **{key: part.get(p, []) for key, part in built.items()},
             "points_balance": int(points.get(p, 0)),
             "trials": trials,
-            "currency": currency.get(p, "EUR"),
+            "currency": currencies.get(p, "EUR"),
             **outlook.get(p, _no_outlook()),
             "summary": summary.get(p, {}),
         }

@@ -79,10 +79,8 @@ def _requests(due: pd.DataFrame, term: pd.Series | str) -> pd.DataFrame:
         # in key order, as groupby(sort=True) gives them: the rows sorted once by integer
         # sort keys, then grouped by their group number (pandas would factorise the
         # 570,000 client ids of 12 x SPEC §6 again, and sort them with Python compares)
-        order, group = sorted_groups(d, keys) if len(d) else (None, None)
+        order, group = sorted_groups(d, keys)
     except TypeError:  # keys that do not compare: pandas decides
-        order = group = None
-    if order is None or group is None:
         out = d.groupby(keys, sort=False, dropna=False).agg(**aggregates).reset_index()
         return out.take(sorted_order(out, keys)).reset_index(drop=True)
     rows = d.take(order)
