@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,16 +90,37 @@ def test_random_bytes_in_a_csv_never_crash(name: str, junk: bytes, where: float)
         shutil.rmtree(work)
 
 
-def test_negative_devices_in_an_exchange_is_a_data_error(tmp_path: Path) -> None:
-    """Found by the fuzz test above: a negative device count reached the proration (an
-    internal error, exit 3) before the check that names its cell."""
+@pytest.mark.parametrize(
+    ("cell", "value", "message"),
+    [
+        # a negative device count reached the proration before the check naming its cell
+        ("Exchanges!E3", -1, "Exchanges:E3: devices: devices cannot be negative"),
+        # a negative monthly licence count likewise (the movements prorate monthly ones)
+        ("Clients!F61", -83076, "Clients:F61: licences: licences must be at least 1"),
+        # trial lengths past what a date holds overflowed pandas (OutOfBoundsTimedelta)
+        ("Products!F6", 482197, "Products:F6: trial_days: a trial lasts 0 to 365 days"),
+        ("Products!F3", -825949, "Products:F3: trial_days: a trial lasts 0 to 365 days"),
+        # a start the rules would carry past 2262 (terms, trials, the outlook)
+        ("Clients!G2", dt.date(2261, 6, 1), 'Clients:G2: start: "2261-06-01" is outside'),
+    ],
+)
+def test_found_by_fuzzing_is_a_data_error(
+    tmp_path: Path, cell: str, value: object, message: str
+) -> None:
+    """Cells the fuzz test above (and a longer run of it) found to be internal errors
+    (exit 3): each is a data error naming its cell, exit 1, nothing written."""
     wb = openpyxl.load_workbook(SAMPLE)
-    assert wb["Exchanges"]["E1"].value == "devices"
-    wb["Exchanges"]["E3"] = -1
+    sheet, ref = cell.split("!")
+    wb[sheet][ref] = value
     ledger = tmp_path / "ledger.xlsx"
     wb.save(ledger)
-    for args in (["validate"], ["reconcile", "--month", "2026-12", "--out", str(tmp_path / "o")]):
+    out = tmp_path / "out"
+    for args in (
+        ["validate"],
+        ["reconcile", "--month", "2026-11", "--exchange", "--out", str(out)],
+        ["status", "--as-of", "2026-12-01"],
+    ):
         result = CliRunner().invoke(main, [args[0], str(ledger), *args[1:]])
         assert result.exit_code == 1, result.output
-        assert "ledger.xlsx:Exchanges:E3: devices: devices cannot be negative" in result.output
-    assert not (tmp_path / "o").exists()
+        assert f"ledger.xlsx:{message}" in result.output
+    assert not out.exists()

@@ -146,8 +146,8 @@ def test_date_serial_1904_system() -> None:
         (-1, '"-1" is not a date serial number'),
         (True, '"TRUE" is not an ISO date (YYYY-MM-DD); pass --dayfirst or --monthfirst'),
         (dt.time(10, 0), '"10:00:00" is not a date'),
-        ("9999-12-31", '"9999-12-31" is outside the dates licreport handles (1678 to 2261)'),
-        (dt.date(1200, 1, 1), '"1200-01-01" is outside the dates licreport handles (1678 to 2261)'),
+        ("9999-12-31", '"9999-12-31" is outside the dates licreport handles (1900 to 2200)'),
+        (dt.date(1200, 1, 1), '"1200-01-01" is outside the dates licreport handles (1900 to 2200)'),
     ],
 )
 def test_date_refuses(cell: Any, message: str) -> None:

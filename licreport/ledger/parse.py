@@ -43,8 +43,10 @@ _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})" + _TIME0)
 _DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})" + _TIME0)
 _BOOLS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False}
 _BOOLS |= {"false": False, "0": False}
-# datetime64[ns] covers 1677-09-21 .. 2262-04-11; whole years keep the message simple.
-MIN_YEAR, MAX_YEAR = 1678, 2261
+# Excel's dates start in 1900; the rules add up to a 3-year term (renewals), a trial of up to
+# MAX_TRIAL_DAYS and a 12-month outlook to a date, which must stay within datetime64[ns]
+# (to 2262-04-11): 2200 leaves room for all of them.  Whole years keep the message simple.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _EPOCH_1904 = dt.date(1904, 1, 1)
 _MAX_SERIAL = 2_958_465  # 9999-12-31

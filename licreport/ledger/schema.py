@@ -40,6 +40,7 @@ PROVIDERS = (PANDA, WATCHGUARD)
 TERMS = ("1", "2", "3")
 CLIENT_TERMS = ("1", "2", "3", "monthly", "trial")
 MONTHLY, TRIAL = "monthly", "trial"
+MAX_TRIAL_DAYS = 365  # Products.trial_days: a longer trial is a typing error
 PURCHASE, RECOVERY, ASSIGN = "purchase", "recovery", "assign"
 CREDIT, EXCHANGE = "credit", "exchange"
 

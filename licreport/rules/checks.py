@@ -11,6 +11,7 @@ from licreport.ledger.schema import (
     ASSIGN,
     CREDIT,
     EXCHANGE,
+    MAX_TRIAL_DAYS,
     MONTHLY,
     PANDA,
     ROW,
@@ -28,6 +29,12 @@ def check_ledger(ledger: Ledger, contracts: pd.DataFrame) -> list[DataError]:
     errors += _duplicates(partners, "partner")
     errors += _currency_checks(partners)
     errors += _duplicates(products, "product")
+    days = products.frame["trial_days"]
+    errors += products.errors_at(
+        (days < 0) | (days > MAX_TRIAL_DAYS),
+        "trial_days",
+        f"a trial lasts 0 to {MAX_TRIAL_DAYS} days (blank: no trial)",
+    )
     provider = partners.frame.drop_duplicates("partner").set_index("partner")["provider"]
     catalogue = products.frame.drop_duplicates("product").set_index("product")
     known = set(catalogue.index.dropna())

@@ -18,7 +18,16 @@ import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Table
-from licreport.ledger.schema import ASSIGN, MONTH_FIRST, MONTHLY, RECOVERY, ROW, TERMS, TRIAL
+from licreport.ledger.schema import (
+    ASSIGN,
+    MAX_TRIAL_DAYS,
+    MONTH_FIRST,
+    MONTHLY,
+    RECOVERY,
+    ROW,
+    TERMS,
+    TRIAL,
+)
 from licreport.rules.dates import add_years
 from licreport.rules.keys import labels
 
@@ -43,6 +52,8 @@ def build_contracts(clients: pd.DataFrame, products: pd.DataFrame) -> pd.DataFra
     c["family"] = rows["product"].map(catalogue["family"]).where(main.isna(), rows["product"])
     c["points_per_licence"] = rows["product"].map(catalogue["points_per_licence"]).astype("Int64")
     trial_days = rows["product"].map(catalogue["trial_days"]).astype("Int64")
+    # a trial length out of range is a data error (checks.py): no end, never an overflow
+    trial_days = trial_days.where((trial_days >= 0) & (trial_days <= MAX_TRIAL_DAYS))
     computed = add_years(rows["start"], c["years"])
     is_trial = c["kind"] == TRIAL
     trial_end = rows["start"] + pd.to_timedelta(trial_days.astype("float64"), unit="D")

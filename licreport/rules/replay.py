@@ -149,7 +149,10 @@ def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) 
             annual["term"],
         )
     )
-    monthly = contracts[(contracts["kind"] == MONTHLY) & contracts["licences"].notna()]
+    # a negative count is a data error of its own (checks.py), never prorated
+    monthly = contracts[
+        ((contracts["kind"] == MONTHLY) & (contracts["licences"] >= 0)).fillna(False)
+    ]
     monthly = monthly[monthly["start"].notna()]
     used = prorated_licences(monthly["start"], monthly["licences"].astype("int64"))
     parts.append(
