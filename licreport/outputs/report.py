@@ -14,7 +14,7 @@ import importlib.resources
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -489,9 +489,19 @@ def _expiring_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, st
     )
 
 
-def _recoverable_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str]:
-    pid, x = item
-    return -_num(x.get("recoverable")), pid, _text(x.get("client")), _text(x.get("product"))
+def _largest_first(field: str) -> Callable[[tuple[str, Mapping[str, Any]]], tuple[Any, ...]]:
+    """A sort key for (partner, row) pairs: `field` largest first, then partner, client and
+    product (the order of every "largest" list of the report)."""
+
+    def key(item: tuple[str, Mapping[str, Any]]) -> tuple[Any, ...]:
+        pid, x = item
+        return -_num(x.get(field)), pid, _text(x.get("client")), _text(x.get("product"))
+
+    return key
+
+
+_recoverable_key = _largest_first("recoverable")
+_dropped_key = _largest_first("dropped")
 
 
 def _recoverable_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
@@ -502,11 +512,6 @@ def _recoverable_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
         "term": x.get("term"),
         "recoverable": _num(x.get("recoverable")),
     }
-
-
-def _dropped_key(item: tuple[str, Mapping[str, Any]]) -> tuple[Decimal, str, str, str]:
-    pid, x = item
-    return -_num(x.get("dropped")), pid, _text(x.get("client")), _text(x.get("product"))
 
 
 def _line_row(pid: str, x: Mapping[str, Any], names: _Names) -> Row:
