@@ -184,6 +184,17 @@ def _new_values(
     return list(zip(*values, strict=True)) if values else []
 
 
+def _placed(
+    new: pd.DataFrame, kept: list[str], positions: Mapping[str, int], width: int, form: CsvFormat
+) -> list[tuple[str, ...]]:
+    """The new rows laid out in the file's own columns (`positions`, `width` of its header),
+    a column at a time; a column of the file the rows lack stays blank."""
+    columns: list[list[str]] = [[""] * len(new)] * width
+    for c in kept:
+        columns[positions[c]] = _fields(new[c], form)
+    return list(zip(*columns, strict=True))
+
+
 def _fields(values: pd.Series, form: CsvFormat) -> list[str]:
     """`field` of every value of a column, a whole column at a time for the usual dtypes
     (a run's Renewals lines are 600,000 rows at SPEC §12 scale); other columns value by
@@ -238,13 +249,7 @@ def append_to_file(
     header = records[at][1]
     positions = _header_positions(table, header)
     kept = [c for c in new.columns if not str(c).startswith("_") and c in positions]
-    out_rows = []
-    for values in _new_values(new, kept, form):
-        row = [""] * len(header)
-        for c, v in zip(kept, values, strict=True):
-            row[positions[c]] = v
-        out_rows.append(row)
-    tail = _lines(out_rows, dialect)
+    tail = _lines(_placed(new, kept, positions, len(header), form), dialect)
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
     path.write_bytes(data + _encode(tail, dialect, path.name))
@@ -285,13 +290,7 @@ def _append_in_place(
     if any(c not in positions and new[c].notna().any() for c in wanted):
         return None
     kept = [c for c in wanted if c in positions]
-    out_rows = []
-    for values in _new_values(new, kept, form):
-        row = [""] * len(header)
-        for c, v in zip(kept, values, strict=True):
-            row[positions[c]] = v
-        out_rows.append(row)
-    tail = _lines(out_rows, dialect)
+    tail = _lines(_placed(new, kept, positions, len(header), form), dialect)
     if not last.endswith(("\n".encode(dialect.encoding), "\r".encode(dialect.encoding))):
         tail = dialect.newline + tail
     encoded = _encode(tail, dialect, path.name)
