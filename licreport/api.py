@@ -7,18 +7,20 @@ SPEC §4, so the same input always gives the same output.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -414,6 +416,59 @@ def _end_child(pid: int, wait: float) -> int:
         time.sleep(0.02)
 
 
+WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
+
+T = TypeVar("T")
+
+
+def _beside(
+    write: LedgerWrite, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
+) -> T:
+    """`then()` here while a forked child runs `write` (the updated ledger, a run's largest
+    output) on the machine's second core; `write`'s warnings are told once `then` is done.
+    Without `fork` (a small ledger), `write` then `then()` in this process.
+
+    If the child fails, `write` runs here again from nothing, so its error is raised here
+    as without the child.  The child runs exactly what this process would, so it is waited
+    for as long as that takes; if this process stops (an error, Ctrl-C), the child is
+    killed and the staging removes what it wrote.
+    """
+    # Linux only (macOS's system libraries are not safe in a forked child), and never
+    # with a thread running: a lock it holds would stay held in the child.
+    linux = sys.platform.startswith("linux")
+    if not fork or not linux or threading.active_count() > 1:
+        write(warn)
+        return then()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as buf:
+        pid = os.fork()
+        if pid == 0:  # the child: write, hand the warnings back, leave without any cleanup
+            code = 1
+            try:
+                gc.disable()  # a collection would touch, and so copy, the parent's pages
+                told: list[str] = []
+                write(told.append)
+                pickle.dump(told, buf)
+                buf.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        try:
+            result = then()
+            _, exit_status = os.waitpid(pid, 0)
+        except BaseException:
+            _end_child(pid, 0.0)
+            raise
+        if exit_status == 0:
+            buf.seek(0)
+            for line in pickle.load(buf):
+                warn(line)
+        else:
+            write(warn)
+    return result
+
+
 def report(
     path: Path,
     as_of: date,
@@ -469,9 +524,29 @@ def _stage_ledger(
     removed: dict[str, list[int]] | None = None,
     warn: Callable[[str], None] = _quiet,
 ) -> list[Path]:
-    """Stage the updated workbook and, for a CSV ledger, the updated CSV folder with the
-    computed sheets as CSV files too; a CSV ledger's workbook only when every sheet fits
-    in a worksheet (SPEC §12), else `warn` says which do not.
+    """Stage the updated ledger (`_ledger_writer`) and write it; returns its finals."""
+    finals, write = _ledger_writer(stage, out_dir, loaded, month, appended, computed, removed, warn)
+    write(warn)
+    return finals
+
+
+LedgerWrite = Callable[[Callable[[str], None]], None]  # writes the staged ledger, warns
+
+
+def _ledger_writer(
+    stage: Staging,
+    out_dir: Path,
+    loaded: Loaded,
+    month: str,
+    appended: dict[str, pd.DataFrame],
+    computed: list[sheets.ComputedSheet],
+    removed: dict[str, list[int]] | None = None,
+    warn: Callable[[str], None] = _quiet,
+) -> tuple[list[Path], LedgerWrite]:
+    """Register the updated workbook and, for a CSV ledger, the updated CSV folder with the
+    computed sheets as CSV files too, in `stage`; a CSV ledger's workbook only when every
+    sheet fits in a worksheet (SPEC §12), else `warn` says which do not.  Returns the
+    finals and the function that writes them to their temps (and is told where to warn).
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
@@ -496,13 +571,17 @@ def _stage_ledger(
             f"{book_path.name} was not written: {sizes}, more than a worksheet holds "
             f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[0]} hold every sheet"
         )
-    else:
-        write_workbook(ledger, stage.path(book_path), appended=appended, computed=computed, **extra)
-    if ledger.kind == "csv":
-        folder = stage.path(finals[-1])
-        write_csv_folder(ledger, folder, appended=appended, warn=warn, **extra)
-        csvout.write_computed(folder, computed, ledger)
-    return finals
+    temps = [stage.path(f) for f in finals]
+
+    def write(warn: Callable[[str], None]) -> None:
+        stage.clear(finals)  # a write that failed part way starts again from nothing
+        if not too_big:
+            write_workbook(ledger, temps[0], appended=appended, computed=computed, **extra)
+        if ledger.kind == "csv":
+            write_csv_folder(ledger, temps[-1], appended=appended, warn=warn, **extra)
+            csvout.write_computed(temps[-1], computed, ledger)
+
+    return finals, write
 
 
 def _never_the_input(source: Path, finals: list[Path]) -> None:
@@ -765,7 +844,7 @@ def _monthly(
     appended = _all_rows([p.appended for p in plans])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
-        written = _stage_ledger(
+        written, write = _ledger_writer(
             stage,
             outputs.out_dir,
             loaded,
@@ -775,10 +854,14 @@ def _monthly(
             month.removed,
             options.warn,
         )
-        del computed  # the computed sheets are written: free them before the report
-        if with_report:
+        del computed  # `write` holds them now
+        if not with_report:
+            write(options.warn)
+            return RunResult(document, written, summary)
+
+        def report() -> dict[str, Path]:
             progress("report")
-            reports = _stage_reports(
+            return _stage_reports(
                 stage,
                 outputs.out_dir,
                 run.month,
@@ -790,13 +873,16 @@ def _monthly(
                 meta=_report_meta(loaded, view, run.policy),
                 lang=outputs.lang,
             )
-            written.append(outputs.out_dir / report_name(run.month, options.partner))
-            if names is not None:
-                document = {**document, "reports": {p: str(f) for p, f in reports.items()}}
-                summary.append(
-                    f"partner reports: {len(reports)} in "
-                    f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"
-                )
+
+        rows = sum(len(t.frame) for t in loaded.ledger.tables.values())
+        reports = _beside(write, options.warn, report, fork=rows >= WRITE_PROCESS_MIN)
+        written.append(outputs.out_dir / report_name(run.month, options.partner))
+        if names is not None:
+            document = {**document, "reports": {p: str(f) for p, f in reports.items()}}
+            summary.append(
+                f"partner reports: {len(reports)} in "
+                f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"
+            )
     return RunResult(document, written, summary)
 
 

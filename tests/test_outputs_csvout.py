@@ -111,20 +111,21 @@ def test_oversized_sheets_counts_header_appended_and_removed_rows() -> None:
 
 def test_computed_text_writes_what_a_finance_user_reads() -> None:
     form = csvout.CsvFormat(decimal=",")
-    assert csvout.computed_text(pd.Series([pd.Timestamp("2026-12-01"), pd.NaT]), form).tolist() == [
-        "2026-12-01",
-        "",
-    ]
-    assert csvout.computed_text(pd.Series([3, None], dtype="Int64"), form).tolist() == ["3", ""]
-    assert csvout.computed_text(pd.Series(["=1+1", "ACME", None]), form).tolist() == [
+    text = csvout.computed_text
+    dates = pd.Series([pd.Timestamp("2026-12-01"), pd.NaT, pd.Timestamp("2026-12-01")])
+    assert text(dates, form) == ["2026-12-01", "", "2026-12-01"]
+    assert text(pd.Series([3, None, -12, 3], dtype="Int64"), form) == ["3", "", "-12", "3"]
+    assert text(pd.Series([3, 0]), form) == ["3", "0"]
+    assert text(pd.Series([True, False, True]), form) == ["yes", "no", "yes"]
+    assert text(pd.Series([True, None], dtype="boolean"), form) == ["yes", ""]
+    assert text(pd.Series(["=1+1", "ACME", None, "-5", "@x"]), form) == [
         "'=1+1",
         "ACME",
         "",
+        "'-5",
+        "'@x",
     ]
-    assert csvout.computed_text(pd.Series([Decimal("12.50"), None]), form).tolist() == [
-        "12,50",
-        "",
-    ]
+    assert text(pd.Series([Decimal("12.50"), None]), form) == ["12,50", ""]
     assert csvout.computed_file_name("Buying list") == "buying-list.csv"
 
 

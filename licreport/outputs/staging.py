@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -59,6 +60,14 @@ class Staging:
             _remove(temp)  # left by an earlier run that was killed
         self._pending[final] = temp
         return temp
+
+    def clear(self, finals: Iterable[Path]) -> None:
+        """Remove whatever was written to the temps of `finals` (they stay registered), so
+        their writer can start again from nothing."""
+        for final in finals:
+            temp = self._pending[Path(final)]
+            if _exists(temp):
+                _remove(temp)
 
     def _mkdirs(self, folder: Path) -> None:
         missing = []

@@ -1,0 +1,115 @@
+"""The updated ledger written by a forked child while the report is made (`api._beside`):
+the same files, output and warnings as one process, and no trace when either side fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from licreport import api
+from licreport.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
+SAMPLE_CSV = ROOT / "sample_data" / "ledger"
+
+
+def reconcile(ledger: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main, ["reconcile", str(ledger), "--month", "2026-12", "--out", str(out), *extra]
+    )
+    replaced = (result.stdout.replace(str(out), "OUT"), result.stderr.replace(str(out), "OUT"))
+    return result.exit_code, *replaced
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def csv_ledger_without_run_column(tmp_path: Path) -> Path:
+    """The CSV sample whose exchanges.csv has no `run` column: `--exchange` then warns."""
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_CSV, ledger)
+    lines = (ledger / "exchanges.csv").read_text(encoding="utf-8").splitlines()
+    trimmed = [line.rsplit(",", 1)[0] for line in lines]
+    (ledger / "exchanges.csv").write_text("\n".join(trimmed) + "\n", encoding="utf-8")
+    return ledger
+
+
+def writers_seen(monkeypatch: pytest.MonkeyPatch, log: Path, fail_in_child: bool = False) -> None:
+    """Record the pid of every process that writes a workbook (in `log`); with
+    `fail_in_child`, a forked writer writes part of its workbook, then fails."""
+    parent = os.getpid()
+    write = api.write_workbook
+
+    def recording(ledger: Any, path: Path, **kwargs: Any) -> None:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        if fail_in_child and os.getpid() != parent:
+            path.write_bytes(b"PK half a workbook")
+            raise OSError("disk full")
+        write(ledger, path, **kwargs)
+
+    monkeypatch.setattr(api, "write_workbook", recording)
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_forked_writer_gives_the_same_files_output_and_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    ledger = SAMPLE if kind == "xlsx" else csv_ledger_without_run_column(tmp_path)
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "WRITE_PROCESS_MIN", least)
+        log = tmp_path / f"{label}.pids"
+        writers_seen(monkeypatch, log)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(ledger, out, "--exchange")
+        assert code == 0, stderr
+        pids = log.read_text().split()
+        seen[label] = (files(out), stdout, stderr)
+        monkeypatch.undo()
+        if label == "one":
+            assert pids == [str(os.getpid())]
+        else:
+            assert len(pids) == 1 and pids != [str(os.getpid())]  # written by the child
+    assert seen["one"] == seen["two"]
+    if kind == "csv":  # told once, by the parent, from the child's list
+        assert seen["two"][2].count("exchanges.csv has no run column") == 1
+
+
+def test_a_forked_writer_that_fails_is_written_again_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "WRITE_PROCESS_MIN", 10**9)
+    code, stdout, _ = reconcile(SAMPLE, tmp_path / "one")
+    assert code == 0
+    monkeypatch.setattr(api, "WRITE_PROCESS_MIN", 0)
+    log = tmp_path / "pids"
+    writers_seen(monkeypatch, log, fail_in_child=True)
+    code2, stdout2, stderr2 = reconcile(SAMPLE, tmp_path / "two")
+    assert code2 == 0, stderr2
+    pids = log.read_text().split()
+    assert len(pids) == 2 and pids[1] == str(os.getpid()) != pids[0]
+    assert stdout2 == stdout and "disk full" not in stderr2
+    assert files(tmp_path / "one") == files(tmp_path / "two")
+
+
+def test_a_report_that_fails_stops_the_writer_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "WRITE_PROCESS_MIN", 0)
+
+    def failing(**_: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(api, "render_report", failing)
+    out = tmp_path / "out"
+    code, _, stderr = reconcile(SAMPLE, out)
+    assert code != 0 and "No space left on device" in stderr
+    assert not out.exists() or list(out.rglob("*")) == []
