@@ -16,6 +16,7 @@ import codecs
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
-from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, match_sheets
+from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, SheetsAhead, match_sheets
 from licreport.ledger.model import CsvFormat
 from licreport.ledger.parse import DateOptions, text_date_separator
 from licreport.ledger.safety import Limits
@@ -60,17 +61,22 @@ def read_csv_folder(path: Path, limits: Limits, decimal: str | None = None) -> R
     digest = hashlib.sha256()
     for schema_name in sorted(chosen, key=lambda n: chosen[n].name):
         digest.update(contents[schema_name])
-    sheets: dict[str, RawSheet] = {}
     warnings: list[str] = []
-    for schema_name in BY_NAME:
-        if schema_name in chosen:
+    names = [n for n in BY_NAME if n in chosen]
+
+    def parsed() -> Iterator[tuple[str, RawSheet]]:
+        sheets: dict[str, RawSheet] = {}
+        for schema_name in names:
             f = chosen[schema_name]
-            sheets[schema_name] = parse_csv(
-                contents[schema_name], f.name, f.stem, warnings, decimal=decimal
-            )
-    _ascii_like_the_folder(sheets, contents)
+            sheet = parse_csv(contents[schema_name], f.name, f.stem, warnings, decimal=decimal)
+            sheets[schema_name] = sheet
+            yield schema_name, sheet
+        _ascii_like_the_folder(sheets, contents)  # only the formats, read after `close`
+
     present = [f.name for f in files]
-    return RawBook(display, "csv", digest.hexdigest(), sheets, present, warnings)
+    return RawBook(
+        display, "csv", digest.hexdigest(), SheetsAhead(names, parsed), present, warnings
+    )
 
 
 def _ascii_like_the_folder(sheets: dict[str, RawSheet], contents: dict[str, bytes]) -> None:

@@ -61,15 +61,10 @@ def load_ledger(
     path = Path(path)
     book = read_source(path, limits or Limits(), decimal)
     options = DateOptions(dayfirst, monthfirst, book.date1904)
-    matches = _match_all(book, path)
-    built: dict[str, _Built] = {}
-    for schema in SHEETS:
-        raw = book.sheets.get(schema.name)
-        if raw is None:
-            file = book.path_display if book.kind == "xlsx" else f"{schema.name.lower()}.csv"
-            built[schema.name] = _Built(empty_table(schema, file), [], np.zeros(0, dtype=bool))
-        else:
-            built[schema.name] = _build(raw, schema, matches[schema.name], options)
+    try:
+        matches, built = _match_and_build(book, path, options)
+    finally:
+        book.close()  # a reader's error wins, as when every sheet was read first
     _fill_partners(built)
     _normalise_months(built["Renewals"])
     tables = {name: b.table for name, b in built.items()}
@@ -108,8 +103,12 @@ def read_source(path: Path, limits: Limits, decimal: str | None = None) -> RawBo
     return read_xlsx(path, limits)
 
 
-def _match_all(book: RawBook, path: Path) -> dict[str, HeaderMatch | None]:
-    """Every sheet's header row; all missing sheets/columns and duplicates raised together."""
+def _match_and_build(
+    book: RawBook, path: Path, options: DateOptions
+) -> tuple[dict[str, HeaderMatch | None], dict[str, _Built]]:
+    """Every sheet's header row, and its rows typed as each sheet is read (the next one is
+    read meanwhile, `SheetsAhead`).  All missing sheets/columns and duplicates are raised
+    together, after every sheet was looked at; no sheet is typed once one is found."""
     if book.kind == "csv" and not any(s.name in book.sheets for s in SHEETS):
         files = ", ".join(f"{s.name.lower()}.csv" for s in SHEETS)
         raise SheetError(
@@ -118,18 +117,23 @@ def _match_all(book: RawBook, path: Path) -> dict[str, HeaderMatch | None]:
         )
     problems: list[DataError] = []
     matches: dict[str, HeaderMatch | None] = {}
+    built: dict[str, _Built] = {}
     for schema in SHEETS:
         raw = book.sheets.get(schema.name)
         if raw is None:
             if schema.required:
                 problems.append(_missing_sheet(book, schema))
+            file = book.path_display if book.kind == "xlsx" else f"{schema.name.lower()}.csv"
+            built[schema.name] = _Built(empty_table(schema, file), [], np.zeros(0, dtype=bool))
             continue
         match, found = find_header(raw, schema)
         problems += found
         matches[schema.name] = match
+        if not problems:
+            built[schema.name] = _build(raw, schema, match, options)
     if problems:
         _raise_sheet_error(problems)
-    return matches
+    return matches, built
 
 
 def _missing_sheet(book: RawBook, schema: Sheet) -> DataError:

@@ -13,7 +13,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
 from licreport.ledger import safety
-from licreport.ledger.headers import RawBook, RawSheet, match_sheets
+from licreport.ledger.headers import RawBook, RawSheet, SheetsAhead, match_sheets
 from licreport.ledger.schema import BY_NAME, schema_sheet
 from licreport.outputs.xlsx.utility import column_number
 
@@ -48,9 +48,15 @@ def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
     """The schema sheets of a workbook as raw grids (row 1 at index 0, column A at 0)."""
     display = path.name
     sheets, date1904, chosen, scans = _scan(path, limits, lambda s: _choose_sheets(s, display))
-    raw = _read_cells(path, display, chosen, scans)
+    names = [n for n in BY_NAME if n in chosen]
+    raw = SheetsAhead(names, lambda: _cells(path, display, chosen, scans, names))
     present = [name for name, _ in sheets]
-    return RawBook(display, "xlsx", file_sha256(path), raw, present, date1904=date1904)
+    try:
+        digest = file_sha256(path)
+    except BaseException:
+        raw.close()  # no thread outlives the read
+        raise
+    return RawBook(display, "xlsx", digest, raw, present, date1904=date1904)
 
 
 def _scan(
@@ -250,14 +256,14 @@ def _check_formulas(scans: dict[str, safety.SheetScan], display: str) -> None:
         raise UnreadableFile(str(problems[0]) + more, problems)
 
 
-def _read_cells(
+def _cells(
     path: Path,
     display: str,
     chosen: dict[str, tuple[str, str]],
     scans: dict[str, safety.SheetScan],
     order: Iterable[str] = BY_NAME,
-) -> dict[str, RawSheet]:
-    out: dict[str, RawSheet] = {}
+) -> Iterator[tuple[str, RawSheet]]:
+    """(schema name, sheet) of each chosen sheet in `order`, read by calamine."""
     name = ""
     try:
         book = open_calamine(path)
@@ -271,7 +277,7 @@ def _read_cells(
             for ref, code in scan.errors.items() if scan else ():
                 letters = "".join(ch for ch in ref if ch.isalpha())
                 errors[(int(ref[len(letters) :]) - 1, column_number(letters) - 1)] = code
-            out[schema_name] = RawSheet(display, name, rows, None, errors)
+            yield schema_name, RawSheet(display, name, rows, None, errors)
         book.close()
     except (UnreadableFile, UnsafeFile):
         raise
@@ -286,7 +292,6 @@ def _read_cells(
             f"{display}:{name}: a cell formatted as a date holds a number outside the dates "
             "Excel can show (before 1900 or after 9999); correct it and save again"
         ) from None
-    return out
 
 
 def read_first_sheet(path: Path, limits: safety.Limits) -> RawSheet:
@@ -300,4 +305,4 @@ def read_first_sheet(path: Path, limits: safety.Limits) -> RawSheet:
 
     _, _, chosen, scans = _scan(path, limits, first)
     (name,) = chosen
-    return _read_cells(path, path.name, chosen, scans, order=[name])[name]
+    return dict(_cells(path, path.name, chosen, scans, order=[name]))[name]
