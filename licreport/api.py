@@ -514,20 +514,23 @@ def report_name(month: str, partner: str | None = None) -> str:
 # --- writing the updated ledger ------------------------------------------------------------
 
 
+Computed = Callable[[], list[sheets.ComputedSheet]]  # makes the computed sheets when asked
+
+
 def _stage_ledger(
     stage: Staging,
     out_dir: Path,
     loaded: Loaded,
     month: str,
     appended: dict[str, pd.DataFrame],
-    computed: list[sheets.ComputedSheet],
+    computed: Computed,
     removed: dict[str, list[int]] | None = None,
     warn: Callable[[str], None] = _quiet,
 ) -> list[Path]:
-    """Stage the updated ledger (`_ledger_writer`) and write it; returns its finals."""
-    finals, write = _ledger_writer(stage, out_dir, loaded, month, appended, computed, removed, warn)
+    """Stage the updated ledger (`_ledger_writer`) and write it; returns what was written."""
+    finals, write = _ledger_writer(stage, out_dir, loaded, month, appended, computed, removed)
     write(warn)
-    return finals
+    return stage.written(finals)
 
 
 LedgerWrite = Callable[[Callable[[str], None]], None]  # writes the staged ledger, warns
@@ -539,14 +542,14 @@ def _ledger_writer(
     loaded: Loaded,
     month: str,
     appended: dict[str, pd.DataFrame],
-    computed: list[sheets.ComputedSheet],
+    computed: Computed,
     removed: dict[str, list[int]] | None = None,
-    warn: Callable[[str], None] = _quiet,
 ) -> tuple[list[Path], LedgerWrite]:
     """Register the updated workbook and, for a CSV ledger, the updated CSV folder with the
-    computed sheets as CSV files too, in `stage`; a CSV ledger's workbook only when every
-    sheet fits in a worksheet (SPEC §12), else `warn` says which do not.  Returns the
-    finals and the function that writes them to their temps (and is told where to warn).
+    computed sheets as CSV files too, in `stage`.  Returns the finals and the function
+    that makes the computed sheets and writes the finals to their temps (and is told
+    where to warn): a CSV ledger's workbook only when every sheet fits in a worksheet
+    (SPEC §12), else it warns which do not (the workbook is an optional final).
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
@@ -561,25 +564,26 @@ def _ledger_writer(
         finals.append(out_dir / month_stem(ledger.path.name, month))
     _never_the_input(ledger.path, finals)
     extra = {"removed": removed} if removed else {}
-    too_big: dict[str, int] = {}
-    if ledger.kind == "csv":
-        too_big = csvout.oversized_sheets(ledger, appended, computed, removed)
-    if too_big:
-        finals.remove(book_path)
-        sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
-        warn(
-            f"{book_path.name} was not written: {sizes}, more than a worksheet holds "
-            f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[0]} hold every sheet"
-        )
-    temps = [stage.path(f) for f in finals]
+    book = stage.path(book_path, optional=ledger.kind == "csv")
+    folder = stage.path(finals[-1])
 
     def write(warn: Callable[[str], None]) -> None:
         stage.clear(finals)  # a write that failed part way starts again from nothing
-        if not too_big:
-            write_workbook(ledger, temps[0], appended=appended, computed=computed, **extra)
+        made = computed()
+        too_big: dict[str, int] = {}
         if ledger.kind == "csv":
-            write_csv_folder(ledger, temps[-1], appended=appended, warn=warn, **extra)
-            csvout.write_computed(temps[-1], computed, ledger)
+            too_big = csvout.oversized_sheets(ledger, appended, made, removed)
+        if too_big:
+            sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
+            warn(
+                f"{book_path.name} was not written: {sizes}, more than a worksheet holds "
+                f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[-1]} hold every sheet"
+            )
+        else:
+            write_workbook(ledger, book, appended=appended, computed=made, **extra)
+        if ledger.kind == "csv":
+            write_csv_folder(ledger, folder, appended=appended, warn=warn, **extra)
+            csvout.write_computed(folder, made, ledger)
 
     return finals, write
 
@@ -622,10 +626,15 @@ def recover(
     _assert_clean(after)
     checks = _check_conservation(after)
     view = status_model(after, ts)
-    computed = sheets.computed_sheets(view, checks)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         finals = _stage_ledger(
-            stage, outputs.out_dir, loaded, _month(ts), appended, computed, warn=options.warn
+            stage,
+            outputs.out_dir,
+            loaded,
+            _month(ts),
+            appended,
+            lambda: sheets.computed_sheets(view, checks),
+            warn=options.warn,
         )
     return doc, finals
 
@@ -798,8 +807,8 @@ def _monthly(
     progress("renew")
     plans, book = _month_plans(loaded, run)
     month = plans[-1]
-    document = jsonout.month_json(month)
     if month.plan is None:
+        document = jsonout.month_json(month)
         if with_report:  # the status after the recorded run (SPEC §7)
             view = status_model(loaded.book, first, run.horizon, run.policy)
             parts = _status_parts(outputs)
@@ -817,51 +826,59 @@ def _monthly(
     loaded.book = book
     plans = [replace(p, book=book) for p in plans]
     month = plans[-1]
-    assert month.plan is not None
+    plan = month.plan
+    assert plan is not None
     progress("recovery")
     view = status_model(book, first, run.horizon, run.policy)
     summary = [
         f"caught up {p.month}: " + "; ".join(_summary(p.plan)[:3])
         for p in plans[:-1]
         if p.plan is not None
-    ] + _summary(month.plan)
-    renewal = document
-    status_doc = jsonout.status_json(view, loaded.partners, _status_parts(outputs))
+    ] + _summary(plan)
     if with_report:
-        document = {**document, "status": status_doc}
         summary.append(
             f"recoverable now: {pluralise(int(view.recoverable['recoverable'].sum()), 'licence')}"
             f" in {pluralise(len(view.recoverable), 'contract')}"
         )
-    if run.catch_up:
-        document = {**document, "caught_up": [jsonout.month_json(p) for p in plans[:-1]]}
-    written: list[Path] = []
+
+    def documents() -> tuple[dict, dict, dict]:
+        """The command's JSON document, the renewal document, the status document."""
+        renewal = jsonout.month_json(month)
+        document, status_doc = renewal, {}
+        if with_report:
+            status_doc = jsonout.status_json(view, loaded.partners, _status_parts(outputs))
+            document = {**document, "status": status_doc}
+        if run.catch_up:
+            document = {**document, "caught_up": [jsonout.month_json(p) for p in plans[:-1]]}
+        return document, renewal, status_doc
+
     if run.dry_run:
         summary.append("dry run: nothing was written (run again without --dry-run to record it)")
-        return RunResult(document, written, summary)
-    progress("status")
-    computed = sheets.computed_sheets(view, checks)
+        return RunResult(documents()[0], [], summary)
     appended = _all_rows([p.appended for p in plans])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
-        written, write = _ledger_writer(
+        finals, write = _ledger_writer(
             stage,
             outputs.out_dir,
             loaded,
             run.month,
             appended,
-            computed,
+            lambda: sheets.computed_sheets(view, checks),
             month.removed,
-            options.warn,
         )
-        del computed  # `write` holds them now
         if not with_report:
+            progress("status")
             write(options.warn)
-            return RunResult(document, written, summary)
+            return RunResult(documents()[0], stage.written(finals), summary)
 
-        def report() -> dict[str, Path]:
+        def report() -> tuple[dict, dict[str, Path]]:
+            """What this process does while the ledger is written: the JSON documents, the
+            report(s)."""
+            progress("status")
+            document, renewal, status_doc = documents()
             progress("report")
-            return _stage_reports(
+            reports = _stage_reports(
                 stage,
                 outputs.out_dir,
                 run.month,
@@ -869,13 +886,15 @@ def _monthly(
                 names,
                 status=status_doc,
                 renewal=renewal,
-                totals=_report_totals(book, view, month.plan),
+                totals=_report_totals(book, view, plan),
                 meta=_report_meta(loaded, view, run.policy),
                 lang=outputs.lang,
             )
+            return document, reports
 
         rows = sum(len(t.frame) for t in loaded.ledger.tables.values())
-        reports = _beside(write, options.warn, report, fork=rows >= WRITE_PROCESS_MIN)
+        document, reports = _beside(write, options.warn, report, fork=rows >= WRITE_PROCESS_MIN)
+        written = stage.written(finals)
         written.append(outputs.out_dir / report_name(run.month, options.partner))
         if names is not None:
             document = {**document, "reports": {p: str(f) for p, f in reports.items()}}

@@ -113,3 +113,26 @@ def test_a_report_that_fails_stops_the_writer_and_leaves_nothing(
     code, _, stderr = reconcile(SAMPLE, out)
     assert code != 0 and "No space left on device" in stderr
     assert not out.exists() or list(out.rglob("*")) == []
+
+
+def test_a_forked_writer_decides_alone_that_the_workbook_is_too_big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The computed sheets are made by the writer (in the child): it alone knows that a
+    sheet is too big for a worksheet (SPEC §12), so the workbook is an optional output.
+    Forked or not: no workbook, the same warning once, and no "wrote" line for it."""
+    from licreport.outputs import csvout
+
+    monkeypatch.setattr(csvout, "WORKSHEET_ROWS", 20)  # the sample's Clients has 27 rows
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "WRITE_PROCESS_MIN", least)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(SAMPLE_CSV, out)
+        assert code == 0, stderr
+        assert sorted(p.name for p in out.iterdir()) == ["ledger-2026-12", "report-2026-12.html"]
+        seen[label] = (files(out), stdout, stderr)
+    assert seen["one"] == seen["two"]
+    stdout, stderr = seen["two"][1:]
+    assert stderr.count("ledger-2026-12.xlsx was not written: ") == 1
+    assert "wrote OUT/ledger-2026-12\n" in stdout and "wrote OUT/ledger-2026-12.xlsx" not in stdout

@@ -110,3 +110,24 @@ def test_commit_returns_the_finals(tmp_path: Path) -> None:
     st.path(tmp_path / "a.xlsx").write_bytes(b"x")
     assert st.path(tmp_path / "a.xlsx").read_bytes() == b"x"  # same temp when asked again
     assert st.commit() == [tmp_path / "a.xlsx"]
+
+
+def test_an_optional_final_left_unwritten_is_skipped_and_checked_only_when_written(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ledger-2026-02.xlsx").write_bytes(b"last month's")
+    with Staging(out, force=False) as st:  # there, but not written: no error, left alone
+        st.path(out / "ledger-2026-02.xlsx", optional=True)
+        folder = st.path(out / "ledger-2026-02")
+        folder.mkdir()
+        assert st.written([out / "ledger-2026-02.xlsx", out / "ledger-2026-02"]) == [
+            out / "ledger-2026-02"
+        ]
+    assert (out / "ledger-2026-02.xlsx").read_bytes() == b"last month's"
+    assert listing(out) == ["ledger-2026-02", "ledger-2026-02.xlsx"]
+    with pytest.raises(OutputExists), Staging(out, force=False) as st:  # written: refused
+        st.path(out / "ledger-2026-02.xlsx", optional=True).write_bytes(b"new")
+    assert (out / "ledger-2026-02.xlsx").read_bytes() == b"last month's"
+    assert listing(out) == ["ledger-2026-02", "ledger-2026-02.xlsx"]

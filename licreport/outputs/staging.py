@@ -42,17 +42,22 @@ class Staging:
         self.out_dir = Path(out_dir)
         self.force = force
         self._pending: dict[Path, Path] = {}  # final -> temp
+        self._optional: set[Path] = set()  # finals that may be left unwritten
         self._made: list[Path] = []  # folders we created, deepest last
 
-    def path(self, final: Path) -> Path:
+    def path(self, final: Path, *, optional: bool = False) -> Path:
         """Register `final` (a path as given, usually in the output folder); return its temp.
 
-        Raises `OutputExists` when `final` is there and ``force`` is off.
+        Raises `OutputExists` when `final` is there and ``force`` is off.  An `optional`
+        final is one its writer may decide not to write: it is checked (and moved) by
+        `commit` only if its temp was written.
         """
         final = Path(final)
         if final in self._pending:
             return self._pending[final]
-        if _exists(final) and not self.force:
+        if optional:
+            self._optional.add(final)
+        elif _exists(final) and not self.force:
             raise OutputExists(f"{final} already exists; use --force to overwrite it")
         self._mkdirs(final.parent)
         temp = final.parent / f".{final.name}.tmp-{os.getpid()}"
@@ -60,6 +65,10 @@ class Staging:
             _remove(temp)  # left by an earlier run that was killed
         self._pending[final] = temp
         return temp
+
+    def written(self, finals: Iterable[Path]) -> list[Path]:
+        """The `finals` whose temps were written, in the given order."""
+        return [f for f in finals if _exists(self._pending[Path(f)])]
 
     def clear(self, finals: Iterable[Path]) -> None:
         """Remove whatever was written to the temps of `finals` (they stay registered), so
@@ -82,8 +91,13 @@ class Staging:
         """Move every temp onto its final path; return the finals.
 
         Checks everything first (each temp written, no final appeared meanwhile
-        without ``force``), so a failure leaves the old outputs as they were.
+        without ``force``), so a failure leaves the old outputs as they were.  An
+        optional final whose temp was not written is left as it is.
         """
+        for final in self._optional:
+            if not _exists(self._pending[final]):
+                del self._pending[final]
+        self._optional.clear()
         for final, temp in self._pending.items():
             if not _exists(temp):
                 raise LicreportError(f"internal error: {final.name} was not written")
@@ -113,6 +127,7 @@ class Staging:
             if _exists(temp):
                 _remove(temp)
         self._pending.clear()
+        self._optional.clear()
         for folder in reversed(self._made):
             with contextlib.suppress(OSError):
                 folder.rmdir()
