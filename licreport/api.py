@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,8 @@ from licreport.rules.outlook import (
     MAX_HORIZON,
     build_outlook,
     outlook_months,
+    partner_halves,
+    projection,
     without_recorded_runs,
 )
 from licreport.rules.proration import Proration, prorate
@@ -239,9 +242,16 @@ def status_model(
         book = replay_ledger(without)
     contracts = book.contracts_at(as_of)
     ledger = book.ledger
+    at_f1 = book.balances(firsts[0])
+    halves = partner_halves(contracts, at_f1)
+    if len(halves) == 2:  # the months of each half of the partners, one half per core
+        first, second = (partial(projection, c, b, firsts, policy) for c, b in halves)
+        projected = list(_in_two(first, second, fork=len(contracts) >= OUTLOOK_PROCESS_MIN))
+    else:
+        projected = [projection(contracts, at_f1, firsts, policy)]
     outlook = build_outlook(
         contracts,
-        book.balances(firsts[0]),
+        at_f1,
         as_of,
         horizon,
         policy,
@@ -249,6 +259,7 @@ def status_model(
         partners=ledger["Partners"],
         pool=ledger["Pool"],
         tiers=ledger["Discounts"],
+        projected=projected,
     )
     return status_view(
         ledger["Partners"],
@@ -368,42 +379,75 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
     mostly template work).  The child hands its reports back through a temp file; if it
     fails, its share is rendered here (so an error is raised here, as without it)."""
     partners = model["status"].get("partners") or []
-    # Linux only: macOS's system libraries are not safe to use in a forked child.
-    if not sys.platform.startswith("linux") or len(partners) < SPLIT_PROCESS_MIN:
-        return list(render_partner_reports(**model))
+
+    def share(k: int) -> Callable[[], list[tuple[str, str]]]:
+        return lambda: list(render_partner_reports(**model, share=(k, 2)))
+
+    # the child renders as much as this process: it is given a good while longer, not for
+    # ever (a child that hangs is stopped and its share rendered here)
+    fork = len(partners) >= SPLIT_PROCESS_MIN
+    mine, theirs = _in_two(share(0), share(1), fork=fork, patience=3.0)
+    return [item for pair in zip_longest(mine, theirs) for item in pair if item is not None]
+
+
+SPLIT_WAIT_MIN = 60.0  # seconds a forked child with `patience` is given at least
+OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
+WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def _in_two(
+    mine: Callable[[], T], theirs: Callable[[], U], *, fork: bool, patience: float | None = None
+) -> tuple[T, U]:
+    """(`mine()`, `theirs()`), `theirs` run by a forked child on the machine's second core
+    and handed back (pickled) through a temp file.
+
+    If the child fails, `theirs` runs here, so its error is raised here as without the
+    child.  With `patience`, a child still running `patience` times as long as `mine`
+    took (at least `SPLIT_WAIT_MIN` seconds) is stopped and `theirs` runs here; without,
+    the child is waited for as long as it takes.  If this process stops (an error,
+    Ctrl-C), the child is killed.  Without `fork`, on macOS (its system libraries are
+    not safe in a forked child) or with another thread running (a lock it holds would
+    stay held in the child), both run here, `mine` first.
+    """
+    linux = sys.platform.startswith("linux")
+    if not fork or not linux or threading.active_count() > 1:
+        return mine(), theirs()
+    sys.stdout.flush()
+    sys.stderr.flush()
     with tempfile.TemporaryFile() as buf:
         pid = os.fork()
-        if pid == 0:  # the child: its share into `buf`, then leave without any cleanup
+        if pid == 0:  # the child: its result into `buf`, then leave without any cleanup
             code = 1
             try:
-                pickle.dump(list(render_partner_reports(**model, share=(1, 2))), buf)
+                gc.disable()  # a collection would touch, and so copy, the parent's pages
+                pickle.dump(theirs(), buf, protocol=pickle.HIGHEST_PROTOCOL)
                 buf.flush()
                 code = 0
             finally:
                 os._exit(code)
         started = time.monotonic()
         try:
-            mine = list(render_partner_reports(**model, share=(0, 2)))
+            got = mine()
+            took = time.monotonic() - started
+            wait = None if patience is None else max(SPLIT_WAIT_MIN, patience * took)
+            exit_status = _end_child(pid, wait)
         except BaseException:
             _end_child(pid, 0.0)
             raise
-        # The child renders as much as this process did: wait a good while longer, but
-        # not for ever (a child that hangs is stopped and its share rendered here).
-        exit_status = _end_child(pid, max(SPLIT_WAIT_MIN, 3 * (time.monotonic() - started)))
         if exit_status == 0:
             buf.seek(0)
-            theirs = pickle.load(buf)
-        else:
-            theirs = list(render_partner_reports(**model, share=(1, 2)))
-    both = zip_longest(mine, theirs)
-    return [item for pair in both for item in pair if item is not None]
+            return got, pickle.load(buf)
+    return got, theirs()
 
 
-SPLIT_WAIT_MIN = 60.0  # seconds the forked child is given at least
-
-
-def _end_child(pid: int, wait: float) -> int:
-    """The child's exit status once it ends, killed if it runs past `wait` seconds (-1)."""
+def _end_child(pid: int, wait: float | None) -> int:
+    """The child's exit status once it ends (`wait` None: however long that takes), killed
+    if it runs past `wait` seconds (-1)."""
+    if wait is None:
+        return os.waitpid(pid, 0)[1]
     deadline = time.monotonic() + wait
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -416,56 +460,21 @@ def _end_child(pid: int, wait: float) -> int:
         time.sleep(0.02)
 
 
-WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
-
-T = TypeVar("T")
-
-
 def _beside(
     write: LedgerWrite, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
 ) -> T:
-    """`then()` here while a forked child runs `write` (the updated ledger, a run's largest
-    output) on the machine's second core; `write`'s warnings are told once `then` is done.
-    Without `fork` (a small ledger), `write` then `then()` in this process.
+    """`then()` here while `write` (the updated ledger, a run's largest output) runs in a
+    forked child (`_in_two`); `write`'s warnings are told once both are done.  A child
+    that fails leaves half-written temps: `write` starts by clearing them."""
 
-    If the child fails, `write` runs here again from nothing, so its error is raised here
-    as without the child.  The child runs exactly what this process would, so it is waited
-    for as long as that takes; if this process stops (an error, Ctrl-C), the child is
-    killed and the staging removes what it wrote.
-    """
-    # Linux only (macOS's system libraries are not safe in a forked child), and never
-    # with a thread running: a lock it holds would stay held in the child.
-    linux = sys.platform.startswith("linux")
-    if not fork or not linux or threading.active_count() > 1:
-        write(warn)
-        return then()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as buf:
-        pid = os.fork()
-        if pid == 0:  # the child: write, hand the warnings back, leave without any cleanup
-            code = 1
-            try:
-                gc.disable()  # a collection would touch, and so copy, the parent's pages
-                told: list[str] = []
-                write(told.append)
-                pickle.dump(told, buf)
-                buf.flush()
-                code = 0
-            finally:
-                os._exit(code)
-        try:
-            result = then()
-            _, exit_status = os.waitpid(pid, 0)
-        except BaseException:
-            _end_child(pid, 0.0)
-            raise
-        if exit_status == 0:
-            buf.seek(0)
-            for line in pickle.load(buf):
-                warn(line)
-        else:
-            write(warn)
+    def written() -> list[str]:
+        told: list[str] = []
+        write(told.append)
+        return told
+
+    result, told = _in_two(then, written, fork=fork)
+    for line in told:
+        warn(line)
     return result
 
 

@@ -1,5 +1,7 @@
-"""The updated ledger written by a forked child while the report is made (`api._beside`):
-the same files, output and warnings as one process, and no trace when either side fails."""
+"""Work done by a forked child on the second core (`api._in_two`): the updated ledger
+written while the report is made (`api._beside`), half of the partners' outlook
+(`api.status_model`).  The same files, output and warnings as one process, and no trace
+when either side fails."""
 
 from __future__ import annotations
 
@@ -136,3 +138,35 @@ def test_a_forked_writer_decides_alone_that_the_workbook_is_too_big(
     stdout, stderr = seen["two"][1:]
     assert stderr.count("ledger-2026-12.xlsx was not written: ") == 1
     assert "wrote OUT/ledger-2026-12\n" in stdout and "wrote OUT/ledger-2026-12.xlsx" not in stdout
+
+
+def test_the_outlook_projected_in_two_processes_gives_the_same_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_benchmarks_generate import gen
+
+    ledger = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
+    parent = os.getpid()
+    projection = api.projection
+    pids = tmp_path / "pids"
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        with open(pids, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return projection(*args, **kwargs)
+
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "OUTLOOK_PROCESS_MIN", least)
+        monkeypatch.setattr(api, "projection", recording)
+        pids.unlink(missing_ok=True)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(ledger, out, "--json")
+        assert code == 0, stderr
+        seen[label] = (files(out), stdout, stderr)
+        by = pids.read_text().split()
+        # each run projects its two halves once: here, or here and in a child
+        forked = [p for p in by if p != str(parent)]
+        assert len(by) == 2 and len(forked) == (1 if label == "two" else 0)
+    assert seen["one"] == seen["two"]
+    assert '"at_risk"' in seen["two"][1]

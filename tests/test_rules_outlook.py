@@ -343,3 +343,37 @@ def test_first_month_of_the_outlook_is_what_renew_drops(ledger, policy) -> None:
         dropped["client"], dropped["product"], dropped["term"], dropped["dropped"], strict=True
     )
     assert sorted(got) == sorted(want)
+
+
+def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path) -> None:
+    """`status_model` projects each half of the partners on a core of its own: joined, the
+    halves give the frames one projection of every partner gives, row for row (each
+    month's frames are ordered by partner first)."""
+    from licreport import api
+    from licreport.rules.outlook import joined, partner_halves, project, projection
+    from tests.test_benchmarks_generate import gen
+
+    folder = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
+    book = api.load_clean(folder, api.Options()).book
+    firsts = outlook_months(AS_OF, 3)
+    contracts, at_f1 = book.contracts_at(AS_OF), book.balances(firsts[0])
+    halves = partner_halves(contracts, at_f1)
+    assert len(halves) == 2
+    first, second = (set(c["partner"]) for c, _ in halves)
+    assert max(first) < min(second) and len(first) + len(second) == contracts["partner"].nunique()
+    assert 0.4 < len(halves[0][0]) / len(contracts) < 0.6
+    whole = project(contracts, at_f1, firsts)
+    split = joined([projection(c, b, firsts) for c, b in halves])
+    for one, two in zip(whole, split, strict=True):
+        pd.testing.assert_frame_equal(one, two)
+    rows_, at_risk, worklist = whole
+    assert len(rows_) and len(at_risk) and len(worklist)  # every frame has rows to compare
+    assert set(at_risk["month"]) == {f"{f:%Y-%m}" for f in firsts}
+
+
+def test_fewer_than_two_partners_are_one_range() -> None:
+    from licreport.rules.outlook import partner_halves
+
+    book = replay_ledger(panda_ledger())
+    contracts, at_f1 = book.contracts_at(AS_OF), book.balances(outlook_months(AS_OF, 1)[0])
+    assert [c is contracts for c, _ in partner_halves(contracts, at_f1)] == [True]

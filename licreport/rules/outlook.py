@@ -9,6 +9,7 @@ very function `renew` runs, so the first month of the outlook is what
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,6 +80,17 @@ def without_recorded_runs(ledger: Ledger, months: list[str]) -> Ledger | None:
     return ledger.without("Renewals", recorded).without("Exchanges", bought)
 
 
+@dataclass(frozen=True)
+class Projection:
+    """`project`'s months for some of the partners: per month its rows, its clients left
+    short (None: no renewal line that month) and its worklist; the clients' names."""
+
+    rows: list[pd.DataFrame | None]
+    risks: list[pd.DataFrame | None]
+    work: list[pd.DataFrame]
+    names: pd.DataFrame  # partner, client, client_name
+
+
 def project(
     contracts: pd.DataFrame,
     start: Balances,
@@ -92,35 +104,81 @@ def project(
     term (the same event a recorded renewal line is); monthly contracts ask for their
     licences again every month.
     """
+    return joined([projection(contracts, start, firsts, policy)])
+
+
+def projection(
+    contracts: pd.DataFrame,
+    start: Balances,
+    firsts: list[pd.Timestamp],
+    policy: str = "priority",
+) -> Projection:
+    """`project`'s months, not yet joined: partners share nothing (pools, points and
+    contracts are each one partner's), so partner ranges can be projected apart."""
     catalogue = contracts.dropna(subset=["product"]).drop_duplicates("product")
     ppl = catalogue.set_index("product")["points_per_licence"]
-    rows, risks, work = [], [], []
+    rows: list[pd.DataFrame | None] = []
+    risks: list[pd.DataFrame | None] = []
+    work = []
     balances = start
     for first in firsts:
         month = f"{first:%Y-%m}"
         plan = plan_renewals(contracts, balances, month=month, run="outlook", policy=policy)
         lines = plan.lines
         work.append(_worklist(contracts, lines, first, month))
+        rows.append(_month_rows(lines, balances, month, ppl) if len(lines) else None)
+        risks.append(None)
         if len(lines):
-            rows.append(_month_rows(lines, balances, month, ppl))
             short = lines[lines["dropped"] > 0]
-            risks.append(
-                short.assign(
-                    month=month,
-                    kind=labels([short["term"] == MONTHLY], [MONTHLY], ANNUAL),
-                    short=short["dropped"],
-                )[[c for c in RISK_COLUMNS if c != "client_name"]]
-            )
+            risks[-1] = short.assign(
+                month=month,
+                kind=labels([short["term"] == MONTHLY], [MONTHLY], ANNUAL),
+                short=short["dropped"],
+            )[[c for c in RISK_COLUMNS if c != "client_name"]]
             annual = lines[lines["term"] != MONTHLY]
             if len(annual):
                 contracts = _renew_annual(contracts, annual, month)
         balances = balances_after(balances, plan)
     # client names once, on the few rows at risk (not per month over every contract)
     names = contracts[["partner", "client", "client_name"]].dropna(subset=["client_name"])
-    names = names.drop_duplicates(["partner", "client"])
+    return Projection(rows, risks, work, names.drop_duplicates(["partner", "client"]))
+
+
+def joined(parts: Sequence[Projection]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """`project`'s (rows, at_risk, worklist) from the projections of partner ranges given in
+    partner order (`partner_halves`): month by month, one range after the other, as each
+    month's frames are ordered by partner first."""
+    months = range(len(parts[0].work))
+    rows = [r for m in months for p in parts if (r := p.rows[m]) is not None]
+    risks = [r for m in months for p in parts if (r := p.risks[m]) is not None]
+    work = [p.work[m] for m in months for p in parts]
+    names = pd.concat([p.names for p in parts]) if len(parts) > 1 else parts[0].names
     at_risk = _concat(risks, [c for c in RISK_COLUMNS if c != "client_name"])
     at_risk = at_risk.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
     return _concat(rows, ROW_COLUMNS), at_risk, _concat(work, WORK_COLUMNS)
+
+
+def partner_halves(contracts: pd.DataFrame, start: Balances) -> list[tuple[pd.DataFrame, Balances]]:
+    """The contracts and balances cut in two ranges of whole partners in sort order, of
+    about as many contracts each (a blank partner goes with the second); one range when
+    there are fewer than two partners."""
+    counts = contracts["partner"].value_counts(sort=False)
+    partners = sorted(counts.index)
+    if len(partners) < 2:
+        return [(contracts, start)]
+    sizes = counts.reindex(partners).to_numpy()
+    cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() / 2)) + 1
+    first = set(partners[: min(cut, len(partners) - 1)])
+
+    def half(frame: pd.DataFrame, second: bool) -> pd.DataFrame:
+        inside = frame["partner"].isin(first).to_numpy(dtype=bool)
+        return frame[~inside if second else inside]
+
+    halves = []
+    for second in (False, True):
+        pools = (half(f, second) for f in (start.annual, start.monthly, start.points))
+        halves.append((half(contracts, second), Balances(*pools)))
+    return halves
 
 
 def _worklist(
@@ -300,11 +358,16 @@ def build_outlook(
     partners: pd.DataFrame,
     pool: pd.DataFrame,
     tiers: pd.DataFrame,
+    projected: Sequence[Projection] | None = None,
 ) -> Outlook:
     """O1–O6 for every partner: `contracts` on `as_of` and `at_f1` the balances on the 1st
-    of F1, both with the recorded runs of F1 … FN left out (`without_recorded_runs`)."""
+    of F1, both with the recorded runs of F1 … FN left out (`without_recorded_runs`).
+    `projected`: the months already projected, by partner range (`projection`)."""
     firsts = outlook_months(as_of, horizon)
-    rows, at_risk, worklist = project(contracts, at_f1, firsts, policy)
+    if projected is None:
+        rows, at_risk, worklist = project(contracts, at_f1, firsts, policy)
+    else:
+        rows, at_risk, worklist = joined(projected)
     return Outlook(
         months=[f"{f:%Y-%m}" for f in firsts],
         rows=rows,
