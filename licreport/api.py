@@ -526,22 +526,6 @@ def report_name(month: str, partner: str | None = None) -> str:
 Computed = Callable[[], list[sheets.ComputedSheet]]  # makes the computed sheets when asked
 
 
-def _stage_ledger(
-    stage: Staging,
-    out_dir: Path,
-    loaded: Loaded,
-    month: str,
-    appended: dict[str, pd.DataFrame],
-    computed: Computed,
-    removed: dict[str, list[int]] | None = None,
-    warn: Callable[[str], None] = _quiet,
-) -> list[Path]:
-    """Stage the updated ledger (`_ledger_writer`) and write it; returns what was written."""
-    finals, write = _ledger_writer(stage, out_dir, loaded, month, appended, computed, removed)
-    write(warn)
-    return stage.written(finals)
-
-
 LedgerWrite = Callable[[Callable[[str], None]], None]  # writes the staged ledger, warns
 
 
@@ -636,15 +620,12 @@ def recover(
     checks = _check_conservation(after)
     view = status_model(after, ts)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        finals = _stage_ledger(
-            stage,
-            outputs.out_dir,
-            loaded,
-            _month(ts),
-            appended,
-            lambda: sheets.computed_sheets(view, checks),
-            warn=options.warn,
+        computed = partial(sheets.computed_sheets, view, checks)
+        finals, write = _ledger_writer(
+            stage, outputs.out_dir, loaded, _month(ts), appended, computed
         )
+        write(options.warn)
+        finals = stage.written(finals)
     return doc, finals
 
 
@@ -873,7 +854,7 @@ def _monthly(
             loaded,
             run.month,
             appended,
-            lambda: sheets.computed_sheets(view, checks),
+            partial(sheets.computed_sheets, view, checks),
             month.removed,
         )
         if not with_report:
