@@ -451,3 +451,48 @@ def test_csv_fast_path_reads_the_grid_the_csv_module_reads(text: str) -> None:
     assert fast.row_numbers is not None and slow.row_numbers is not None
     assert list(fast.row_numbers) == list(slow.row_numbers)
     assert fast.csv == slow.csv
+
+
+def test_sheets_read_ahead_wait_for_their_sheet_and_raise_the_reader_s_error() -> None:
+    """`SheetsAhead`: the names are known at once; a sheet waits until the reader thread
+    has read it; the reader's error is raised where a sheet it did not read is asked
+    for, and by `close`, which leaves no thread behind (a run forks after the load)."""
+    import threading
+
+    from licreport.ledger.headers import RawSheet, SheetsAhead
+
+    gate = threading.Event()
+
+    def read():  # type: ignore[no-untyped-def]
+        yield "Partners", RawSheet("f", "Partners", [["partner"], ["ATL"]])
+        gate.wait(5)
+        yield "Products", RawSheet("f", "Products", [["product"]])
+        raise UnreadableFile("f: damaged at Pool")
+
+    sheets = SheetsAhead(["Partners", "Products", "Pool"], read)
+    assert list(sheets) == ["Partners", "Products", "Pool"] and len(sheets) == 3
+    assert "Pool" in sheets and "Clients" not in sheets and sheets.get("Clients") is None
+    assert sheets["Partners"].rows == [["partner"], ["ATL"]]
+    gate.set()
+    assert sheets["Products"].name == "Products"
+    with pytest.raises(UnreadableFile, match="damaged at Pool"):
+        sheets["Pool"]
+    with pytest.raises(UnreadableFile, match="damaged at Pool"):
+        sheets.close()
+    assert threading.active_count() == 1
+
+
+def test_a_sheet_the_reader_cannot_read_wins_over_a_header_problem(tmp_path: Path) -> None:
+    """As when every sheet was read before any was matched: a CSV file that cannot be
+    read stops the load even when an earlier file's headers are wrong."""
+    import shutil
+
+    folder = tmp_path / "ledger"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "sample_data" / "ledger", folder)
+    (folder / "partners.csv").write_text("who,what\nA,B\n", encoding="utf-8")  # no partner
+    (folder / "renewals.csv").write_bytes(b"\xff\xfe" + b"\x00\xd8" * 3)  # bad UTF-16
+    with pytest.raises(UnreadableFile, match=r"renewals\.csv"):
+        load_ledger(folder)
+    (folder / "renewals.csv").unlink()
+    with pytest.raises(SheetError, match="partner"):
+        load_ledger(folder)
