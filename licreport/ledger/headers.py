@@ -57,13 +57,18 @@ class SheetsAhead(Mapping[str, RawSheet]):
     thread (no thread may outlive the load: a run forks later).
     """
 
-    def __init__(self, names: Iterable[str], read: Callable[[], Iterator[tuple[str, RawSheet]]]):
+    def __init__(
+        self,
+        names: Iterable[str],
+        read: Callable[[], Iterator[tuple[str, RawSheet]]],
+        thread: str = "ledger-read",
+    ):
         self._names = list(names)
         self._read: dict[str, RawSheet] = {}
         self._error: BaseException | None = None
         self._finished = False
         self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, args=(read,), name="ledger-read")
+        self._thread = threading.Thread(target=self._run, args=(read,), name=thread)
         self._thread.start()
 
     def _run(self, read: Callable[[], Iterator[tuple[str, RawSheet]]]) -> None:

@@ -8,15 +8,14 @@ python-calamine read the schema sheets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import posixpath
 import re
-import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
@@ -280,28 +279,16 @@ def _cells(
     if big is None or len(pairs) < 2 or cells[big[0]] < APART_CELLS:
         yield from _read_sheets(path, display, pairs, scans)
         return
-    apart: dict[str, Any] = {}
-
-    def read_apart() -> None:
-        try:
-            apart["sheet"] = dict(_read_sheets(path, display, [big], scans))[big[0]]
-        except BaseException as exc:  # raised where the sheet comes
-            apart["error"] = exc
-
-    thread = threading.Thread(target=read_apart, name="ledger-read-apart")
-    thread.start()
+    apart = SheetsAhead(
+        [big[0]], lambda: _read_sheets(path, display, [big], scans), thread="ledger-read-apart"
+    )
     try:
         rest = _read_sheets(path, display, [p for p in pairs if p != big], scans)
         for schema_name, _ in pairs:
-            if schema_name != big[0]:
-                yield next(rest)
-                continue
-            thread.join()
-            if "error" in apart:
-                raise apart["error"]
-            yield schema_name, apart["sheet"]
+            yield (schema_name, apart[schema_name]) if schema_name == big[0] else next(rest)
     finally:
-        thread.join()
+        with contextlib.suppress(Exception):  # its error was raised where its sheet came
+            apart.close()
 
 
 def _read_sheets(
