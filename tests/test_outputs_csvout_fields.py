@@ -3,10 +3,15 @@ each value."""
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from licreport.ledger.model import CsvFormat
 from licreport.outputs import csvout
@@ -31,3 +36,39 @@ def test_column_fields_are_field_value_by_value(form: CsvFormat) -> None:
     for column in frame.columns:
         want = [csvout.field(v, form) for v in frame[column].tolist()]
         assert csvout._fields(frame[column], form) == want, column
+
+
+FIELD = st.text(alphabet=st.sampled_from(list('ab ,;\t|"\r\n=é')), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(st.lists(FIELD, min_size=3, max_size=3), max_size=6),
+    width=st.integers(1, 3),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    newline=st.sampled_from(["\r\n", "\n"]),
+    chunk=st.integers(1, 4),
+)
+def test_column_lines_are_the_csv_modules(
+    rows: list[list[str]], width: int, delimiter: str, newline: str, chunk: int
+) -> None:
+    """Joined directly or by `csv.writer`, the lines are the csv module's to the byte: a
+    field with a delimiter, quote or line break is quoted, so is a lone empty field."""
+    rows = [r[:width] for r in rows]
+    dialect = csvout.Dialect(delimiter=delimiter, newline=newline)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    columns = [[r[i] for r in rows] for i in range(width)] if rows else []
+    with patch.object(csvout, "CHUNK_ROWS", chunk):
+        assert "".join(csvout.column_lines(columns, dialect)) == buf.getvalue()
+
+
+def test_column_lines_join_plain_fields_without_the_csv_module() -> None:
+    """Plain fields take the joined path (the csv module is not called); one field that
+    needs quoting sends the rows to the csv module."""
+    dialect = csvout.Dialect(delimiter=";", newline="\n")
+    plain = [["a", "b", ""], ["1", "2", "3"]]
+    with patch.object(csvout, "_lines", side_effect=AssertionError("csv module")):
+        assert "".join(csvout.column_lines(plain, dialect)) == "a;1\nb;2\n;3\n"
+    quoted = [["a", "b;c"], ["1", "2"]]
+    assert "".join(csvout.column_lines(quoted, dialect)) == 'a;1\n"b;c";2\n'

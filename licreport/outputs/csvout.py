@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -177,22 +177,46 @@ def _lines(rows: Iterable[Sequence[str]], dialect: Dialect) -> str:
     return buf.getvalue()
 
 
-def _new_values(
-    new: pd.DataFrame, columns: list[str], form: CsvFormat = ISO
-) -> list[tuple[str, ...]]:
-    values = [_fields(new[c], form) if c in new.columns else [""] * len(new) for c in columns]
-    return list(zip(*values, strict=True)) if values else []
+CHUNK_ROWS = 100_000  # rows of text joined at a time (the Contracts file at 12x is 100 MB)
+
+
+def column_lines(columns: Sequence[Sequence[str]], dialect: Dialect) -> Iterator[str]:
+    """The rows made of `columns` (the fields of each column, all of one length) as the
+    csv module writes them, `CHUNK_ROWS` rows at a time.
+
+    When no field needs quoting (a delimiter, a quote or a line break in it; csv also
+    quotes the one field of a row of one) the fields are joined directly, in a third of
+    the time `csv.writer` takes (the Contracts file at 12 x SPEC §6: 1.6 s, 0.6 s), and
+    by `csv.writer` otherwise: the bytes are the same either way (tested).
+    """
+    n = len(columns[0]) if columns else 0
+    special = {dialect.delimiter, '"', "\r", "\n", *dialect.newline}
+    try:
+        plain = len(columns) > 1 and not dialect.delimiter.isspace()
+        for col in columns if plain else ():
+            text = "".join(col)
+            plain = not any(ch in text for ch in special)
+            if not plain:
+                break
+    except TypeError:  # a field that is not text: the csv module writes it
+        plain = False
+    for start in range(0, n, CHUNK_ROWS):
+        rows = zip(*(col[start : start + CHUNK_ROWS] for col in columns), strict=True)
+        if plain:
+            yield dialect.newline.join(map(dialect.delimiter.join, rows)) + dialect.newline
+        else:
+            yield _lines(rows, dialect)
 
 
 def _placed(
     new: pd.DataFrame, kept: list[str], positions: Mapping[str, int], width: int, form: CsvFormat
-) -> list[tuple[str, ...]]:
-    """The new rows laid out in the file's own columns (`positions`, `width` of its header),
-    a column at a time; a column of the file the rows lack stays blank."""
+) -> list[list[str]]:
+    """The fields of the new rows in the file's own columns (`positions`, `width` of its
+    header), a column at a time; a column of the file the rows lack stays blank."""
     columns: list[list[str]] = [[""] * len(new)] * width
     for c in kept:
         columns[positions[c]] = _fields(new[c], form)
-    return list(zip(*columns, strict=True))
+    return columns
 
 
 def _fields(values: pd.Series, form: CsvFormat) -> list[str]:
@@ -259,7 +283,7 @@ def append_to_file(
     header = records[at][1]
     positions = _header_positions(table, header)
     kept = [c for c in new.columns if not str(c).startswith("_") and c in positions]
-    tail = _lines(_placed(new, kept, positions, len(header), form), dialect)
+    tail = "".join(column_lines(_placed(new, kept, positions, len(header), form), dialect))
     if data and not text.endswith(("\n", "\r")):
         tail = dialect.newline + tail
     path.write_bytes(data + _encode(tail, dialect, path.name))
@@ -300,7 +324,7 @@ def _append_in_place(
     if any(c not in positions and new[c].notna().any() for c in wanted):
         return None
     kept = [c for c in wanted if c in positions]
-    tail = _lines(_placed(new, kept, positions, len(header), form), dialect)
+    tail = "".join(column_lines(_placed(new, kept, positions, len(header), form), dialect))
     if not last.endswith(("\n".encode(dialect.encoding), "\r".encode(dialect.encoding))):
         tail = dialect.newline + tail
     encoded = _encode(tail, dialect, path.name)
@@ -365,7 +389,11 @@ def new_file(
     columns = columns + [
         str(c) for c in new.columns if c not in columns and not str(c).startswith("_")
     ]
-    text = _lines([columns, *_new_values(new, columns, form)], dialect)
+    positions = {c: i for i, c in enumerate(columns)}
+    kept = [c for c in columns if c in new.columns]
+    text = _lines([columns], dialect) + "".join(
+        column_lines(_placed(new, kept, positions, len(columns), form), dialect)
+    )
     path.write_bytes(dialect.bom + _encode(text, dialect, path.name))
 
 
@@ -502,9 +530,8 @@ def write_computed(folder: Path, sheets: Sequence[Any], reference: Ledger) -> li
         path = folder / computed_file_name(sheet.name)
         encoding = "utf-8-sig" if dialect.bom == codecs.BOM_UTF8 else dialect.encoding
         with open(path, "w", encoding=encoding, newline="") as fh:
-            writer = csv.writer(fh, delimiter=dialect.delimiter, lineterminator=dialect.newline)
-            writer.writerow([str(c) for c in frame.columns])
-            writer.writerows(zip(*columns, strict=True))
+            fh.write(_lines([[str(c) for c in frame.columns]], dialect))
+            fh.writelines(column_lines(columns, dialect))
         written.append(path)
     return written
 
