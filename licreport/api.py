@@ -38,7 +38,7 @@ from licreport.outputs.report import REPORT_PARTS, render_partner_reports, rende
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
 from licreport.rules import months
-from licreport.rules.book import Book, apply_rows, replay_ledger
+from licreport.rules.book import Book, Both, apply_rows, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
@@ -129,7 +129,7 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
             known = ", ".join(ledger.partners[:20])
             raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
         scoped = ledger.only_partners([options.partner])
-    book = replay_ledger(scoped)
+    book = replay_ledger(scoped, _two_cores(scoped))
     warnings = list(ledger.warnings) + _lock_warning(path)
     for line in warnings:
         options.warn(line)
@@ -239,7 +239,7 @@ def status_model(
     firsts = outlook_months(as_of, horizon)
     without = without_recorded_runs(book.ledger, [f"{f:%Y-%m}" for f in firsts])
     if without is not None:
-        book = replay_ledger(without)
+        book = replay_ledger(without, _two_cores(without))
     contracts = book.contracts_at(as_of)
     ledger = book.ledger
     at_f1 = book.balances(firsts[0])
@@ -393,6 +393,7 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
 SPLIT_WAIT_MIN = 60.0  # seconds a forked child with `patience` is given at least
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
+REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order made by a second process
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -441,6 +442,16 @@ def _in_two(
             buf.seek(0)
             return got, pickle.load(buf)
     return got, theirs()
+
+
+def _rows(ledger: Ledger) -> int:
+    return sum(len(t.frame) for t in ledger.tables.values())
+
+
+def _two_cores(ledger: Ledger) -> Both:
+    """How a replay of `ledger` runs its two independent halves (`replay_ledger`): side by
+    side in two processes (`_in_two`) from `REPLAY_PROCESS_MIN` rows."""
+    return partial(_in_two, fork=_rows(ledger) >= REPLAY_PROCESS_MIN)
 
 
 def _end_child(pid: int, wait: float | None) -> int:
@@ -695,7 +706,7 @@ def _month_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book
         if plan.errors:
             _assert_clean(plan.book)
         if plan.plan is not None:
-            book = apply_rows(plan.book, plan.appended)
+            book = apply_rows(plan.book, plan.appended, _two_cores(plan.book.ledger))
             _assert_clean(book)
         plans.append(plan)
     return plans, book
@@ -882,8 +893,9 @@ def _monthly(
             )
             return document, reports
 
-        rows = sum(len(t.frame) for t in loaded.ledger.tables.values())
-        document, reports = _beside(write, options.warn, report, fork=rows >= WRITE_PROCESS_MIN)
+        document, reports = _beside(
+            write, options.warn, report, fork=_rows(loaded.ledger) >= WRITE_PROCESS_MIN
+        )
         written = stage.written(finals)
         written.append(outputs.out_dir / report_name(run.month, options.partner))
         if names is not None:

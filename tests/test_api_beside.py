@@ -170,3 +170,50 @@ def test_the_outlook_projected_in_two_processes_gives_the_same_run(
         assert len(by) == 2 and len(forked) == (1 if label == "two" else 0)
     assert seen["one"] == seen["two"]
     assert '"at_risk"' in seen["two"][1]
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bool
+) -> None:
+    """The replay order of the movements (`replay.ordering`) made by a forked child while
+    the run applies the events and checks them (`replay_ledger`, `apply_rows`): the same
+    files and output, and on a ledger whose pool goes negative the same errors."""
+    from licreport.rules import book as book_module
+    from licreport.rules import replay
+    from tests.test_benchmarks_generate import gen
+
+    ledger = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
+    if broken:  # the first Clients row takes ten thousand licences more than any pool holds
+        clients = (ledger / "clients.csv").read_text(encoding="utf-8").splitlines()
+        header = clients[0].split(",")
+        row = clients[1].split(",")
+        row[header.index("licences")] = "10000"
+        (ledger / "clients.csv").write_text("\n".join([clients[0], ",".join(row), *clients[2:]]))
+    parent = os.getpid()
+    ordering = replay.ordering
+    pids = tmp_path / "pids"
+
+    def recording(moves: Any) -> Any:
+        with open(pids, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return ordering(moves)
+
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
+        monkeypatch.setattr(replay, "ordering", recording)
+        assert book_module.replay is replay
+        pids.unlink(missing_ok=True)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(ledger, out)
+        assert code == (1 if broken else 0), stderr
+        seen[label] = (files(out) if out.exists() else {}, stdout, stderr)
+        by = pids.read_text().split()
+        forked = [p for p in by if p != str(parent)]
+        # the load's replay, and without errors the run's rows applied to it
+        assert len(by) == (1 if broken else 2)
+        assert len(forked) == (len(by) if label == "two" else 0)
+    assert seen["one"] == seen["two"]
+    if broken:
+        assert "balances never go negative" in seen["two"][2]

@@ -7,8 +7,10 @@ eligibility checked (R6), then every balance replayed (R7).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TypeVar
 
 import pandas as pd
 
@@ -17,7 +19,7 @@ from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST
 from licreport.rules import replay
 from licreport.rules.checks import check_ledger
-from licreport.rules.contracts import apply_events, build_contracts
+from licreport.rules.contracts import ContractState, apply_events, build_contracts
 
 
 @dataclass(frozen=True)
@@ -53,24 +55,44 @@ class Book:
         return self._balances_at[at]
 
 
-def replay_ledger(ledger: Ledger) -> Book:
-    """Build, check and replay everything in `ledger`."""
+T = TypeVar("T")
+U = TypeVar("U")
+# `both(mine, theirs)` is (mine(), theirs()), however it runs them: one after the other
+# (`one_after_other`), or `theirs` in a second process (`api` decides, by size)
+Both = Callable[[Callable[[], T], Callable[[], U]], tuple[T, U]]
+
+
+def one_after_other(mine: Callable[[], T], theirs: Callable[[], U]) -> tuple[T, U]:
+    return mine(), theirs()
+
+
+def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
+    """Build, check and replay everything in `ledger`.  The replay order of the movements
+    does not depend on the contracts' events and checks: `both` makes them side by side."""
     base = build_contracts(ledger["Clients"], ledger["Products"])
-    state = apply_events(
-        base,
-        ledger["Renewals"],
-        ledger["Clients"],
-        renewals_table=ledger.table("Renewals"),
-        clients_table=ledger.table("Clients"),
-    )
     exchanges, exchange_errors = replay.priced_exchanges(ledger)
-    errors = list(state.errors) + exchange_errors + check_ledger(ledger, state.contracts)
-    moves = replay.ordered(replay.movements(ledger, base, exchanges))
+    moves = replay.movements(ledger, base, exchanges)
+
+    def events() -> tuple[ContractState, list[DataError]]:
+        state = apply_events(
+            base,
+            ledger["Renewals"],
+            ledger["Clients"],
+            renewals_table=ledger.table("Renewals"),
+            clients_table=ledger.table("Clients"),
+        )
+        return state, check_ledger(ledger, state.contracts)
+
+    (state, checked), order = both(events, partial(replay.ordering, moves))
+    errors = list(state.errors) + exchange_errors + checked
+    moves = replay.ordered(moves, order)
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
 
 
-def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
+def apply_rows(
+    book: Book, appended: Mapping[str, pd.DataFrame], both: Both = one_after_other
+) -> Book:
     """The book with `appended` rows (canonical columns) below each sheet's rows: the same
     book `replay_ledger` gives on the ledger with those rows.
 
@@ -99,7 +121,7 @@ def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
         or when is None
         or (book.last_event is not None and book.last_event > when)
     ):
-        return replay_ledger(ledger)
+        return replay_ledger(ledger, both)
     # the ledger of the new rows alone, for pricing, checks and movements
     only_new = {
         name: replace(t, frame=t.frame.iloc[len(t.frame) - len(new[name]) :])
@@ -109,25 +131,32 @@ def apply_rows(book: Book, appended: Mapping[str, pd.DataFrame]) -> Book:
         if name not in ("Partners", "Products")
     }
     delta = replace(ledger, tables={**ledger.tables, **only_new})
-    renewed = apply_events(
-        book.contracts, delta["Renewals"], delta["Clients"],
-        renewals_table=delta.table("Renewals"),
-    )  # fmt: skip
-    contracts = renewed.contracts.assign(
-        renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
-    )
     priced, errors = replay.priced_exchanges(delta)
     exchanges = (
         pd.concat([book.exchanges, priced], ignore_index=True) if len(priced) else book.exchanges
     )
-    touched = contracts["client"].isin(delta["Renewals"]["client"]).fillna(False).astype(bool)
-    errors = list(renewed.errors) + errors + check_ledger(delta, contracts[touched])
-    moves = replay.movements(delta, book.base_contracts.iloc[:0], priced)
-    moves = replay.ordered(
-        pd.concat(
-            [book.moves.drop(columns=["balance", replay.ACCOUNT_ID]), moves], ignore_index=True
-        )
+    moves = pd.concat(
+        [
+            book.moves.drop(columns=["balance", replay.ACCOUNT_ID]),
+            replay.movements(delta, book.base_contracts.iloc[:0], priced),
+        ],
+        ignore_index=True,
     )
+
+    def events() -> tuple[ContractState, pd.DataFrame, list[DataError]]:
+        renewed = apply_events(
+            book.contracts, delta["Renewals"], delta["Clients"],
+            renewals_table=delta.table("Renewals"),
+        )  # fmt: skip
+        contracts = renewed.contracts.assign(
+            renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
+        )
+        touched = contracts["client"].isin(delta["Renewals"]["client"]).fillna(False)
+        return renewed, contracts, check_ledger(delta, contracts[touched.astype(bool)])
+
+    (renewed, contracts, checked), order = both(events, partial(replay.ordering, moves))
+    errors = list(renewed.errors) + errors + checked
+    moves = replay.ordered(moves, order)
     errors += replay.negative_balances(moves, ledger)
     last = renewed.last_event if renewed.last_event is not None else book.last_event
     return Book(ledger, book.base_contracts, contracts, exchanges, moves, errors, last)

@@ -220,14 +220,22 @@ ACCOUNT_KEYS = ["account", "partner", "product", "term"]
 ACCOUNT_ID = "_account"  # ordered movements: one integer per account, in the keys' order
 
 
-def ordered(moves: pd.DataFrame) -> pd.DataFrame:
-    """Movements in replay order with the running balance of their account.
+@dataclass(frozen=True)
+class Ordering:
+    """Where each movement goes in replay order (`order`), and for the movements in that
+    order their account's id and running balance (None: a delta that is not int64)."""
 
-    The order of a stable sort on account, partner, product, term, date, inflows first,
-    sheet and row (blanks last), taken with one `np.lexsort` of integer keys: each
-    text key is factorised once in sorted order, and the running balance is a cumsum
-    per run of one account (the rows of an account are contiguous once sorted).
-    """
+    order: np.ndarray
+    ids: np.ndarray
+    balance: np.ndarray | None
+
+
+def ordering(moves: pd.DataFrame) -> Ordering:
+    """The replay order of `moves`: a stable sort on account, partner, product, term,
+    date, inflows first, sheet and row (blanks last), taken with one `np.lexsort` of
+    integer keys (each text key factorised once in sorted order), and the running
+    balance as a cumsum per run of one account (an account's rows are contiguous once
+    sorted).  Arrays only: a forked process can make them and hand them back cheaply."""
     n = len(moves)
     keys = [sort_key(moves[c]) for c in ACCOUNT_KEYS]
     account = _account_ids(keys)
@@ -238,17 +246,26 @@ def ordered(moves: pd.DataFrame) -> pd.DataFrame:
     sheet = np.array([SHEET_ORDER.get(s, last) for s in names] + [last], dtype=np.int64)[codes]
     row = sort_key(moves["row"])
     order = np.lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
-    m = moves.take(order)
-    delta = m["delta"]
     ids = account[order]
-    m[ACCOUNT_ID] = ids
-    if n and delta.dtype == np.int64:
-        total = np.cumsum(delta.to_numpy())
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        before = np.repeat(np.r_[0, total[starts[1:] - 1]], np.diff(np.r_[starts, n]))
-        m["balance"] = total - before
+    delta = moves["delta"]
+    if not (n and delta.dtype == np.int64):
+        return Ordering(order, ids, None)
+    total = np.cumsum(delta.to_numpy()[order])
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    before = np.repeat(np.r_[0, total[starts[1:] - 1]], np.diff(np.r_[starts, n]))
+    return Ordering(order, ids, total - before)
+
+
+def ordered(moves: pd.DataFrame, made: Ordering | None = None) -> pd.DataFrame:
+    """Movements in replay order with the running balance of their account (`ordering`,
+    or `made`: `ordering(moves)` made elsewhere)."""
+    made = ordering(moves) if made is None else made
+    m = moves.take(made.order)
+    m[ACCOUNT_ID] = made.ids
+    if made.balance is not None:
+        m["balance"] = made.balance
     else:
-        m["balance"] = delta.groupby(ids, sort=False).cumsum().array
+        m["balance"] = m["delta"].groupby(made.ids, sort=False).cumsum().array
     return m
 
 
