@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from licreport import __version__
-from licreport.errors import ConservationError, DataError, DataErrors, UsageError
+from licreport.errors import ConservationError, DataError, DataErrors, LicreportError, UsageError
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
@@ -139,10 +139,16 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
 def load_clean(path: Path, options: Options) -> Loaded:
     """`load`, raising `DataErrors` (exit 1, nothing written) when anything is wrong,
     then the R8 totals (`ConservationError`, exit 1)."""
+    loaded = _load_without_errors(path, options)
+    _check_conservation(loaded.book)
+    return loaded
+
+
+def _load_without_errors(path: Path, options: Options) -> Loaded:
+    """`load`, raising `DataErrors` (exit 1, nothing written) when anything is wrong."""
     loaded, errors = load(path, options)
     if errors:
         raise DataErrors(f"{len(errors)} data error(s) in {path.name}", errors)
-    _check_conservation(loaded.book)
     return loaded
 
 
@@ -712,6 +718,26 @@ def _month_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book
     return plans, book
 
 
+def _checked_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book]:
+    """`_month_plans`, with the R8 totals of the ledger as read checked meanwhile by a
+    second process: a `ConservationError` wins over an error of the plans, as when the
+    totals are checked first (`load_clean`)."""
+
+    def plans() -> tuple[list[MonthPlan], Book] | LicreportError:
+        try:
+            return _month_plans(loaded, run)
+        except LicreportError as exc:
+            return exc
+
+    def r8() -> None:
+        _check_conservation(loaded.book)
+
+    got, _ = _in_two(plans, r8, fork=_rows(loaded.ledger) >= REPLAY_PROCESS_MIN)
+    if isinstance(got, LicreportError):
+        raise got
+    return got
+
+
 def _skipped_warning(skipped: months.SkippedMonth | None) -> list[str]:
     if skipped is None:
         return []
@@ -802,11 +828,11 @@ def _monthly(
     """`renew` and `reconcile`: load → check → plan and apply the month(s) → status → write."""
     progress("load")
     _check_outlook(run.horizon, run.policy)
-    loaded = load_clean(path, options)
+    loaded = _load_without_errors(path, options)
     names = safe_names(loaded.partners) if run.split and with_report else None
     first = check_month(run.month)
     progress("renew")
-    plans, book = _month_plans(loaded, run)
+    plans, book = _checked_plans(loaded, run)
     month = plans[-1]
     if month.plan is None:
         document = jsonout.month_json(month)

@@ -217,3 +217,34 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
     assert seen["one"] == seen["two"]
     if broken:
         assert "balances never go negative" in seen["two"][2]
+
+
+def test_r8_checked_beside_the_plan_still_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The R8 totals of the ledger as read are checked by a second process while the
+    month is planned: a movement the replay counts twice (simulated) stops the run with
+    the same error, forked or not, and nothing is written."""
+    import pandas as pd
+
+    from licreport.rules import replay
+
+    original = replay.movements
+
+    def doubled(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        moves = original(*args, **kwargs)
+        bought = moves[(moves["category"] == "bought") & (moves["partner"] == "IBX")]
+        return pd.concat([moves, bought.head(1)], ignore_index=True)
+
+    monkeypatch.setattr(replay, "movements", doubled)
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(SAMPLE, out)
+        assert code == 1
+        assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
+        assert "partner IBX" in stderr
+        assert not out.exists()
+        seen[label] = (stdout, stderr)
+    assert seen["one"] == seen["two"]
