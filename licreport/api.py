@@ -843,7 +843,6 @@ def _monthly(
         if run.catch_up:  # M recorded: nothing after the last recorded month comes before it
             document = {**document, "caught_up": []}
         return RunResult(document, [], [_already_applied_line(document)])
-    checks = _check_conservation(book)
     if not run.catch_up:
         for line in _skipped_warning(months.skipped_month(loaded.book, first)):
             options.warn(line)
@@ -880,6 +879,7 @@ def _monthly(
         return document, renewal, status_doc
 
     if run.dry_run:
+        _check_conservation(book)
         summary.append("dry run: nothing was written (run again without --dry-run to record it)")
         return RunResult(documents()[0], [], summary)
     appended = _all_rows([p.appended for p in plans])
@@ -891,7 +891,9 @@ def _monthly(
             loaded,
             run.month,
             appended,
-            partial(sheets.computed_sheets, view, checks),
+            # the Checks sheet is the R8 totals after the run's rows: the writer (on the
+            # second core) checks them before it writes anything
+            lambda: sheets.computed_sheets(view, _check_conservation(book)),
             month.removed,
         )
         if not with_report:

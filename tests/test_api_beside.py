@@ -248,3 +248,36 @@ def test_r8_checked_beside_the_plan_still_stops_the_run(
         assert not out.exists()
         seen[label] = (stdout, stderr)
     assert seen["one"] == seen["two"]
+
+
+def test_r8_after_the_runs_rows_checked_by_the_writer_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The R8 totals after the run's rows are checked by the writer before it writes (in
+    the forked child): totals that do not balance (simulated) stop the run with the same
+    error, forked or not, and nothing is written."""
+    import pandas as pd
+
+    from licreport.ledger.schema import MONTH_FIRST
+
+    original = api.conservation
+
+    def unbalanced_after_the_run(ledger: Any, *args: Any) -> pd.DataFrame:
+        table = original(ledger, *args)
+        if (ledger["Renewals"][MONTH_FIRST] == pd.Timestamp("2026-12-01")).any():
+            table.loc[table.index[0], "difference"] = 1
+        return table
+
+    monkeypatch.setattr(api, "conservation", unbalanced_after_the_run)
+    seen = {}
+    for label, least in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, "WRITE_PROCESS_MIN", least)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(SAMPLE, out)
+        assert code == 1
+        assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
+        assert not out.exists() or list(out.rglob("*")) == []
+        seen[label] = (stdout, stderr)
+    assert seen["one"] == seen["two"]
+    dry = CliRunner().invoke(main, ["renew", str(SAMPLE), "--month", "2026-12", "--dry-run"])
+    assert dry.exit_code == 1 and "conservation check failed" in dry.stderr  # checked too
