@@ -84,8 +84,9 @@ class Outputs:
     out_dir: Path = Path("licreport-out")
     force: bool = False
     lang: str = "en"  # the HTML reports' language (SPEC §11)
-    # the whole JSON document is wanted (--json); without it the status part holds only
-    # what the report reads (at 12 x SPEC §6 the rest is millions of records)
+    # the whole JSON document is wanted (--json); without it the status part and the
+    # renewal lines hold only what the report and the printed summary read (at 12 x
+    # SPEC §6 the rest is millions of records)
     document: bool = True
 
 
@@ -869,7 +870,7 @@ def _monthly(
 
     def documents() -> tuple[dict, dict, dict]:
         """The command's JSON document, the renewal document, the status document."""
-        renewal = jsonout.month_json(month)
+        renewal = jsonout.month_json(month, every_line=outputs.document)
         document, status_doc = renewal, {}
         if with_report:
             status_doc = jsonout.status_json(view, loaded.partners, _status_parts(outputs))

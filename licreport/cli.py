@@ -557,7 +557,8 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     cols = ["client", "product", "term", "requested", "renewed", "dropped"]
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
-        head = f"{p['partner']}: {pluralise(len(p['lines']), 'renewal line')}"
+        count = p.get("line_count", len(p["lines"]))  # `every_line` False: dropped lines only
+        head = f"{p['partner']}: {pluralise(count, 'renewal line')}"
         out.append(click.style(head, bold=True))
         out += [f"  {line}" for line in (_table(dropped, cols) if dropped else [])]
     out += result.summary

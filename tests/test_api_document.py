@@ -37,6 +37,30 @@ def test_reports_do_not_need_the_whole_document(tmp_path: Path, exchange: bool) 
     # what the report leaves out is there in the whole document: the outlook rows
     assert any(p["outlook"] for p in full)
     assert "outlook" not in small[0]
+    # and of the renewal lines the dropped ones, with the number of all
+    for f, s in zip(whole.document["partners"], part.document["partners"], strict=True):
+        assert s["lines"] == [x for x in f["lines"] if x["dropped"] > 0]
+        assert s["line_count"] == len(f["lines"]) and "line_count" not in f
+        assert {k: v for k, v in s.items() if k not in ("lines", "line_count")} == {
+            k: v for k, v in f.items() if k != "lines"
+        }
+    assert any(x["dropped"] == 0 for p in whole.document["partners"] for x in p["lines"])
+    assert any(p["lines"] for p in part.document["partners"])
+
+
+def test_the_printed_run_is_the_same_from_either_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from licreport import cli
+
+    run = api.RunOptions("2026-12")
+    printed = []
+    for label, document in (("whole", True), ("part", False)):
+        result = api.reconcile(SAMPLE, run, api.Outputs(tmp_path / label, document=document))
+        cli._print_run(result, as_json=False)
+        printed.append(capsys.readouterr().out.replace(str(tmp_path / label), "OUT"))
+    assert printed[0] == printed[1]
+    assert "renewal lines" in printed[0] and "dropped" in printed[0]
 
 
 def test_report_command_likewise(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from licreport.outputs import filters, svg
+from licreport.outputs import filters, report, svg
 from licreport.outputs.report import _rank_key, render_report, templates_dir, write_report
 from tests.report_model import model_inputs
 
@@ -613,3 +616,30 @@ def test_partners_rank_by_risk_then_dropped_then_activity() -> None:
         row("E", 0, 0, 0, 0),
     ]
     assert [r["id"] for r in sorted(rows, key=_rank_key)] == ["D", "C", "B", "A", "E"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    shorts=st.lists(st.integers(1, 4), min_size=0, max_size=40),
+    n=st.integers(1, 10),
+)
+def test_the_largest_clients_at_risk_are_taken_from_the_candidates(
+    shorts: list[int], n: int
+) -> None:
+    """The report makes rows only of the clients at risk that can be shown: the `n`
+    largest (ties on the shortfall ordered by month, partner, client) are the same."""
+    import heapq
+
+    frame = pd.DataFrame(
+        {
+            "partner": [f"P{i % 3}" for i in range(len(shorts))],
+            "client": [f"C{(i * 7) % 11:02d}" for i in range(len(shorts))],
+            "month": [f"2027-0{1 + i % 4}" for i in range(len(shorts))],
+            "short": pd.Series(shorts, dtype="int64"),
+        }
+    )
+    every = report._rows(frame)
+    picked = report._rows(report._largest_short(frame, n))
+    key = report._at_risk_key
+    assert heapq.nsmallest(n, picked, key=key) == heapq.nsmallest(n, every, key=key)
+    assert len(picked) <= len(every)

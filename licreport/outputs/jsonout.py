@@ -298,8 +298,14 @@ def renew_json(
     pool_after: pd.DataFrame,
     partners: Iterable[str],
     would_keep: pd.Series | None = None,
+    every_line: bool = True,
 ) -> dict[str, Any]:
-    by_lines = by_partner(lines, LINE_KEYS)
+    """The renew document (SPEC §4).  Without `every_line` each partner's ``lines`` are
+    only those with dropped devices, with ``line_count`` the number of all: what the
+    report and the run's printed summary read (at 12 x SPEC §6 a run has 600,000 lines)."""
+    shown = lines if every_line else lines[(lines["dropped"] > 0).to_numpy(dtype=bool)]
+    by_lines = by_partner(shown, LINE_KEYS)
+    counts = {} if every_line else lines["partner"].astype(str).value_counts().to_dict()
     keep = would_keep if would_keep is not None else pd.Series(dtype="int64")
     m_after = by_partner(monthly_after, ["product", "available"])
     a_after = by_partner(pool_after, ["product", "term", "available"])
@@ -311,6 +317,7 @@ def renew_json(
             {
                 "partner": p,
                 "lines": by_lines.get(p, []),
+                **({} if every_line else {"line_count": int(counts.get(p, 0))}),
                 "exchanged_points": int(exchanged.get(p, 0)),
                 "monthly_pool_after": m_after.get(p, []),
                 "pool_after": a_after.get(p, []),
@@ -375,9 +382,10 @@ def diff_json(old: Any, new: Any, sheets: Iterable[Any]) -> dict[str, Any]:
     }
 
 
-def month_json(month: MonthPlan) -> dict[str, Any]:
+def month_json(month: MonthPlan, every_line: bool = True) -> dict[str, Any]:
     """The renew/reconcile document (SPEC §4) of one month's run, or of the month as
-    already applied (each partner then carries its own run id)."""
+    already applied (each partner then carries its own run id); a run's document without
+    `every_line` holds only the dropped lines (`renew_json`)."""
     if month.applied is not None:
         a = month.applied
         partners = month.book.ledger.partners
@@ -400,4 +408,5 @@ def month_json(month: MonthPlan) -> dict[str, Any]:
         after.annual,
         month.partners,
         would_keep=plan.would_keep,
+        every_line=every_line,
     )
