@@ -56,7 +56,14 @@ from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
 from licreport.rules.renewal import RenewalPlan
 from licreport.rules.shortfall import POLICIES
-from licreport.rules.status import StatusView, Totals, pipeline, report_totals, status_view
+from licreport.rules.status import (
+    StatusView,
+    Totals,
+    pipeline,
+    report_totals,
+    status_view,
+    view_parts,
+)
 from licreport.rules.status import currencies as status_currencies
 
 Progress = Callable[[str], None]
@@ -250,35 +257,38 @@ def status_model(
     contracts = book.contracts_at(as_of)
     ledger = book.ledger
     at_f1 = book.balances(firsts[0])
-    halves = partner_halves(contracts, at_f1)
-    if len(halves) == 2:  # the months of each half of the partners, one half per core
+    partners, products, pool, tiers = (
+        ledger[n] for n in ("Partners", "Products", "Pool", "Discounts")
+    )
+
+    def parts() -> dict[str, Any]:  # the view but for the outlook
+        return view_parts(partners, products, pool, tiers, contracts, book.balances(as_of), as_of)
+
+    # the months of each half of the partners, one half per core; the half projected here
+    # is the smaller by the view's other parts, made here meanwhile
+    halves = partner_halves(contracts, at_f1, first_share=OUTLOOK_FIRST_SHARE)
+    if len(halves) == 2:
         first, second = (partial(projection, c, b, firsts, policy) for c, b in halves)
-        projected = list(_in_two(first, second, fork=len(contracts) >= OUTLOOK_PROCESS_MIN))
+        forked = len(contracts) >= OUTLOOK_PROCESS_MIN
+        (one, made), two = _in_two(lambda: (first(), parts()), second, fork=forked)
+        projected = [one, two]
     else:
-        projected = [projection(contracts, at_f1, firsts, policy)]
+        projected, made = [projection(contracts, at_f1, firsts, policy)], parts()
     outlook = build_outlook(
         contracts,
         at_f1,
         as_of,
         horizon,
         policy,
-        recoverable=recoverable(contracts, as_of),
-        partners=ledger["Partners"],
-        pool=ledger["Pool"],
-        tiers=ledger["Discounts"],
+        recoverable=made["recoverable"],
+        partners=partners,
+        pool=pool,
+        tiers=tiers,
         projected=projected,
     )
+    now = book.balances(as_of)
     return status_view(
-        ledger["Partners"],
-        ledger["Products"],
-        ledger["Pool"],
-        ledger["Discounts"],
-        contracts,
-        book.balances(as_of),
-        book.balances(firsts[0]),
-        as_of,
-        outlook=outlook,
-        policy=policy,
+        partners, products, pool, tiers, contracts, now, at_f1, as_of, outlook, policy, made
     )
 
 
@@ -399,6 +409,7 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
 
 SPLIT_WAIT_MIN = 60.0  # seconds a forked child with `patience` is given at least
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
+OUTLOOK_FIRST_SHARE = 0.45  # of the contracts, projected here beside the view's other parts
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
 REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order made by a second process
 

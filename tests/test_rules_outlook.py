@@ -345,10 +345,11 @@ def test_first_month_of_the_outlook_is_what_renew_drops(ledger, policy) -> None:
     assert sorted(got) == sorted(want)
 
 
-def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path) -> None:
+@pytest.mark.parametrize("share", [0.5, 0.45, 0.2])
+def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path, share) -> None:
     """`status_model` projects each half of the partners on a core of its own: joined, the
     halves give the frames one projection of every partner gives, row for row (each
-    month's frames are ordered by partner first)."""
+    month's frames are ordered by partner first), wherever the partners are cut."""
     from licreport import api
     from licreport.rules.outlook import joined, partner_halves, project, projection
     from tests.test_benchmarks_generate import gen
@@ -357,11 +358,14 @@ def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path) -> No
     book = api.load_clean(folder, api.Options()).book
     firsts = outlook_months(AS_OF, 3)
     contracts, at_f1 = book.contracts_at(AS_OF), book.balances(firsts[0])
-    halves = partner_halves(contracts, at_f1)
+    halves = partner_halves(contracts, at_f1, first_share=share)
     assert len(halves) == 2
     first, second = (set(c["partner"]) for c, _ in halves)
     assert max(first) < min(second) and len(first) + len(second) == contracts["partner"].nunique()
-    assert 0.4 < len(halves[0][0]) / len(contracts) < 0.6
+    # the first range ends with the partner that takes it to `share` of the contracts
+    counts = contracts["partner"].value_counts()
+    before = len(halves[0][0]) - counts[max(first)]
+    assert before < share * len(contracts) <= len(halves[0][0])
     whole = project(contracts, at_f1, firsts)
     split = joined([projection(c, b, firsts) for c, b in halves])
     for one, two in zip(whole, split, strict=True):

@@ -83,12 +83,11 @@ def without_recorded_runs(ledger: Ledger, months: list[str]) -> Ledger | None:
 @dataclass(frozen=True)
 class Projection:
     """`project`'s months for some of the partners: per month its rows, its clients left
-    short (None: no renewal line that month) and its worklist; the clients' names."""
+    short with their names (None: no renewal line that month) and its worklist."""
 
     rows: list[pd.DataFrame | None]
     risks: list[pd.DataFrame | None]
     work: list[pd.DataFrame]
-    names: pd.DataFrame  # partner, client, client_name
 
 
 def project(
@@ -139,9 +138,15 @@ def projection(
             if len(annual):
                 contracts = _renew_annual(contracts, annual, month)
         balances = balances_after(balances, plan)
-    # client names once, on the few rows at risk (not per month over every contract)
+    # client names once, on the few rows at risk (not per month over every contract); here,
+    # in the process that projects these partners, not on the joined rows
     names = contracts[["partner", "client", "client_name"]].dropna(subset=["client_name"])
-    return Projection(rows, risks, work, names.drop_duplicates(["partner", "client"]))
+    names = names.drop_duplicates(["partner", "client"])
+    named = [
+        None if r is None else r.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
+        for r in risks
+    ]
+    return Projection(rows, named, work)
 
 
 def joined(parts: Sequence[Projection]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -152,22 +157,21 @@ def joined(parts: Sequence[Projection]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     rows = [r for m in months for p in parts if (r := p.rows[m]) is not None]
     risks = [r for m in months for p in parts if (r := p.risks[m]) is not None]
     work = [p.work[m] for m in months for p in parts]
-    names = pd.concat([p.names for p in parts]) if len(parts) > 1 else parts[0].names
-    at_risk = _concat(risks, [c for c in RISK_COLUMNS if c != "client_name"])
-    at_risk = at_risk.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
-    return _concat(rows, ROW_COLUMNS), at_risk, _concat(work, WORK_COLUMNS)
+    return _concat(rows, ROW_COLUMNS), _concat(risks, RISK_COLUMNS), _concat(work, WORK_COLUMNS)
 
 
-def partner_halves(contracts: pd.DataFrame, start: Balances) -> list[tuple[pd.DataFrame, Balances]]:
-    """The contracts and balances cut in two ranges of whole partners in sort order, of
-    about as many contracts each (a blank partner goes with the second); one range when
-    there are fewer than two partners."""
+def partner_halves(
+    contracts: pd.DataFrame, start: Balances, first_share: float = 0.5
+) -> list[tuple[pd.DataFrame, Balances]]:
+    """The contracts and balances cut in two ranges of whole partners in sort order, the
+    first of about `first_share` of the contracts (a blank partner goes with the second);
+    one range when there are fewer than two partners."""
     counts = contracts["partner"].value_counts(sort=False)
     partners = sorted(counts.index)
     if len(partners) < 2:
         return [(contracts, start)]
     sizes = counts.reindex(partners).to_numpy()
-    cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() / 2)) + 1
+    cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() * first_share)) + 1
     first = set(partners[: min(cut, len(partners) - 1)])
 
     def half(frame: pd.DataFrame, second: bool) -> pd.DataFrame:

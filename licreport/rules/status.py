@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,9 +74,32 @@ def status_view(
     as_of: pd.Timestamp,
     outlook: Outlook,
     policy: str = "priority",
+    parts: dict[str, Any] | None = None,
 ) -> StatusView:
     """`now`: balances on `as_of`; `next_month`: balances on the 1st of the next month (the
-    outlook's first month, `outlook` built from the same ledger)."""
+    outlook's first month, `outlook` built from the same ledger).  `parts`: `view_parts`
+    of the same arguments, made already (while the outlook was projected)."""
+    if parts is None:
+        parts = view_parts(partners, products, pool, discounts, contracts, now, as_of)
+    return StatusView(
+        **parts,
+        forecast=next_month_forecast(outlook, next_month),
+        outlook=outlook,
+        policy=policy,
+    )
+
+
+def view_parts(
+    partners: pd.DataFrame,
+    products: pd.DataFrame,
+    pool: pd.DataFrame,
+    discounts: pd.DataFrame,
+    contracts: pd.DataFrame,
+    now: Balances,
+    as_of: pd.Timestamp,
+) -> dict[str, Any]:
+    """Every field of the status view that does not come from the outlook (all but the
+    outlook and next month's forecast), so they can be made while it is projected."""
     candidates = recoverable(contracts, as_of)
     catalogue = products.drop_duplicates("product")
     trials = pd.DataFrame(
@@ -103,23 +127,20 @@ def status_view(
 
     info = partners.drop_duplicates("partner")
     info = info.assign(currency=currencies(info))
-    return StatusView(
-        as_of=as_of,
-        partners=info[["partner", "name", "provider", "currency"]],
-        pool=now.annual,
-        monthly_pool=now.monthly,
-        points=now.points,
-        trials=trials,
-        expiring=expiring,
-        recoverable=candidates,
-        forecast=next_month_forecast(outlook, next_month),
-        contracts=c,
-        spend=spend_summary(pool[pool["date"] <= as_of], discounts),
-        prices=pool,
-        overuse=overuse(c[c["active"].fillna(False).astype(bool)]),
-        outlook=outlook,
-        policy=policy,
-    )
+    return {
+        "as_of": as_of,
+        "partners": info[["partner", "name", "provider", "currency"]],
+        "pool": now.annual,
+        "monthly_pool": now.monthly,
+        "points": now.points,
+        "trials": trials,
+        "expiring": expiring,
+        "recoverable": candidates,
+        "contracts": c,
+        "spend": spend_summary(pool[pool["date"] <= as_of], discounts),
+        "prices": pool,
+        "overuse": overuse(c[c["active"].fillna(False).astype(bool)]),
+    }
 
 
 def overuse(contracts: pd.DataFrame) -> pd.DataFrame:
