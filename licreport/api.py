@@ -490,19 +490,26 @@ def _end_child(pid: int, wait: float | None) -> int:
 
 
 def _beside(
-    write: LedgerWrite, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
+    write: LedgerWriter, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
 ) -> T:
-    """`then()` here while `write` (the updated ledger, a run's largest output) runs in a
-    forked child (`_in_two`); `write`'s warnings are told once both are done.  A child
-    that fails leaves half-written temps: `write` starts by clearing them."""
+    """`then()` here, then `write.second`, while `write.first` (the workbook and the
+    computed sheets, a run's largest output) runs in a forked child (`_in_two`); the
+    warnings of both are told once both are done, the child's first.  A child that
+    fails leaves half-written temps: `first` starts by clearing them."""
 
-    def written() -> list[str]:
+    def here() -> tuple[T, list[str]]:
+        result = then()
         told: list[str] = []
-        write(told.append)
+        write.second(told.append)
+        return result, told
+
+    def child() -> list[str]:
+        told: list[str] = []
+        write.first(told.append)
         return told
 
-    result, told = _in_two(then, written, fork=fork)
-    for line in told:
+    (result, second_told), first_told = _in_two(here, child, fork=fork)
+    for line in [*first_told, *second_told]:
         warn(line)
     return result
 
@@ -552,10 +559,18 @@ def report_name(month: str, partner: str | None = None) -> str:
 # --- writing the updated ledger ------------------------------------------------------------
 
 
-Computed = Callable[[], list[sheets.ComputedSheet]]  # makes the computed sheets when asked
+@dataclass(frozen=True)
+class LedgerWriter:
+    """The updated ledger, written to its staged temps in two shares that touch different
+    files, so that two processes can write them side by side (`_beside`)."""
 
+    finals: list[Path]
+    first: Callable[[Callable[[str], None]], None]  # the workbook, the computed sheets
+    second: Callable[[Callable[[str], None]], None]  # a CSV ledger's own files
 
-LedgerWrite = Callable[[Callable[[str], None]], None]  # writes the staged ledger, warns
+    def write(self, warn: Callable[[str], None]) -> None:
+        self.first(warn)
+        self.second(warn)
 
 
 def _ledger_writer(
@@ -564,37 +579,47 @@ def _ledger_writer(
     loaded: Loaded,
     month: str,
     appended: dict[str, pd.DataFrame],
-    computed: Computed,
+    view: StatusView,
+    book: Book,
     removed: dict[str, list[int]] | None = None,
-) -> tuple[list[Path], LedgerWrite]:
+) -> LedgerWriter:
     """Register the updated workbook and, for a CSV ledger, the updated CSV folder with the
-    computed sheets as CSV files too, in `stage`.  Returns the finals and the function
-    that makes the computed sheets and writes the finals to their temps (and is told
-    where to warn): a CSV ledger's workbook only when every sheet fits in a worksheet
-    (SPEC §12), else it warns which do not (the workbook is an optional final).
+    computed sheets (from `view`, and the R8 checks of `book`) as CSV files too, in
+    `stage`; return what writes them to their temps (and is told where to warn).
+
+    A CSV ledger's workbook is written only when every sheet fits in a worksheet (SPEC
+    §12), else its writer warns which do not (the workbook is an optional final).  Its
+    folder is shared: the `first` share writes the computed sheets (and checks the R8
+    totals of the Checks sheet first), the `second` the ledger's own files.
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
     """
     ledger = loaded.ledger
+    csv = ledger.kind == "csv"
     if ledger.kind == "xlsx":
         book_path = out_dir / f"{month_stem(ledger.path.stem, month)}{ledger.path.suffix.lower()}"
     else:
         book_path = out_dir / f"{month_stem(ledger.path.name, month)}.xlsx"
     finals = [book_path]
-    if ledger.kind == "csv":
+    if csv:
         finals.append(out_dir / month_stem(ledger.path.name, month))
     _never_the_input(ledger.path, finals)
     extra = {"removed": removed} if removed else {}
-    book = stage.path(book_path, optional=ledger.kind == "csv")
+    workbook = stage.path(book_path, optional=csv)
     folder = stage.path(finals[-1])
+    stage.clear(finals)
+    if csv:
+        folder.mkdir()  # both shares write in it
+    computed_files = [csvout.computed_file_name(name) for name in sheets.COMPUTED]
 
-    def write(warn: Callable[[str], None]) -> None:
-        stage.clear(finals)  # a write that failed part way starts again from nothing
-        made = computed()
-        too_big: dict[str, int] = {}
-        if ledger.kind == "csv":
-            too_big = csvout.oversized_sheets(ledger, appended, made, removed)
+    def first(warn: Callable[[str], None]) -> None:
+        # a share that failed part way starts again from nothing
+        for temp in [workbook, *(folder / name for name in computed_files if csv)]:
+            if temp.exists():
+                temp.unlink()
+        made = sheets.computed_sheets(view, _check_conservation(book))
+        too_big = csvout.oversized_sheets(ledger, appended, made, removed) if csv else {}
         if too_big:
             sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
             warn(
@@ -602,12 +627,17 @@ def _ledger_writer(
                 f"({csvout.WORKSHEET_ROWS:,}); the CSV files in {finals[-1]} hold every sheet"
             )
         else:
-            write_workbook(ledger, book, appended=appended, computed=made, **extra)
-        if ledger.kind == "csv":
-            write_csv_folder(ledger, folder, appended=appended, warn=warn, **extra)
+            write_workbook(ledger, workbook, appended=appended, computed=made, **extra)
+        if csv:
             csvout.write_computed(folder, made, ledger)
 
-    return finals, write
+    def second(warn: Callable[[str], None]) -> None:
+        if csv:  # the computed sheets of the input, if it is an output folder, are not copied
+            write_csv_folder(
+                ledger, folder, appended=appended, warn=warn, skip=computed_files, **extra
+            )
+
+    return LedgerWriter(finals, first, second)
 
 
 def _never_the_input(source: Path, finals: list[Path]) -> None:
@@ -646,15 +676,12 @@ def recover(
     appended = {"Pool": pool_rows, "Clients": client_rows}
     after = apply_rows(loaded.book, appended)
     _assert_clean(after)
-    checks = _check_conservation(after)
+    _check_conservation(after)
     view = status_model(after, ts)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        computed = partial(sheets.computed_sheets, view, checks)
-        finals, write = _ledger_writer(
-            stage, outputs.out_dir, loaded, _month(ts), appended, computed
-        )
-        write(options.warn)
-        finals = stage.written(finals)
+        writer = _ledger_writer(stage, outputs.out_dir, loaded, _month(ts), appended, view, after)
+        writer.write(options.warn)
+        finals = stage.written(writer.finals)
     return doc, finals
 
 
@@ -897,21 +924,15 @@ def _monthly(
     appended = _all_rows([p.appended for p in plans])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
-        finals, write = _ledger_writer(
-            stage,
-            outputs.out_dir,
-            loaded,
-            run.month,
-            appended,
-            # the Checks sheet is the R8 totals after the run's rows: the writer (on the
-            # second core) checks them before it writes anything
-            lambda: sheets.computed_sheets(view, _check_conservation(book)),
-            month.removed,
+        # the Checks sheet is the R8 totals after the run's rows: the writer checks them
+        # (on the second core) before it writes the computed sheets
+        writer = _ledger_writer(
+            stage, outputs.out_dir, loaded, run.month, appended, view, book, month.removed
         )
         if not with_report:
             progress("status")
-            write(options.warn)
-            return RunResult(documents()[0], stage.written(finals), summary)
+            writer.write(options.warn)
+            return RunResult(documents()[0], stage.written(writer.finals), summary)
 
         def report() -> tuple[dict, dict[str, Path]]:
             """What this process does while the ledger is written: the JSON documents, the
@@ -934,9 +955,9 @@ def _monthly(
             return document, reports
 
         document, reports = _beside(
-            write, options.warn, report, fork=_rows(loaded.ledger) >= WRITE_PROCESS_MIN
+            writer, options.warn, report, fork=_rows(loaded.ledger) >= WRITE_PROCESS_MIN
         )
-        written = stage.written(finals)
+        written = stage.written(writer.finals)
         written.append(outputs.out_dir / report_name(run.month, options.partner))
         if names is not None:
             document = {**document, "reports": {p: str(f) for p, f in reports.items()}}

@@ -281,3 +281,39 @@ def test_r8_after_the_runs_rows_checked_by_the_writer_stops_the_run(
     assert seen["one"] == seen["two"]
     dry = CliRunner().invoke(main, ["renew", str(SAMPLE), "--month", "2026-12", "--dry-run"])
     assert dry.exit_code == 1 and "conservation check failed" in dry.stderr  # checked too
+
+
+def test_a_csv_folder_written_in_two_shares_never_keeps_last_months_computed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV ledger's own files are written by the run while a forked child writes the
+    computed sheets into the same folder.  Run on last month's output folder (which holds
+    last month's computed files), the new folder is the one a folder without them gives,
+    forked or not."""
+    from licreport.outputs import csvout
+
+    code, _, stderr = reconcile(SAMPLE_CSV, tmp_path / "dec")
+    assert code == 0, stderr
+    december = tmp_path / "dec" / "ledger-2026-12"
+    plain = tmp_path / "plain" / "ledger-2026-12"
+    shutil.copytree(december, plain)
+    computed = [csvout.computed_file_name(n) for n in api.sheets.COMPUTED]
+    for name in computed:
+        assert (december / name).is_file()
+        (plain / name).unlink()
+    seen = {}
+    for label, ledger, least in (
+        ("one", december, 10**9),
+        ("two", december, 0),
+        ("plain", plain, 10**9),
+    ):
+        monkeypatch.setattr(api, "WRITE_PROCESS_MIN", least)
+        out = tmp_path / f"jan-{label}"
+        result = CliRunner().invoke(
+            main, ["reconcile", str(ledger), "--month", "2027-01", "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.stderr
+        (folder,) = [p for p in out.iterdir() if p.is_dir()]
+        seen[label] = files(folder)
+    assert seen["one"] == seen["two"] == seen["plain"]
+    assert seen["one"]["checks.csv"] != (december / "checks.csv").read_bytes()

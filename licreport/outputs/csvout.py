@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -434,12 +434,15 @@ def write_csv_folder(
     appended: Mapping[str, pd.DataFrame],
     removed: Mapping[str, Sequence[int]] | None = None,
     warn: Callable[[str], None] = lambda _: None,
+    skip: Collection[str] = (),
 ) -> None:
-    """Write the updated CSV folder to `target` (a staging temp; the input is only read).
+    """Write the updated CSV folder to `target` (a staging temp, made if missing; the input
+    is only read).
 
     `removed` maps a ledger sheet to the line numbers (``_row``) of the records
     to cut out before `appended` goes in at the end (``--redo``).  `warn` is told of
-    values left out because a file's header has no column for them.
+    values left out because a file's header has no column for them.  Files named in
+    `skip` are not copied (the computed sheets of the folder a run reads, written anew).
     """
     source, target = Path(ledger.path), Path(target)
     dropping = rows_to_remove(removed)
@@ -447,9 +450,9 @@ def write_csv_folder(
         table = ledger.tables.get(name)
         if table is None or not table.present or not (source / table.file).is_file():
             raise ValueError(f"cannot remove rows of {name!r}: the ledger has no such file")
-    target.mkdir()
+    target.mkdir(exist_ok=True)
     for f in sorted(source.iterdir()):
-        if f.is_file() and not f.is_symlink() and not f.name.startswith("."):
+        if f.is_file() and not f.is_symlink() and not f.name.startswith(".") and f.name not in skip:
             shutil.copyfile(f, target / f.name)
     for name, rows in dropping.items():
         remove_from_file(target / ledger.tables[name].file, ledger.tables[name], rows)
@@ -513,16 +516,19 @@ def computed_text(values: pd.Series, form: CsvFormat) -> list[str]:
 
 def write_computed(folder: Path, sheets: Sequence[Any], reference: Ledger) -> list[Path]:
     """Each computed sheet (`ComputedSheet`: name, frame) as ``folder/<name>.csv``, written
-    as a file the folder lacks is (`new_file_format`: UTF-8, the folder's delimiter,
-    decimal separator and line ending, ISO dates).  The csv module writes the rows, as
-    `DataFrame.to_csv` would (the same quoting), in half its time on the text columns."""
+    as a file the folder lacks is (`new_file_format`: UTF-8, the delimiter, decimal
+    separator and line ending of the `reference` ledger's Partners file, ISO dates), with
+    the csv module's quoting (`column_lines`).  The reference is read in the input
+    folder: its copy in `folder` is the same bytes, but may not be written yet (the
+    ledger's own files are written beside the computed ones)."""
     partners = reference.tables.get("Partners")
     dialect, form = Dialect(), ISO
-    if partners is not None and partners.present and (folder / partners.file).is_file():
-        dialect, form = new_file_format(
-            detect((folder / partners.file).read_bytes())[0],
-            reference.csv_formats.get(partners.file),
-        )
+    if partners is not None and partners.present:
+        source = Path(reference.path) / partners.file
+        if source.is_file():
+            dialect, form = new_file_format(
+                detect(source.read_bytes())[0], reference.csv_formats.get(partners.file)
+            )
     written = []
     for sheet in sheets:
         frame = sheet.frame

@@ -196,17 +196,22 @@ def buy_sheet(view: StatusView) -> ComputedSheet:
     return ComputedSheet("Buying list", frame, formats)
 
 
+CHECKS = "Checks"
+COMPUTED = ("Status", SUMMARY, "Contracts", "Forecast", "Buying list", CHECKS)  # their order
+
+
 def checks_sheet(checks: pd.DataFrame) -> ComputedSheet:
     frame = checks.assign(
         term=term_labels(checks["term"]),
         ok=(checks["difference"] == 0).map({True: "yes", False: "NO"}),
     )
     return ComputedSheet(
-        "Checks", frame, dict.fromkeys(("in", "out", "balance", "difference"), "int")
+        CHECKS, frame, dict.fromkeys(("in", "out", "balance", "difference"), "int")
     )
 
 
 def computed_sheets(view: StatusView, checks: pd.DataFrame) -> list[ComputedSheet]:
+    """The computed sheets in their order (`COMPUTED`); `checks` is the R8 table."""
     summary = summary_sheet(view)
     return [
         status_sheet(view, risk_chart(summary)),
