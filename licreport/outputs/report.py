@@ -307,13 +307,35 @@ def _largest_short(at_risk: pd.DataFrame, n: int) -> pd.DataFrame:
 DETAIL_FRAMES = ("available", "by_product", "by_term", "monthly")
 
 
-def _own_rows(totals: status_rules.Totals) -> dict[str, dict[str, list[Row]]]:
-    """The per-partner rows a partner section shows, grouped by partner once."""
-    out: dict[str, dict[str, list[Row]]] = defaultdict(dict)
-    for name in DETAIL_FRAMES:
-        for pid, rows in _bucket(getattr(totals, name)).items():
-            out[pid][name] = rows
-    return out
+class _OwnRows(Mapping[str, Mapping[str, list[Row]]]):
+    """The per-partner rows a partner section shows, made for the partners asked for only:
+    the report shows a few partners' sections (12,000 partners at 12 x SPEC §6)."""
+
+    def __init__(self, totals: status_rules.Totals) -> None:
+        self._frames = {name: getattr(totals, name) for name in DETAIL_FRAMES}
+        self._keys = {name: _partner_keys(f) for name, f in self._frames.items()}
+
+    def __getitem__(self, partner: str) -> Mapping[str, list[Row]]:
+        return {
+            name: _rows(frame[self._keys[name] == partner]) for name, frame in self._frames.items()
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(set().union(*(set(k) for k in self._keys.values()))))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _partner_keys(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's partner as `_bucket` keys it (a blank as "")."""
+    values = frame["partner"]
+    listed = values.astype(object).where(values.notna().to_numpy(), None).tolist()
+    return np.array([_text(v) for v in listed], dtype=object)
+
+
+def _own_rows(totals: status_rules.Totals) -> Mapping[str, Mapping[str, list[Row]]]:
+    return _OwnRows(totals)
 
 
 def _no_run(renewal: Mapping[str, Any] | None) -> Row | None:
