@@ -60,6 +60,22 @@ def writers_seen(monkeypatch: pytest.MonkeyPatch, log: Path, fail_in_child: bool
     monkeypatch.setattr(api, "write_workbook", recording)
 
 
+def stopped_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, least: str) -> str:
+    """`reconcile` the sample with the fork `least` (an `api` threshold) off, then on: an
+    R8 failure both times, with the same output and nothing written; its stderr."""
+    seen = {}
+    for label, rows in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(api, least, rows)
+        out = tmp_path / label
+        code, stdout, stderr = reconcile(SAMPLE, out)
+        assert code == 1
+        assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
+        assert not out.exists() or list(out.rglob("*")) == []
+        seen[label] = (stdout, stderr)
+    assert seen["one"] == seen["two"]
+    return seen["two"][1]
+
+
 @pytest.mark.parametrize("kind", ["xlsx", "csv"])
 def test_a_forked_writer_gives_the_same_files_output_and_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
@@ -237,17 +253,7 @@ def test_r8_checked_beside_the_plan_still_stops_the_run(
         return pd.concat([moves, bought.head(1)], ignore_index=True)
 
     monkeypatch.setattr(replay, "movements", doubled)
-    seen = {}
-    for label, least in (("one", 10**9), ("two", 0)):
-        monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
-        out = tmp_path / label
-        code, stdout, stderr = reconcile(SAMPLE, out)
-        assert code == 1
-        assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
-        assert "partner IBX" in stderr
-        assert not out.exists()
-        seen[label] = (stdout, stderr)
-    assert seen["one"] == seen["two"]
+    assert "partner IBX" in stopped_alike(tmp_path, monkeypatch, "REPLAY_PROCESS_MIN")
 
 
 def test_r8_after_the_runs_rows_checked_by_the_writer_stops_the_run(
@@ -269,16 +275,7 @@ def test_r8_after_the_runs_rows_checked_by_the_writer_stops_the_run(
         return table
 
     monkeypatch.setattr(api, "conservation", unbalanced_after_the_run)
-    seen = {}
-    for label, least in (("one", 10**9), ("two", 0)):
-        monkeypatch.setattr(api, "WRITE_PROCESS_MIN", least)
-        out = tmp_path / label
-        code, stdout, stderr = reconcile(SAMPLE, out)
-        assert code == 1
-        assert "conservation check failed (rule R8 in docs/rules.md)" in stderr
-        assert not out.exists() or list(out.rglob("*")) == []
-        seen[label] = (stdout, stderr)
-    assert seen["one"] == seen["two"]
+    stopped_alike(tmp_path, monkeypatch, "WRITE_PROCESS_MIN")
     dry = CliRunner().invoke(main, ["renew", str(SAMPLE), "--month", "2026-12", "--dry-run"])
     assert dry.exit_code == 1 and "conservation check failed" in dry.stderr  # checked too
 

@@ -133,3 +133,19 @@ def test_found_by_fuzzing_is_a_data_error(
         assert result.exit_code == 1, result.output
         assert f"ledger.xlsx:{message}" in result.output
     assert not out.exists()
+
+
+def test_found_by_fuzzing_an_end_after_2192_is_written(tmp_path: Path) -> None:
+    """A contract's end in 2193 (Clients!H2, found by the fuzz test above) stopped the
+    workbook writer with an int64 overflow (exit 3): it is a date like any other."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    wb["Clients"]["H2"] = dt.date(2193, 1, 1)
+    ledger = tmp_path / "ledger.xlsx"
+    wb.save(ledger)
+    out = tmp_path / "out"
+    args = ["reconcile", str(ledger), "--month", "2026-12", "--exchange", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    contracts = openpyxl.load_workbook(out / "ledger-2026-12.xlsx", read_only=True)["Contracts"]
+    ends = [row[7] for row in contracts.iter_rows(min_row=2, values_only=True)]
+    assert dt.datetime(2193, 1, 1) in ends

@@ -564,3 +564,26 @@ def test_csv_ledger_workbook_leaves_removed_rows_out(tmp_path: Path) -> None:
         write_workbook(
             ledger, tmp_path / "x.xlsx", appended={}, computed=[], removed={"Renewals": [5]}
         )
+
+
+def test_dates_after_2192_are_written_as_their_serials() -> None:
+    """The nanoseconds from Excel's epoch (1899-12-30) to a date after 2192 do not fit in
+    int64: such a column (a contract's end in 2193, found by the fuzz test) is written with
+    the serial Excel gives, as are times of day and blanks beside it."""
+    import datetime as dt
+
+    from licreport.outputs.xlsx.cells import DATE, column_cells
+
+    days = [dt.date(2193, 1, 1), dt.date(2262, 4, 10), dt.date(1900, 3, 1)]
+    values = pd.Series([pd.Timestamp(d) for d in days] + [pd.NaT])
+    cells = column_cells(values, "H", [2, 3, 4, 5], {DATE: 3})
+    want = [(d - dt.date(1899, 12, 30)).days for d in days]
+    shown = [f'<c r="H{r}" s="3"><v>{n}</v></c>' for r, n in zip((2, 3, 4), want, strict=True)]
+    assert cells == [*shown, ""]
+    with_time = pd.Series([pd.Timestamp("2200-01-01 06:00"), pd.Timestamp("2026-12-01 18:00")])
+    serials = [(pd.Timestamp(t) - pd.Timestamp("1899-12-30")) for t in ("2200-01-01", "2026-12-01")]
+    got = column_cells(with_time, "A", [1, 2], {DATE: 3})
+    assert got == [
+        f'<c r="A1" s="3"><v>{serials[0].days + 0.25!r}</v></c>',
+        f'<c r="A2" s="3"><v>{serials[1].days + 0.75!r}</v></c>',
+    ]

@@ -203,7 +203,7 @@ def column_cells(
         ts = pd.to_datetime(values)
         if getattr(ts.dt, "tz", None) is not None:
             ts = ts.dt.tz_localize(None)
-        serial = ((ts - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
+        serial = _serials(ts)
         if date1904:
             serial = serial - _DAYS_1904
         if not (serial[serial == serial] < (0 if date1904 else 61)).any():
@@ -222,6 +222,25 @@ def column_cells(
             ]
     items = lexical(values, as_text=as_text, scale=scale, date1904=date1904)
     return render_cells(items, letter, rows, styles, prefix)
+
+
+NS_PER_DAY = 86_400 * 10**9
+
+
+def _serials(ts: pd.Series) -> np.ndarray:
+    """Days since Excel's epoch (1899-12-30), NaN for a blank.  The nanoseconds between a
+    date after 2192 and the epoch do not fit in int64 (pandas' Timedelta): such columns
+    are counted in whole days and the nanoseconds left over."""
+    try:
+        return ((ts - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
+    except OverflowError:
+        ns = ts.to_numpy(dtype="datetime64[ns]")
+        blank = np.isnat(ns)
+        ticks = ns.view(np.int64)
+        days, rest = np.divmod(ticks, NS_PER_DAY)
+        epoch = int(_EXCEL_EPOCH.value // NS_PER_DAY)  # whole days since 1970, negative
+        serial = (days - epoch).astype("float64") + rest / NS_PER_DAY
+        return np.where(blank, np.nan, serial)
 
 
 def _all_text(values: pd.Series) -> bool:
