@@ -411,7 +411,7 @@ SPLIT_WAIT_MIN = 60.0  # seconds a forked child with `patience` is given at leas
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
 OUTLOOK_FIRST_SHARE = 0.45  # of the contracts, projected here beside the view's other parts
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
-REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order made by a second process
+REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order and R8 by a second process
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -608,7 +608,6 @@ def _ledger_writer(
     extra = {"removed": removed} if removed else {}
     workbook = stage.path(book_path, optional=csv)
     folder = stage.path(finals[-1])
-    stage.clear(finals)
     if csv:
         folder.mkdir()  # both shares write in it
     computed_files = [csvout.computed_file_name(name) for name in sheets.COMPUTED]

@@ -70,14 +70,6 @@ class Staging:
         """The `finals` whose temps were written, in the given order."""
         return [f for f in finals if _exists(self._pending[Path(f)])]
 
-    def clear(self, finals: Iterable[Path]) -> None:
-        """Remove whatever was written to the temps of `finals` (they stay registered), so
-        their writer can start again from nothing."""
-        for final in finals:
-            temp = self._pending[Path(final)]
-            if _exists(temp):
-                _remove(temp)
-
     def _mkdirs(self, folder: Path) -> None:
         missing = []
         while not folder.exists():
