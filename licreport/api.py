@@ -48,13 +48,12 @@ from licreport.rules.outlook import (
     MAX_HORIZON,
     build_outlook,
     outlook_months,
-    partner_halves,
     projection,
     without_recorded_runs,
 )
 from licreport.rules.proration import Proration, prorate
 from licreport.rules.recovery import recoverable, recovery_rows
-from licreport.rules.renewal import RenewalPlan
+from licreport.rules.renewal import RenewalPlan, partner_halves
 from licreport.rules.shortfall import POLICIES
 from licreport.rules.status import (
     StatusView,
@@ -746,6 +745,7 @@ def _month_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book
             policy=run.policy,
             exchange=run.exchange,
             redo=run.redo and m == first,
+            both=_two_cores(book.ledger),
         )
         if plan.errors:
             _assert_clean(plan.book)

@@ -193,10 +193,11 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bool
 ) -> None:
     """The replay order of the movements (`replay.ordering`) made by a forked child while
-    the run applies the events and checks them (`replay_ledger`, `apply_rows`): the same
-    files and output, and on a ledger whose pool goes negative the same errors."""
+    the run applies the events and checks them (`replay_ledger`, `apply_rows`), and half
+    of the partners' month planned by one (`months.plan_month`): the same files and
+    output, and on a ledger whose pool goes negative the same errors."""
     from licreport.rules import book as book_module
-    from licreport.rules import replay
+    from licreport.rules import months, replay
     from tests.test_benchmarks_generate import gen
 
     ledger = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
@@ -215,12 +216,22 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
             fh.write(f"{os.getpid()}\n")
         return ordering(moves)
 
+    plan_renewals = months.plan_renewals
+    planners = tmp_path / "planners"
+
+    def planning(*args: Any, **kwargs: Any) -> Any:
+        with open(planners, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return plan_renewals(*args, **kwargs)
+
     seen = {}
     for label, least in (("one", 10**9), ("two", 0)):
         monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
         monkeypatch.setattr(replay, "ordering", recording)
+        monkeypatch.setattr(months, "plan_renewals", planning)
         assert book_module.replay is replay
         pids.unlink(missing_ok=True)
+        planners.unlink(missing_ok=True)
         out = tmp_path / label
         code, stdout, stderr = reconcile(ledger, out)
         assert code == (1 if broken else 0), stderr
@@ -230,6 +241,10 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
         # the load's replay, and without errors the run's rows applied to it
         assert len(by) == (1 if broken else 2)
         assert len(forked) == (len(by) if label == "two" else 0)
+        if not broken:  # two halves, one planned by a child when forked
+            planned = planners.read_text().split()
+            assert len(planned) == 2
+            assert len([p for p in planned if p != str(parent)]) == (label == "two")
     assert seen["one"] == seen["two"]
     if broken:
         assert "balances never go negative" in seen["two"][2]

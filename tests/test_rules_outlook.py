@@ -351,7 +351,8 @@ def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path, share
     halves give the frames one projection of every partner gives, row for row (each
     month's frames are ordered by partner first), wherever the partners are cut."""
     from licreport import api
-    from licreport.rules.outlook import joined, partner_halves, project, projection
+    from licreport.rules.outlook import joined, project, projection
+    from licreport.rules.renewal import partner_halves
     from tests.test_benchmarks_generate import gen
 
     folder = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
@@ -376,7 +377,7 @@ def test_the_outlook_of_two_partner_halves_is_the_outlook_of_all(tmp_path, share
 
 
 def test_fewer_than_two_partners_are_one_range() -> None:
-    from licreport.rules.outlook import partner_halves
+    from licreport.rules.renewal import partner_halves
 
     book = replay_ledger(panda_ledger())
     contracts, at_f1 = book.contracts_at(AS_OF), book.balances(outlook_months(AS_OF, 1)[0])

@@ -160,31 +160,6 @@ def joined(parts: Sequence[Projection]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     return _concat(rows, ROW_COLUMNS), _concat(risks, RISK_COLUMNS), _concat(work, WORK_COLUMNS)
 
 
-def partner_halves(
-    contracts: pd.DataFrame, start: Balances, first_share: float = 0.5
-) -> list[tuple[pd.DataFrame, Balances]]:
-    """The contracts and balances cut in two ranges of whole partners in sort order, the
-    first of about `first_share` of the contracts (a blank partner goes with the second);
-    one range when there are fewer than two partners."""
-    counts = contracts["partner"].value_counts(sort=False)
-    partners = sorted(counts.index)
-    if len(partners) < 2:
-        return [(contracts, start)]
-    sizes = counts.reindex(partners).to_numpy()
-    cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() * first_share)) + 1
-    first = set(partners[: min(cut, len(partners) - 1)])
-
-    def half(frame: pd.DataFrame, second: bool) -> pd.DataFrame:
-        inside = frame["partner"].isin(first).to_numpy(dtype=bool)
-        return frame[~inside if second else inside]
-
-    halves = []
-    for second in (False, True):
-        pools = (half(f, second) for f in (start.annual, start.monthly, start.points))
-        halves.append((half(contracts, second), Balances(*pools)))
-    return halves
-
-
 def _worklist(
     contracts: pd.DataFrame, lines: pd.DataFrame, first: pd.Timestamp, month: str
 ) -> pd.DataFrame:

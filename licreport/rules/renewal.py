@@ -7,7 +7,9 @@ dated on or before the 1st, and returns the renewal lines and the exchanges a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,8 @@ from licreport.rules.contracts import ANNUAL
 from licreport.rules.keys import sort_rows, sorted_groups, sorted_order
 from licreport.rules.replay import Balances
 from licreport.rules.shortfall import allocate
+
+FrameOrSeries = TypeVar("FrameOrSeries", pd.DataFrame, pd.Series)
 
 LINE_COLUMNS = [
     "partner", "client", "product", "term", "requested", "renewed", "dropped",
@@ -143,6 +147,53 @@ def plan_renewals(
     spent = bought.groupby("partner")["points"].sum() if len(bought) else pd.Series(dtype="int64")
     return RenewalPlan(
         month, run, lines[LINE_COLUMNS].reset_index(drop=True), exchanges, spent, would_keep
+    )
+
+
+def partner_halves(
+    contracts: pd.DataFrame, start: Balances, first_share: float = 0.5
+) -> list[tuple[pd.DataFrame, Balances]]:
+    """The contracts and balances cut in two ranges of whole partners in sort order, the
+    first of about `first_share` of the contracts (a blank partner goes with the second);
+    one range when there are fewer than two partners."""
+    counts = contracts["partner"].value_counts(sort=False)
+    partners = sorted(counts.index)
+    if len(partners) < 2:
+        return [(contracts, start)]
+    sizes = counts.reindex(partners).to_numpy()
+    cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() * first_share)) + 1
+    first = set(partners[: min(cut, len(partners) - 1)])
+
+    def half(frame: pd.DataFrame, second: bool) -> pd.DataFrame:
+        inside = frame["partner"].isin(first).to_numpy(dtype=bool)
+        return frame[~inside if second else inside]
+
+    halves = []
+    for second in (False, True):
+        pools = (half(f, second) for f in (start.annual, start.monthly, start.points))
+        halves.append((half(contracts, second), Balances(*pools)))
+    return halves
+
+
+def joined_plans(parts: Sequence[RenewalPlan]) -> RenewalPlan:
+    """One plan from the plans of partner ranges given in partner order (`partner_halves`):
+    partners share nothing a plan uses, and each of its frames is ordered by partner
+    first, so the parts one after the other are the plan of all (tested)."""
+
+    def joined(frames: list[FrameOrSeries]) -> FrameOrSeries:
+        filled = [f for f in frames if len(f)]
+        if len(filled) < 2:
+            return filled[0] if filled else frames[0]
+        return pd.concat(filled, ignore_index=isinstance(filled[0], pd.DataFrame))
+
+    first = parts[0]
+    return RenewalPlan(
+        first.month,
+        first.run,
+        joined([p.lines for p in parts]),
+        joined([p.exchanges for p in parts]),
+        joined([p.exchanged_points for p in parts]),
+        joined([p.would_keep for p in parts]),
     )
 
 
