@@ -285,10 +285,7 @@ def status_model(
         tiers=tiers,
         projected=projected,
     )
-    now = book.balances(as_of)
-    return status_view(
-        partners, products, pool, tiers, contracts, now, at_f1, as_of, outlook, policy, made
-    )
+    return status_view(made, at_f1, outlook, policy)
 
 
 def _check_outlook(horizon: int, policy: str) -> None:

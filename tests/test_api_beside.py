@@ -60,6 +60,17 @@ def writers_seen(monkeypatch: pytest.MonkeyPatch, log: Path, fail_in_child: bool
     monkeypatch.setattr(api, "write_workbook", recording)
 
 
+def logging_pids(function: Any, log: Path) -> Any:
+    """`function`, appending the pid of the process that calls it to `log` each time."""
+
+    def logged(*args: Any, **kwargs: Any) -> Any:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return function(*args, **kwargs)
+
+    return logged
+
+
 def stopped_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, least: str) -> str:
     """`reconcile` the sample with the fork `least` (an `api` threshold) off, then on: an
     R8 failure both times, with the same output and nothing written; its stderr."""
@@ -163,13 +174,8 @@ def test_the_outlook_projected_in_two_processes_gives_the_same_run(
 
     ledger = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
     parent = os.getpid()
-    projection = api.projection
     pids = tmp_path / "pids"
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        with open(pids, "a", encoding="utf-8") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return projection(*args, **kwargs)
+    recording = logging_pids(api.projection, pids)
 
     seen = {}
     for label, least in (("one", 10**9), ("two", 0)):
@@ -208,21 +214,9 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
         row[header.index("licences")] = "10000"
         (ledger / "clients.csv").write_text("\n".join([clients[0], ",".join(row), *clients[2:]]))
     parent = os.getpid()
-    ordering = replay.ordering
-    pids = tmp_path / "pids"
-
-    def recording(moves: Any) -> Any:
-        with open(pids, "a", encoding="utf-8") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return ordering(moves)
-
-    plan_renewals = months.plan_renewals
-    planners = tmp_path / "planners"
-
-    def planning(*args: Any, **kwargs: Any) -> Any:
-        with open(planners, "a", encoding="utf-8") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return plan_renewals(*args, **kwargs)
+    pids, planners = tmp_path / "pids", tmp_path / "planners"
+    recording = logging_pids(replay.ordering, pids)
+    planning = logging_pids(months.plan_renewals, planners)
 
     seen = {}
     for label, least in (("one", 10**9), ("two", 0)):

@@ -64,23 +64,11 @@ def currencies(partners: pd.DataFrame) -> pd.Series:
 
 
 def status_view(
-    partners: pd.DataFrame,
-    products: pd.DataFrame,
-    pool: pd.DataFrame,
-    discounts: pd.DataFrame,
-    contracts: pd.DataFrame,
-    now: Balances,
-    next_month: Balances,
-    as_of: pd.Timestamp,
-    outlook: Outlook,
-    policy: str = "priority",
-    parts: dict[str, Any] | None = None,
+    parts: dict[str, Any], next_month: Balances, outlook: Outlook, policy: str = "priority"
 ) -> StatusView:
-    """`now`: balances on `as_of`; `next_month`: balances on the 1st of the next month (the
-    outlook's first month, `outlook` built from the same ledger).  `parts`: `view_parts`
-    of the same arguments, made already (while the outlook was projected)."""
-    if parts is None:
-        parts = view_parts(partners, products, pool, discounts, contracts, now, as_of)
+    """The status view: `parts` (`view_parts`, made while the outlook was projected), the
+    `outlook` built from the same ledger, and next month's forecast from it and the
+    balances on its 1st (`next_month`)."""
     return StatusView(
         **parts,
         forecast=next_month_forecast(outlook, next_month),
