@@ -42,6 +42,7 @@ from licreport.rules.book import Book, Both, apply_rows, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
+from licreport.rules.keys import sort_key
 from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import (
     DEFAULT_HORIZON,
@@ -136,6 +137,9 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
             known = ", ".join(ledger.partners[:20])
             raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
         scoped = ledger.only_partners([options.partner])
+    # The client ids' sort ranks, learnt once here: every process the run forks then
+    # sorts its frames of them by identity (`keys.sort_key`), none from scratch.
+    sort_key(scoped["Clients"]["client"])
     book = replay_ledger(scoped, _two_cores(scoped))
     warnings = list(ledger.warnings) + _lock_warning(path)
     for line in warnings:

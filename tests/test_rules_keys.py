@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from licreport.rules.keys import labels, sort_rows
+from licreport.rules import keys
+from licreport.rules.keys import labels, sort_key, sort_rows, sorted_groups
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,68 @@ def test_labels_is_select_with_one_object_per_label() -> None:
     # the first true condition wins, as in np.select
     both = labels([[True, False], [True, True]], ["first", "second"], "none")
     assert list(both) == ["first", "second"]
+
+
+def _ids(n: int, distinct: int, seed: int) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    names = [f"C{k:06d}" for k in rng.permutation(distinct)]
+    return pd.Series(pd.array([names[k] for k in rng.integers(0, distinct, n)], dtype="str"))
+
+
+def _fresh_copies(values: pd.Series) -> pd.Series:
+    """The same text in new str objects (as another sheet's cells would be)."""
+    return pd.Series(pd.array(["".join(list(v)) for v in values], dtype="str"), name=values.name)
+
+
+def test_sort_key_remembers_string_ranks_by_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys._RANKS.clear()
+    clients = _ids(30_000, 9_000, seed=3).rename("client_memo")
+    frame = pd.DataFrame({"client_memo": clients, "n": np.arange(len(clients))})
+    first = sort_rows(frame, ["client_memo"])
+    pd.testing.assert_frame_equal(first, frame.sort_values("client_memo", kind="stable"))
+    assert "client_memo" in keys._RANKS
+
+    # a frame taken from it holds the same objects: its codes come from the ranks kept,
+    # with no text factorised again, and give the order of sort_values
+    part = frame.sample(frac=0.4, random_state=1)
+
+    def no_factorize(*args: object, **kwargs: object) -> None:
+        raise AssertionError("text factorised again")
+
+    with monkeypatch.context() as m:
+        m.setattr(pd, "factorize", no_factorize)
+        got = sort_rows(part, ["client_memo"])
+    pd.testing.assert_frame_equal(got, part.sort_values("client_memo", kind="stable"))
+
+
+@pytest.mark.parametrize("other", ["copies", "blanks", "new ids", "numbers"])
+def test_remembered_ranks_sort_as_text_sorts(other: str) -> None:
+    """A column mixing remembered objects with others (the same text in new objects,
+    blanks, ids never seen, non-text) sorts exactly as sort_values; so does a column
+    made only of remembered objects afterwards."""
+    keys._RANKS.clear()
+    base = _ids(20_000, 5_000, seed=4).rename("who")
+    sort_key(base)
+    extra = {
+        "copies": _fresh_copies(base[:7_000]),
+        "blanks": pd.Series(pd.array([None, "", " "] * 4_000, dtype="str"), name="who"),
+        "new ids": _ids(12_000, 3_000, seed=9).str.replace("C", "B").rename("who"),
+        "numbers": pd.Series([1, "C000001", 2.5] * 4_000, dtype=object, name="who"),
+    }[other]
+    mixed = pd.concat([base[:15_000], extra, base[15_000:]], ignore_index=True)
+    frame = pd.DataFrame({"who": mixed, "n": np.arange(len(mixed))}).sample(frac=1, random_state=2)
+    if other == "numbers":  # text and numbers do not compare: sort_values decides
+        with pytest.raises(TypeError):
+            frame.sort_values("who", kind="stable")
+        return
+    for columns in (["who"], ["who", "n"]):
+        pd.testing.assert_frame_equal(
+            sort_rows(frame, columns), frame.sort_values(columns, kind="stable")
+        )
+    again = frame[frame["who"].notna()].iloc[::3]
+    pd.testing.assert_frame_equal(
+        sort_rows(again, ["who"]), again.sort_values("who", kind="stable")
+    )
+    order, group = sorted_groups(frame, ["who"])
+    want = frame.groupby("who", sort=True, dropna=False).ngroup().to_numpy()
+    np.testing.assert_array_equal(group, want[order])

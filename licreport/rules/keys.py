@@ -6,25 +6,47 @@ comparisons (``sort_values``, ``groupby(sort=True)``, ``factorize(sort=True)``):
 (hashing) and sorts the distinct values once as a fixed-width numpy string array,
 which compares code points as Python does, then `lexsort` orders rows by such keys
 exactly as a stable ``sort_values`` on the columns would (blanks last).
+
+A run sorts the same client ids about twenty times, in frames taken from one another,
+so the values are the same ``str`` objects each time.  `sort_key` therefore remembers,
+per column name, the ranks of the string objects it has sorted, by identity (`_Ranks`):
+a column made only of remembered objects gets its codes from one integer lookup, 15 times
+faster than factorising 1.2 million ids again; any other column is sorted as above and
+its objects are remembered.  The codes are the same either way (tested).
 """
 
 from __future__ import annotations
 
+import ctypes
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 MAX_FIXED_BYTES = 1 << 27  # a fixed-width copy of the distinct values above this: sort as usual
+REMEMBERED_NAMES = 8  # columns whose string ranks `sort_key` keeps, the least recent dropped
+REMEMBERED_MAX = 4_000_000  # objects remembered for one column name at most
 
 
 def sort_key(values: pd.Series) -> np.ndarray:
     """int64 codes ordered as `values` sort (blanks, NaN and NaT, last)."""
-    if not values.isna().any():
+    text = _text_objects(values)
+    if text is not None:
+        known = _RANKS.get(values.name)
+        if known is not None and (codes := known.codes(text)) is not None:
+            return codes
+    elif not values.isna().any():
         if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
             return values.to_numpy().view(np.int64)
         if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
             return values.to_numpy(dtype=np.int64)
+    if text is not None and len(text) >= _Ranks.MIN_ROWS:
+        remembered = _Ranks.remember(values.name, text)
+        if remembered is not None:
+            return remembered
     codes, uniques = pd.factorize(values)
     codes = np.asarray(codes, dtype=np.int64)
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
@@ -42,6 +64,106 @@ def _argsort(uniques: object) -> np.ndarray:
             # (a NUL would be taken for padding: such values sort as Python sorts them)
             return np.argsort(u.astype(f"U{width}"))  # distinct values: no ties
     return np.asarray(pd.Index(u).argsort(), dtype=np.int64)
+
+
+def _text_objects(values: pd.Series) -> np.ndarray | None:
+    """The object array behind a text column (no copy), None for other columns."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "python":
+        return values.to_numpy(dtype=object)  # the array pandas keeps: not a copy
+    if values.dtype == object:
+        return values.to_numpy()
+    return None
+
+
+def _identities(objects: np.ndarray) -> np.ndarray:
+    """Each element's identity (its address, as ``id()`` tells in CPython), read from the
+    object array's own buffer of pointers: 1 ms for 1.2 million elements, where
+    ``map(id, ...)`` takes 200 ms (it touches every object)."""
+    objects = np.ascontiguousarray(objects)
+    if not len(objects):
+        return np.zeros(0, dtype=np.intp)
+    pointers = (ctypes.c_ssize_t * len(objects)).from_address(objects.ctypes.data)
+    return np.frombuffer(memoryview(pointers), dtype=np.intp).copy()
+
+
+@dataclass(frozen=True)
+class _Ranks:
+    """The sort ranks of some ``str`` objects, found by identity.  `objects` keeps them
+    alive, so no other object can take one of their addresses; equal strings held by
+    different objects have equal ranks."""
+
+    objects: np.ndarray  # object: distinct str objects
+    where: pd.Index  # their identities
+    rank: np.ndarray  # int64: each object's position in `texts`
+    texts: np.ndarray  # fixed-width str: the distinct texts, sorted
+
+    MIN_ROWS = 10_000  # below this a column is sorted as it comes, nothing remembered
+
+    def codes(self, text: np.ndarray) -> np.ndarray | None:
+        """Codes for `text` if every element is one of these objects, else None."""
+        at = self.where.get_indexer(pd.Index(_identities(text)))
+        if len(at) and at.min() < 0:
+            return None
+        return self.rank[at]
+
+    @classmethod
+    def remember(cls, name: object, text: np.ndarray) -> np.ndarray | None:
+        """`sort_key` of `text`, whose objects are remembered for `name` with those
+        remembered before; None, and nothing remembered, unless every element is a
+        ``str`` that a fixed-width array can hold (see `_argsort`)."""
+        identity = _identities(text)
+        known = _RANKS.get(name)
+        if known is None or len(known.objects) + len(text) > REMEMBERED_MAX:
+            known = _NOTHING
+        fresh = np.flatnonzero(known.where.get_indexer(pd.Index(identity)) < 0)
+        at, distinct = pd.factorize(identity[fresh])
+        first = np.empty(len(distinct), dtype=np.intp)
+        first[at[::-1]] = fresh[::-1]  # where each new object occurs first
+        ranks = known.joined(text[first])
+        if ranks is None:
+            return None
+        with _REMEMBERING:
+            _RANKS[name] = ranks
+            _RANKS.move_to_end(name)
+            while len(_RANKS) > REMEMBERED_NAMES:
+                _RANKS.popitem(last=False)
+        return ranks.codes(text)
+
+    def joined(self, objects: np.ndarray) -> _Ranks | None:
+        """These ranks and those of `objects` (distinct objects, none of them here),
+        their texts merged into the sorted ones (no sort of what is known already)."""
+        if pd.api.types.infer_dtype(objects, skipna=False) not in ("string", "empty"):
+            return None
+        equal, uniques = pd.factorize(objects)  # equal strings of different objects: one code
+        width = max([self.texts.dtype.itemsize // 4, 1, *map(len, uniques)])
+        too_big = (len(self.texts) + len(uniques)) * width * 4 > MAX_FIXED_BYTES
+        if too_big or "\x00" in "".join(uniques):
+            return None
+        fixed = np.asarray(uniques, dtype=object).astype(f"U{width}")
+        texts, added = self.texts.astype(f"U{width}"), np.sort(fixed)
+        at = np.searchsorted(texts, added)
+        new = np.ones(len(added), dtype=bool)
+        inside = at < len(texts)
+        new[inside] = texts[at[inside]] != added[inside]
+        merged = np.insert(texts, at[new], added[new])
+        # a known text moves up by the number of new texts inserted before it
+        moved = np.searchsorted(at[new], np.arange(len(texts)), side="right")
+        return _Ranks(
+            np.concatenate([self.objects, objects]),
+            pd.Index(np.concatenate([self.where.to_numpy(), _identities(objects)])),
+            np.concatenate([self.rank + moved[self.rank], np.searchsorted(merged, fixed)[equal]]),
+            merged,
+        )
+
+
+_NOTHING = _Ranks(
+    np.zeros(0, dtype=object),
+    pd.Index([], dtype=np.intp),
+    np.zeros(0, dtype=np.int64),
+    np.zeros(0, dtype="U1"),
+)
+_RANKS: OrderedDict[object, _Ranks] = OrderedDict()
+_REMEMBERING = threading.Lock()
 
 
 def sorted_order(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
