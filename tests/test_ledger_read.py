@@ -431,22 +431,26 @@ def test_an_impossible_month_in_renewals_names_its_cell(write_xlsx: Callable[...
         "a,b\n1,\n,\n",
         'a,b\n"1,5",2\n',  # quoted: the csv module reads it
         "a,b\n1,2,3\n",  # a line wider than the first: the csv module reads it
+        "client;café\nÉlan SA;10\n",  # not ASCII (UTF-8 bytes to the C reader, or text)
     ],
 )
-def test_csv_fast_path_reads_the_grid_the_csv_module_reads(text: str) -> None:
-    """pandas' C reader (the fast path of `parse_csv`) gives the very grid and line numbers
-    of the `csv` module, or stands aside."""
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_csv_fast_path_reads_the_grid_the_csv_module_reads(text: str, encoding: str) -> None:
+    """pandas' C reader (the fast path of `parse_csv`, given the bytes of a UTF-8 file and
+    the text of others) gives the very grid and line numbers of the `csv` module, or
+    stands aside."""
     from licreport.ledger import csvdir
 
-    data = text.encode("utf-8")
+    data = text.encode(encoding)
     fast = csvdir.parse_csv(data, "x.csv", "x", [])
     original = csvdir._fast_grid
     try:
-        csvdir._fast_grid = lambda text, delimiter: None  # type: ignore[assignment]
+        csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
         slow = csvdir.parse_csv(data, "x.csv", "x", [])
     finally:
         csvdir._fast_grid = original  # type: ignore[assignment]
     rows = fast.rows.tolist() if not isinstance(fast.rows, list) else fast.rows
+    assert isinstance(fast.rows, list) == ('"' in text or "1,2,3" in text)  # the path taken
     assert rows == slow.rows
     assert fast.row_numbers is not None and slow.row_numbers is not None
     assert list(fast.row_numbers) == list(slow.row_numbers)

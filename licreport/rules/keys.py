@@ -134,13 +134,18 @@ class _Ranks:
         their texts merged into the sorted ones (no sort of what is known already)."""
         if pd.api.types.infer_dtype(objects, skipna=False) not in ("string", "empty"):
             return None
-        equal, uniques = pd.factorize(objects)  # equal strings of different objects: one code
-        width = max([self.texts.dtype.itemsize // 4, 1, *map(len, uniques)])
-        too_big = (len(self.texts) + len(uniques)) * width * 4 > MAX_FIXED_BYTES
-        if too_big or "\x00" in "".join(uniques):
+        width = max([self.texts.dtype.itemsize // 4, 1, *map(len, objects)])
+        too_big = (len(self.texts) + len(objects)) * width * 4 > MAX_FIXED_BYTES
+        if too_big or "\x00" in "".join(objects):
             return None
-        fixed = np.asarray(uniques, dtype=object).astype(f"U{width}")
-        texts, added = self.texts.astype(f"U{width}"), np.sort(fixed)
+        fixed = objects.astype(f"U{width}")
+        order = np.argsort(fixed)
+        ordered = fixed[order]
+        first = np.r_[True, ordered[1:] != ordered[:-1]]  # equal texts of different objects
+        added = ordered[first]  # the objects' distinct texts, sorted
+        text_of = np.empty(len(objects), dtype=np.intp)
+        text_of[order] = np.cumsum(first) - 1  # each object's text in `added`
+        texts = self.texts.astype(f"U{width}")
         at = np.searchsorted(texts, added)
         new = np.ones(len(added), dtype=bool)
         inside = at < len(texts)
@@ -151,7 +156,7 @@ class _Ranks:
         return _Ranks(
             np.concatenate([self.objects, objects]),
             pd.Index(np.concatenate([self.where.to_numpy(), _identities(objects)])),
-            np.concatenate([self.rank + moved[self.rank], np.searchsorted(merged, fixed)[equal]]),
+            np.concatenate([self.rank + moved[self.rank], np.searchsorted(merged, added)[text_of]]),
             merged,
         )
 
