@@ -188,3 +188,62 @@ def test_book_contracts_at_a_cutoff_sees_only_earlier_events() -> None:
     assert book.contracts_at(pd.Timestamp("2030-01-01")) is book.contracts  # nothing to redo
     first = book.contracts_at(pd.Timestamp("2026-11-30"))
     assert book.contracts_at(pd.Timestamp("2026-11-30")) is first  # computed once
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_renewal_lines_at_once_are_the_ordered_pass(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renewal lines whose keys differ are applied at once (`_renewed_at_once`): the same
+    contracts, errors and last event as the ordered pass, event by event.  Random
+    contracts: several of one key, some ending in the lines' month, blank licences and
+    ends, 29 February; lines for keys with no contract, quantities below, equal to and
+    above what the key holds; a few seeds with a key twice or a recovery, which the
+    ordered pass takes."""
+    import numpy as np
+
+    from licreport.rules import contracts as module
+
+    rng = np.random.default_rng(seed)
+    clients, lines = [], []
+    keys = [(f"C{c}", p, t) for c in range(25) for p in ("EPP", "EDR") for t in ("1", "2")]
+    for n in range(160):
+        client, product, term = keys[rng.integers(len(keys))]
+        start = pd.Timestamp("2024-02-29") + pd.Timedelta(days=int(rng.integers(0, 700)))
+        row = {"client": client, "product": product, "term": term, "start": start.date()}
+        row["licences"] = None if rng.random() < 0.05 else int(rng.integers(1, 9))
+        if rng.random() < 0.3:  # co-termed: an end in the lines' month or not
+            end = pd.Timestamp("2026-12-01") + pd.Timedelta(days=int(rng.integers(-40, 40)))
+            row["end"] = None if rng.random() < 0.1 else end.date()
+        clients.append(row)
+    if seed % 4 == 3:
+        clients.append({**clients[0], "type": "recovery", "licences": 1, "start": "2026-01-05"})
+    picked = rng.choice(len(keys), size=40, replace=seed % 4 == 2)
+    for k in picked:
+        client, product, term = keys[k]
+        renewed = int(rng.integers(0, 20))
+        lines.append(
+            {"run": "r", "month": "2026-12", "client": client, "product": product,
+             "term": term, "requested": renewed, "renewed": renewed, "dropped": 0,
+             "licences": renewed}
+        )  # fmt: skip
+    ledger = make_ledger(Partners=[PANDA], Products=PRODUCTS, Clients=clients, Renewals=lines)
+    base = build_contracts(ledger["Clients"], ledger["Products"])
+
+    def run() -> object:
+        return apply_events(
+            base, ledger["Renewals"], ledger["Clients"],
+            renewals_table=ledger.table("Renewals"), clients_table=ledger.table("Clients"),
+        )  # fmt: skip
+
+    took = []  # what the fast path gave: None when it stood aside
+    at_once = module._renewed_at_once
+    monkeypatch.setattr(module, "_renewed_at_once", lambda *a: took.append(at_once(*a)) or took[-1])
+    fast = run()
+    monkeypatch.setattr(module, "_renewed_at_once", lambda *a: None)
+    slow = run()
+    assert len(took) == 1 and (took[0] is None) == (seed % 4 in (2, 3))
+    pd.testing.assert_frame_equal(fast.contracts, slow.contracts)
+    assert [str(e) for e in fast.errors] == [str(e) for e in slow.errors]
+    assert fast.last_event == slow.last_event
+    assert slow.contracts["renewals"].sum() > 0 and slow.errors
