@@ -129,6 +129,24 @@ def test_computed_text_writes_what_a_finance_user_reads() -> None:
     assert csvout.computed_file_name("Buying list") == "buying-list.csv"
 
 
+def test_defused_looks_at_each_object_once_and_defuses_every_row_that_needs_it() -> None:
+    """A column of a few objects shown on many rows (as the loader's ids are), with a
+    formula-like value on some rows only, or held by a new object with the text of a safe
+    one: every row as the comprehension over all rows gives it."""
+    import numpy as np
+
+    safe, risky = "ACME", "=HYPERLINK(1)"
+    for values in (
+        [safe, "B", safe] * 5_000,
+        [safe, "B", safe] * 5_000 + [risky],
+        [risky] + [safe] * 9_999 + ["".join(["-", "5"])] + ["".join(["A", "CME"])],
+        ["\tx", "\ry", "+1", "@a", "-", "", "x=1"],
+    ):
+        text = np.array(values, dtype=object)
+        want = ["'" + v if v.startswith(csvout.FORMULA_START) else v for v in values]
+        assert csvout.defused(text) == want
+
+
 @pytest.mark.parametrize(
     ("encoding", "delimiter", "newline", "final_break"),
     [("utf-8", ",", "\n", True), ("cp1252", ";", "\r\n", False)],

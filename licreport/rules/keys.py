@@ -86,6 +86,16 @@ def _identities(objects: np.ndarray) -> np.ndarray:
     return np.frombuffer(memoryview(pointers), dtype=np.intp).copy()
 
 
+def distinct_objects(objects: np.ndarray) -> np.ndarray:
+    """The distinct objects of an object array, by identity, in the order first seen: a
+    text column from the loader holds each id once however many rows show it (equal
+    strings held by different objects are both kept)."""
+    at, distinct = pd.factorize(_identities(objects))
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[at[::-1]] = np.arange(len(at) - 1, -1, -1)  # the last written is the first seen
+    return objects[first]
+
+
 @dataclass(frozen=True)
 class _Ranks:
     """The sort ranks of some ``str`` objects, found by identity.  `objects` keeps them
@@ -111,15 +121,11 @@ class _Ranks:
         """`sort_key` of `text`, whose objects are remembered for `name` with those
         remembered before; None, and nothing remembered, unless every element is a
         ``str`` that a fixed-width array can hold (see `_argsort`)."""
-        identity = _identities(text)
         known = _RANKS.get(name)
         if known is None or len(known.objects) + len(text) > REMEMBERED_MAX:
             known = _NOTHING
-        fresh = np.flatnonzero(known.where.get_indexer(pd.Index(identity)) < 0)
-        at, distinct = pd.factorize(identity[fresh])
-        first = np.empty(len(distinct), dtype=np.intp)
-        first[at[::-1]] = fresh[::-1]  # where each new object occurs first
-        ranks = known.joined(text[first])
+        fresh = known.where.get_indexer(pd.Index(_identities(text))) < 0
+        ranks = known.joined(distinct_objects(text[fresh]))
         if ranks is None:
             return None
         with _REMEMBERING:
