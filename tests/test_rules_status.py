@@ -7,6 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
 from licreport.rules import status
 from tests.report_model import model_inputs, view_from
@@ -125,3 +126,50 @@ def test_history_overall_adds_partners_per_month() -> None:
     got = {r["month"]: (r["requested"], r["renewed"], r["dropped"]) for r in
            every.to_dict("records")}  # fmt: skip
     assert got == {"2025-12": (50, 45, 5), "2026-01": (75, 58, 17)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_clients_at_risk_is_the_groupby_it_replaces(seed: int) -> None:
+    """Grouped on sort keys, the rows a groupby on (partner, client, product, term) gives:
+    its order, the first client name and kind that are not blank, the first month, the
+    number of months and the largest shortfall; rows with a blank key part left out."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 3_000
+
+    def pick(values: list, blank: float = 0.0) -> pd.Series:
+        got = [values[i] for i in rng.integers(len(values), size=n)]
+        return pd.Series([None if rng.random() < blank else v for v in got], dtype="str")
+
+    risk = pd.DataFrame(
+        {
+            "partner": pick(["P2", "P10", "P1", "é"], blank=0.01),
+            "month": pick(["2027-01", "2027-03", "2026-12"]),
+            "kind": pick(["annual", "monthly"], blank=0.2),
+            "product": pick(["AD360", "EPP"]),
+            "term": pick(["1", "2", "monthly"], blank=0.01),
+            "client": pick([f"C{k}" for k in range(400)] + ["c1", "Z"], blank=0.01),
+            "client_name": pick(["Contoso", "Élan", "=x"], blank=0.5),
+            "short": rng.integers(1, 50, n),
+        }
+    )
+    keys = ["partner", "client", "product", "term"]
+    codes, months = pd.factorize(risk["month"], sort=True)
+    want = (
+        risk.assign(term=risk["term"].astype(str), month_code=codes)
+        .groupby(keys, sort=True)
+        .agg(
+            client_name=("client_name", "first"),
+            kind=("kind", "first"),
+            month_code=("month_code", "min"),
+            months=("month", "size"),
+            short=("short", "max"),
+        )
+        .reset_index()
+    )
+    want["month"] = months.take(want["month_code"].to_numpy())
+    want["short"] = want["short"].astype("int64")
+    outlook = replace(view_from(sample_docs()["status"], []).outlook, at_risk=risk)
+    got = status.clients_at_risk(outlook)
+    pd.testing.assert_frame_equal(got, want[got.columns.tolist()])

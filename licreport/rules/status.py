@@ -15,7 +15,7 @@ import pandas as pd
 
 from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
-from licreport.rules.keys import sort_rows
+from licreport.rules.keys import sort_rows, sorted_groups
 from licreport.rules.outlook import Outlook, estimated_total, latest_prices
 from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
@@ -346,27 +346,34 @@ def clients_at_risk(outlook: Outlook) -> pd.DataFrame:
     risk = outlook.at_risk
     cols = ["partner", "client", "client_name", "product", "term", "kind", "month", "months",
             "short"]  # fmt: skip
-    if risk.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     keys = ["partner", "client", "product", "term"]
     # the first month short as the least code of the sorted months ("YYYY-MM" sorts as
     # time): a min over a python-storage string column has no fast path in pandas
     codes, months = pd.factorize(risk["month"], sort=True)
     r = risk.assign(term=risk["term"].astype(str), month_code=codes)
-    out = (
-        r.groupby(keys, sort=True)
-        .agg(
-            client_name=("client_name", "first"),
-            kind=("kind", "first"),
-            month_code=("month_code", "min"),
-            months=("month", "size"),
-            short=("short", "max"),
-        )
-        .reset_index()
-    )
-    out["month"] = months.take(out["month_code"].to_numpy())
-    out["short"] = out["short"].astype("int64")
+    r = r[r[keys].notna().all(axis=1).to_numpy()]  # as a groupby: no blank key part
+    if r.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    # grouped on sort keys (`keys.sorted_groups`: the client ids are known by then), each
+    # group's rows in their order, as ``groupby(keys, sort=True)`` would
+    order, group = sorted_groups(r, keys)
+    rows = r.take(order)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    out = rows.iloc[starts][keys].reset_index(drop=True)
+    out["client_name"] = _first_present(rows["client_name"], starts)
+    out["kind"] = _first_present(rows["kind"], starts)
+    out["month"] = months.take(np.minimum.reduceat(rows["month_code"].to_numpy(), starts))
+    out["months"] = np.diff(np.r_[starts, len(rows)]).astype("int64")
+    out["short"] = np.maximum.reduceat(rows["short"].to_numpy(dtype=np.int64), starts)
     return out[cols]
+
+
+def _first_present(values: pd.Series, starts: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Per group of rows from each of `starts` to the next, its first value that is not
+    blank (blank if none), as a groupby's ``first``."""
+    n = len(values)
+    at = np.minimum.reduceat(np.where(values.notna().to_numpy(), np.arange(n), n), starts)
+    return values.array.take(np.where(at == n, -1, at), allow_fill=True)
 
 
 def expiry_buckets(view: StatusView) -> pd.DataFrame:
