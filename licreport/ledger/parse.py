@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 import math
 import re
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -289,10 +288,6 @@ def to_text(cells: Cells) -> pd.Series:
             shown[is_float] = as_text
         shown[~is_float] = [cell_text(v) for v in values[~is_float]]
         text_u[todo] = shown
-    # One object per text across every sheet and column: equal ids are then the same
-    # object wherever the rules take them, which `keys.sort_key` recognises by identity.
-    used = cells.present()
-    text_u[used] = [sys.intern(v) for v in text_u[used]]
     return pd.Series(pd.array(text_u[cells.codes], dtype="str"))
 
 
