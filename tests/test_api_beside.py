@@ -199,7 +199,8 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bool
 ) -> None:
     """The replay order of the movements (`replay.ordering`) made by a forked child while
-    the run applies the events and checks them (`replay_ledger`, `apply_rows`), and half
+    the run applies the events and checks them (`replay_ledger`, `apply_rows`), the
+    sheets' checks by one while the run makes the contracts and movements, and half
     of the partners' month planned by one (`months.plan_month`): the same files and
     output, and on a ledger whose pool goes negative the same errors."""
     from licreport.rules import book as book_module
@@ -212,20 +213,28 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
         header = clients[0].split(",")
         row = clients[1].split(",")
         row[header.index("licences")] = "10000"
-        (ledger / "clients.csv").write_text("\n".join([clients[0], ",".join(row), *clients[2:]]))
+        other = clients[2].split(",")  # and the next names a product Products lacks
+        other[header.index("product")] = "NOPE"
+        (ledger / "clients.csv").write_text(
+            "\n".join([clients[0], ",".join(row), ",".join(other), *clients[3:]])
+        )
     parent = os.getpid()
     pids, planners = tmp_path / "pids", tmp_path / "planners"
     recording = logging_pids(replay.ordering, pids)
     planning = logging_pids(months.plan_renewals, planners)
+    checkers = tmp_path / "checkers"
+    checking = logging_pids(book_module.check_sheets, checkers)
 
     seen = {}
     for label, least in (("one", 10**9), ("two", 0)):
         monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
         monkeypatch.setattr(replay, "ordering", recording)
         monkeypatch.setattr(months, "plan_renewals", planning)
+        monkeypatch.setattr(book_module, "check_sheets", checking)
         assert book_module.replay is replay
         pids.unlink(missing_ok=True)
         planners.unlink(missing_ok=True)
+        checkers.unlink(missing_ok=True)
         out = tmp_path / label
         code, stdout, stderr = reconcile(ledger, out)
         assert code == (1 if broken else 0), stderr
@@ -235,13 +244,16 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
         # the load's replay, and without errors the run's rows applied to it
         assert len(by) == (1 if broken else 2)
         assert len(forked) == (len(by) if label == "two" else 0)
+        checked_by = checkers.read_text().split()  # the load's replay's sheets
+        assert [p != str(parent) for p in checked_by][:1] == [label == "two"]
         if not broken:  # two halves, one planned by a child when forked
             planned = planners.read_text().split()
             assert len(planned) == 2
             assert len([p for p in planned if p != str(parent)]) == (label == "two")
     assert seen["one"] == seen["two"]
-    if broken:
+    if broken:  # an error of the replay, and one of the sheets' checks (`check_sheets`)
         assert "balances never go negative" in seen["two"][2]
+        assert "unknown product (not in Products)" in seen["two"][2]
 
 
 def test_r8_checked_beside_the_plan_still_stops_the_run(

@@ -18,7 +18,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST
 from licreport.rules import replay
-from licreport.rules.checks import check_ledger
+from licreport.rules.checks import check_contracts, check_ledger, check_sheets
 from licreport.rules.contracts import ContractState, apply_events, build_contracts
 
 
@@ -67,11 +67,18 @@ def one_after_other(mine: Callable[[], T], theirs: Callable[[], U]) -> tuple[T, 
 
 
 def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
-    """Build, check and replay everything in `ledger`.  The replay order of the movements
-    does not depend on the contracts' events and checks: `both` makes them side by side."""
-    base = build_contracts(ledger["Clients"], ledger["Products"])
-    exchanges, exchange_errors = replay.priced_exchanges(ledger)
-    moves = replay.movements(ledger, base, exchanges)
+    """Build, check and replay everything in `ledger`.  `both` makes side by side what
+    does not depend on each other: the sheets' checks beside the contracts and movements,
+    then the movements' replay order beside the contracts' events and their checks."""
+
+    def made() -> tuple[pd.DataFrame, pd.DataFrame, list[DataError], pd.DataFrame]:
+        base = build_contracts(ledger["Clients"], ledger["Products"])
+        exchanges, exchange_errors = replay.priced_exchanges(ledger)
+        return base, exchanges, exchange_errors, replay.movements(ledger, base, exchanges)
+
+    (base, exchanges, exchange_errors, moves), sheet_errors = both(
+        made, partial(check_sheets, ledger)
+    )
 
     def events() -> tuple[ContractState, list[DataError]]:
         state = apply_events(
@@ -81,10 +88,10 @@ def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
             renewals_table=ledger.table("Renewals"),
             clients_table=ledger.table("Clients"),
         )
-        return state, check_ledger(ledger, state.contracts)
+        return state, check_contracts(ledger, state.contracts)
 
-    (state, checked), order = both(events, partial(replay.ordering, moves))
-    errors = list(state.errors) + exchange_errors + checked
+    (state, contract_errors), order = both(events, partial(replay.ordering, moves))
+    errors = list(state.errors) + exchange_errors + sheet_errors + contract_errors
     moves = replay.ordered(moves, order)
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
