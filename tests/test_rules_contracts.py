@@ -207,7 +207,7 @@ def test_renewal_lines_at_once_are_the_ordered_pass(
     rng = np.random.default_rng(seed)
     clients, lines = [], []
     keys = [(f"C{c}", p, t) for c in range(25) for p in ("EPP", "EDR") for t in ("1", "2")]
-    for n in range(160):
+    for _ in range(160):
         client, product, term = keys[rng.integers(len(keys))]
         start = pd.Timestamp("2024-02-29") + pd.Timedelta(days=int(rng.integers(0, 700)))
         row = {"client": client, "product": product, "term": term, "start": start.date()}

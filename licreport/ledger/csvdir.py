@@ -178,8 +178,8 @@ def _fast_grid(text: str, delimiter: str, utf8: bytes | None = None) -> np.ndarr
     """The file as a 2-D object grid of str read by pandas' C reader, when that is the same
     grid the `csv` module gives: no quote character anywhere (each line is one record, so
     record i is line i + 1) and no line wider than the first.  ``None``: read it with `csv`
-    (which also names the line of a malformed record).  `utf8`: the file's bytes after its
-    BOM when `text` is them decoded as UTF-8, which the C reader takes twice as fast as
+    (which also names the line of a malformed record).  `utf8`: the file's bytes (after its
+    BOM) when `text` is their UTF-8 decoding; the C reader takes bytes twice as fast as
     text (1.2 million rows: 0.74 s against 1.58 s)."""
     if '"' in text or not text.strip("\r\n"):
         return None
