@@ -382,3 +382,53 @@ def test_fewer_than_two_partners_are_one_range() -> None:
     book = replay_ledger(panda_ledger())
     contracts, at_f1 = book.contracts_at(AS_OF), book.balances(outlook_months(AS_OF, 1)[0])
     assert [c is contracts for c, _ in partner_halves(contracts, at_f1)] == [True]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_client_names_are_the_merge_on_the_first_named_contract(seed: int) -> None:
+    """`_client_names` names each row at risk as the left merge on the first contract with
+    a name of its partner and client did: a client named twice keeps its first name, one
+    never named (or of another partner) stays blank, months without rows stay None."""
+    import numpy as np
+
+    from licreport.rules.outlook import RISK_COLUMNS, _client_names
+
+    rng = np.random.default_rng(seed)
+    n = 500
+    clients = [f"C{i:03d}" for i in range(60)]
+    names = np.array([f"Client {i}" for i in range(90)] + [None] * 40, dtype=object)
+    contracts = pd.DataFrame(
+        {
+            "partner": pd.Series(rng.choice(["P1", "P2", "P3"], n), dtype=object),
+            "client": pd.Series(rng.choice(clients, n), dtype=object),
+            "client_name": pd.Series(rng.choice(names, n), dtype=object),
+        }
+    )
+
+    def risk(m: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "partner": pd.Series(rng.choice(["P1", "P2", "P3", "P4"], m), dtype=object),
+                "month": "2027-01",
+                "kind": "monthly",
+                "product": "AD360",
+                "term": "monthly",
+                "client": pd.Series(rng.choice([*clients, "C999"], m), dtype=object),
+                "short": rng.integers(1, 9, m),
+            }
+        ).set_axis(rng.permutation(m) + 7)  # rows of the month's lines, not 0..m-1
+
+    risks = [risk(80), None, risk(120)]
+    firsts = contracts.dropna(subset=["client_name"]).drop_duplicates(["partner", "client"])
+    expected = [
+        None if r is None else r.merge(firsts, on=["partner", "client"], how="left")[RISK_COLUMNS]
+        for r in risks
+    ]
+    got = _client_names(contracts, risks)
+    assert got[1] is None
+    for g, e in zip(got, expected, strict=True):
+        if e is not None:
+            pd.testing.assert_frame_equal(g, e)
+            assert e["client_name"].isna().any() and e["client_name"].notna().any()
+    twice = contracts.dropna(subset=["client_name"]).groupby(["partner", "client"])
+    assert (twice["client_name"].nunique() > 1).any()  # a client named differently twice

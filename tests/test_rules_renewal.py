@@ -306,3 +306,75 @@ def test_the_plan_of_two_partner_halves_is_the_plan_of_all(
         )
     else:
         assert len(whole.would_keep)
+
+
+def _buy_by_rows(monthly: pd.DataFrame, available: dict, points: pd.DataFrame) -> list:
+    """The purchase as a loop over the short (partner, product) rows: the code `_buy`
+    replaced, kept here as its reference."""
+    need = (
+        monthly.groupby(["partner", "product"], sort=True)
+        .agg(requested=("requested", "sum"), ppl=("points_per_licence", "first"))
+        .reset_index()
+    )
+    balance = points.set_index("partner")["available"].to_dict()
+    rows = []
+    for r in need.to_dict("records"):
+        missing = max(r["requested"] - available.get((r["partner"], r["product"]), 0), 0)
+        if not missing or pd.isna(r["ppl"]) or r["ppl"] <= 0:
+            continue
+        left = max(int(balance.get(r["partner"], 0)), 0)
+        n = min(missing, left // int(r["ppl"]))
+        if n:
+            balance[r["partner"]] = left - n * int(r["ppl"])
+            rows.append((r["partner"], r["product"], n, n * int(r["ppl"])))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_buy_is_the_loop_over_short_products(seed: int) -> None:
+    """`_buy` buys a partner's short products one after the other (in code order) while
+    its points last, every partner's k-th product at once: the same purchases as the loop
+    over the rows, with pools missing, balances missing or negative, products without
+    points and several products per partner; and `_pools` gives each (partner, product)
+    one group, the same in the requests and the balances."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    partners = [f"P{i}" for i in range(25)]
+    products = ["AD360", "EPP", "FE", "PM", "ART"]
+    monthly = pd.DataFrame(
+        {
+            "partner": pd.Series(rng.choice(partners, n), dtype=object),
+            "product": pd.Series(rng.choice(products, n), dtype=object),
+            "requested": rng.integers(0, 30, n),
+        }
+    )
+    ppl = {"AD360": 3, "EPP": 2, "FE": None, "PM": 1, "ART": 7}
+    monthly["points_per_licence"] = pd.array(monthly["product"].map(ppl), dtype="Int64")
+    pools = pd.DataFrame(
+        [
+            (p, q, int(rng.integers(-5, 60)))
+            for p in partners
+            for q in products
+            if rng.random() < 0.6
+        ],
+        columns=["partner", "product", "available"],
+    )
+    points = pd.DataFrame(
+        [(p, int(rng.integers(-20, 120))) for p in partners if rng.random() < 0.8],
+        columns=["partner", "available"],
+    )
+    monthly["group"], available = renewal._pools(monthly, pools, ["partner", "product"])
+    keys = zip(pools["partner"], pools["product"], strict=True)
+    by_pool = dict(zip(keys, available.to_numpy(), strict=True))
+    assert (available.to_numpy() >= 0).all() and available.index.is_unique
+    same = monthly.groupby(["partner", "product"])["group"].nunique()
+    assert (same == 1).all() and monthly.groupby("group")["partner"].nunique().max() == 1
+
+    got = renewal._buy(monthly, available, points)
+    expected = _buy_by_rows(monthly, by_pool, points)
+    assert (
+        list(got[["partner", "product", "licences", "points"]].itertuples(index=False, name=None))
+        == expected
+    )
+    assert len(expected) > 3  # purchases were made, several partners with two products or more
+    assert got.groupby("partner").size().max() > 1

@@ -19,10 +19,10 @@ import pandas as pd
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, MONTHLY, PANDA, PURCHASE, ROW, TRIAL
 from licreport.rules.contracts import ANNUAL, apply_events
-from licreport.rules.keys import labels, sort_rows
+from licreport.rules.keys import labels, sort_key, sort_rows
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
-from licreport.rules.replay import Balances
+from licreport.rules.replay import Balances, account_ids
 
 DEFAULT_HORIZON = 3
 MAX_HORIZON = 12
@@ -122,7 +122,9 @@ def projection(
     balances = start
     for first in firsts:
         month = f"{first:%Y-%m}"
-        plan = plan_renewals(contracts, balances, month=month, run="outlook", policy=policy)
+        plan = plan_renewals(
+            contracts, balances, month=month, run="outlook", policy=policy, would=False
+        )
         lines = plan.lines
         work.append(_worklist(contracts, lines, first, month))
         rows.append(_month_rows(lines, balances, month, ppl) if len(lines) else None)
@@ -138,15 +140,53 @@ def projection(
             if len(annual):
                 contracts = _renew_annual(contracts, annual, month)
         balances = balances_after(balances, plan)
-    # client names once, on the few rows at risk (not per month over every contract); here,
-    # in the process that projects these partners, not on the joined rows
-    names = contracts[["partner", "client", "client_name"]].dropna(subset=["client_name"])
-    names = names.drop_duplicates(["partner", "client"])
-    named = [
-        None if r is None else r.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
-        for r in risks
-    ]
-    return Projection(rows, named, work)
+    # client names once, on the rows at risk (not per month over every contract); here, in
+    # the process that projects these partners, not on the joined rows
+    return Projection(rows, _client_names(contracts, risks), work)
+
+
+def _client_names(
+    contracts: pd.DataFrame, risks: list[pd.DataFrame | None]
+) -> list[pd.DataFrame | None]:
+    """Each frame of `risks` with its clients' names: the first name given for the
+    partner and client in `contracts` (blank if none), as a left merge on the first row
+    of each (partner, client) with a name gives.  The keys are `sort_key` codes (the
+    client ids' ranks are known by then), not a merge on two text columns: 1.8 s for the
+    650,000 rows at risk of half the partners at 12 x SPEC §6."""
+    frames = [r for r in risks if r is not None]
+    if not frames:
+        return risks
+    named = contracts[contracts["client_name"].notna().to_numpy(dtype=bool)]
+    keys = pd.concat([named[["partner", "client"]], *(r[["partner", "client"]] for r in frames)])
+    try:
+        ids = account_ids([sort_key(keys[c].reset_index(drop=True)) for c in ("partner", "client")])
+    except TypeError:  # keys that do not compare: the merge decides
+        names = named[["partner", "client", "client_name"]].drop_duplicates(["partner", "client"])
+        return [
+            None
+            if r is None
+            else r.merge(names, on=["partner", "client"], how="left")[RISK_COLUMNS]
+            for r in risks
+        ]
+    known, first = np.unique(ids[: len(named)], return_index=True)
+    name = named["client_name"]
+    out: list[pd.DataFrame | None] = []
+    at = len(named)
+    for r in risks:
+        if r is None:
+            out.append(None)
+            continue
+        wanted = ids[at : at + len(r)]
+        at += len(r)
+        pos = np.minimum(np.searchsorted(known, wanted), max(len(known) - 1, 0))
+        found = known[pos] == wanted if len(known) else np.zeros(len(r), dtype=bool)
+        picked = name.iloc[first[pos[found]]].to_numpy()
+        values = pd.Series(np.nan, index=range(len(r)), dtype=object)
+        values.iloc[np.flatnonzero(found)] = picked
+        out.append(
+            r.reset_index(drop=True).assign(client_name=values.astype(name.dtype))[RISK_COLUMNS]
+        )
+    return out
 
 
 def joined(parts: Sequence[Projection]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -238,7 +238,7 @@ def ordering(moves: pd.DataFrame) -> Ordering:
     sorted).  Arrays only: a forked process can make them and hand them back cheaply."""
     n = len(moves)
     keys = [sort_key(moves[c]) for c in ACCOUNT_KEYS]
-    account = _account_ids(keys)
+    account = account_ids(keys)
     when = sort_key(moves["date"])
     out = (~moves["category"].isin(INFLOWS)).to_numpy(dtype=np.int64)
     codes, names = pd.factorize(moves["sheet"])  # a few sheets: look each up once
@@ -269,7 +269,7 @@ def ordered(moves: pd.DataFrame, made: Ordering | None = None) -> pd.DataFrame:
     return m
 
 
-def _account_ids(keys: list[np.ndarray]) -> np.ndarray:
+def account_ids(keys: list[np.ndarray]) -> np.ndarray:
     """One id per (account, partner, product, term), ordered as the keys sort: the keys
     as digits of one number (ids need not be dense); made dense after each key, so the
     product never overflows, only when the digits would not fit in 62 bits."""
