@@ -108,3 +108,27 @@ def test_remembered_ranks_sort_as_text_sorts(other: str) -> None:
     order, group = sorted_groups(frame, ["who"])
     want = frame.groupby("who", sort=True, dropna=False).ngroup().to_numpy()
     np.testing.assert_array_equal(group, want[order])
+
+
+@pytest.mark.parametrize("other", ["remembered", "copies", "blanks", "new ids", "numbers"])
+def test_isin_is_series_isin(other: str) -> None:
+    """`keys.isin` by sort codes gives `Series.isin` (blank among blanks): for objects
+    remembered, the same text in new objects, blanks, ids never seen and values that do
+    not compare (where pandas decides)."""
+    keys._RANKS.clear()
+    base = _ids(20_000, 5_000, seed=5).rename("whom")
+    sort_key(base)
+    among = {
+        "remembered": base.sample(3_000, random_state=1),
+        "copies": _fresh_copies(base[:2_000]),
+        "blanks": pd.Series(pd.array([None, "", *base[:50]], dtype="str"), name="whom"),
+        "new ids": pd.concat([_ids(2_000, 800, seed=9).str.replace("C", "B"), base[:9]]),
+        "numbers": pd.Series([1, base.iloc[0], 2.5], dtype=object, name="whom"),
+    }[other]
+    values = pd.concat(
+        [base, pd.Series(pd.array([None, ""], dtype="str"), name="whom")], ignore_index=True
+    )
+    want = values.isin(among).fillna(False).to_numpy(dtype=bool)
+    got = keys.isin(values, among)
+    np.testing.assert_array_equal(got, want)
+    assert want.any() and not want.all()

@@ -20,6 +20,7 @@ from licreport.ledger.schema import MONTH_FIRST
 from licreport.rules import replay
 from licreport.rules.checks import check_contracts, check_ledger, check_sheets
 from licreport.rules.contracts import ContractState, apply_events, build_contracts
+from licreport.rules.keys import isin
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,8 @@ def apply_rows(
         contracts = renewed.contracts.assign(
             renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
         )
-        touched = contracts["client"].isin(delta["Renewals"]["client"]).fillna(False)
-        return renewed, contracts, check_ledger(delta, contracts[touched.astype(bool)])
+        touched = isin(contracts["client"], delta["Renewals"]["client"])
+        return renewed, contracts, check_ledger(delta, contracts[touched])
 
     (renewed, contracts, checked), order = both(events, partial(replay.ordering, moves))
     errors = list(renewed.errors) + errors + checked

@@ -29,7 +29,7 @@ from licreport.ledger.schema import (
     TRIAL,
 )
 from licreport.rules.dates import add_years
-from licreport.rules.keys import labels
+from licreport.rules.keys import isin, labels
 
 ANNUAL = "annual"
 
@@ -334,8 +334,7 @@ def _renewed_at_once(
     if key.duplicated().any():
         return None
     annual = (out["kind"] == ANNUAL).fillna(False).to_numpy(dtype=bool)
-    client = out["client"].to_numpy(dtype=object)
-    near = np.flatnonzero(annual & pd.Index(client).isin(key["client"]).astype(bool))
+    near = np.flatnonzero(annual & isin(out["client"], key["client"]))
     # each contract's line: the key's parts as digits of one number, looked up once
     codes, size = np.zeros(len(frame) + len(near), dtype=np.int64), 1
     for k in _KEY:
@@ -354,7 +353,8 @@ def _renewed_at_once(
     ending = ~np.isnat(end[near]) & (when[line] <= end[near]) & (end[near] < month_end[line])
     near, line = near[ending], line[ending]
     licences = out["licences"].astype("Int64")
-    have = licences.fillna(0).to_numpy(dtype=np.int64)[near]
+    counts = licences.fillna(0).to_numpy(np.int64, copy=True)
+    have = counts[near]
     if (have < 0).any():
         return None
     order = np.lexsort((near, line))  # each line's contracts, in contract order
@@ -369,8 +369,9 @@ def _renewed_at_once(
     qty = frame["qty"].to_numpy()[line]
     take = np.minimum(np.maximum(qty - before, 0), have)
     renewed = near[take != 0]
-    new_licences = licences.to_numpy(dtype=object).copy()
-    new_licences[renewed] = take[take != 0]
+    counts[renewed] = take[take != 0]
+    blank = licences.isna().to_numpy(bool, copy=True)
+    blank[renewed] = False
     new_end = out["end"].astype("datetime64[ns]").to_numpy().copy()
     years = out["years"].to_numpy(dtype=object)[renewed]
     if pd.isna(years).any():
@@ -381,7 +382,7 @@ def _renewed_at_once(
     count = np.zeros(len(out), dtype=np.int64)
     count[renewed] = 1
     out["end"] = pd.Series(new_end, index=out.index, dtype="datetime64[ns]")
-    out["licences"] = pd.Series(pd.array(new_licences, dtype="Int64"), index=out.index)
+    out["licences"] = pd.Series(pd.arrays.IntegerArray(counts, blank), index=out.index)
     out["renewals"] = pd.Series(count, index=out.index)
     errors = []
     if renewals_table is not None:
