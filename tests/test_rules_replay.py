@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from licreport.rules.book import replay_ledger
 from tests.factory import PANDA, PRODUCTS, WG, make_ledger
@@ -304,3 +305,35 @@ def test_annual_renewal_lines_consume_the_pool() -> None:
     assert book.balances(pd.Timestamp("2026-01-31")).annual["available"].tolist() == [4]
     assert book.balances().annual["available"].tolist() == [0]
     assert book.contracts.iloc[0]["end"] == pd.Timestamp("2027-02-01")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_several_products_is_the_nunique_groupby(seed: int) -> None:
+    """`checks._several_products` flags the rows of each (partner, client, family) that
+    holds two products or more, as ``transform("nunique") > 1`` did: blank keys are a
+    group of their own, blank products are not counted."""
+    import numpy as np
+
+    from licreport.rules.checks import _several_products
+
+    rng = np.random.default_rng(seed)
+    n = 3_000
+
+    def column(values: list, blank: float) -> pd.Series:
+        picked = np.array(rng.choice(values, n), dtype=object)
+        picked[rng.random(n) < blank] = None
+        return pd.Series(picked, dtype="str")
+
+    c = pd.DataFrame(
+        {
+            "partner": column(["P1", "P2"], 0.02),
+            "client": column([f"C{i}" for i in range(400)], 0.02),
+            "family": column(["EDR", "ENC", "PATCH"], 0.02),
+            "product": column(["AD360", "EPP", "FE", "PM"], 0.1),
+        }
+    ).set_axis(rng.permutation(n) * 3)
+    keys = ["partner", "client", "family"]
+    want = c.groupby(keys, dropna=False, sort=False)["product"].transform("nunique") > 1
+    got = _several_products(c, keys)
+    np.testing.assert_array_equal(got, want.to_numpy(dtype=bool))
+    assert 0 < got.sum() < n
