@@ -43,6 +43,7 @@ from licreport.rules.book import Book, Both, apply_rows, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
+from licreport.rules.keys import forget as forget_ranks
 from licreport.rules.keys import sort_key
 from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import (
@@ -139,7 +140,9 @@ def load(path: Path, options: Options = Options()) -> tuple[Loaded, list[DataErr
             raise UsageError(f"partner {options.partner!r} is not in Partners (known: {known})")
         scoped = ledger.only_partners([options.partner])
     # The client ids' sort ranks, learnt once here: every process the run forks then
-    # sorts its frames of them by identity (`keys.sort_key`), none from scratch.
+    # sorts its frames of them by identity (`keys.sort_key`), none from scratch.  Those of
+    # a ledger read before are dropped first.
+    forget_ranks()
     sort_key(scoped["Clients"]["client"])
     book = replay_ledger(scoped, _two_cores(scoped))
     warnings = list(ledger.warnings) + _lock_warning(path)
@@ -878,12 +881,15 @@ def _long_lived() -> Iterator[None]:
     """What exists now (the loaded ledger and its replay) lives until the run ends: it is set
     apart from the garbage collector (`gc.freeze`), whose full collections would otherwise
     walk it again each time the run makes many new objects (the documents of 12,000
-    partners: 0.5 s at 12 x SPEC §6), and handed back to it when the run ends."""
+    partners: 0.5 s at 12 x SPEC §6), and handed back to it when the run ends, with the
+    sort ranks the run remembered (a process that goes on, a service or a test run, does
+    not keep its client ids)."""
     gc.freeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        forget_ranks()
 
 
 def _month_run(

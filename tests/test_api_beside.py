@@ -335,3 +335,22 @@ def test_a_csv_folder_written_in_two_shares_never_keeps_last_months_computed_fil
         seen[label] = files(folder)
     assert seen["one"] == seen["two"] == seen["plain"]
     assert seen["one"]["checks.csv"] != (december / "checks.csv").read_bytes()
+
+
+def test_a_run_forgets_the_sort_ranks_it_learnt(tmp_path: Path) -> None:
+    """The client ids' sort ranks a run learns (`keys.sort_key`) keep their objects alive:
+    a load drops those of the ledger read before, and a monthly run drops its own as it
+    ends, so a process that goes on (a service, a test run) does not hold them."""
+    import pandas as pd
+
+    from licreport.rules import keys
+    from tests.test_benchmarks_generate import gen
+
+    ledger = gen.write_csv(gen.generate(0.12, 7), tmp_path / "ledger")
+    keys.sort_key(pd.Series([f"X{i:05d}" for i in range(20_000)], name="stale", dtype=object))
+    assert "stale" in keys._RANKS
+    api.load(ledger)
+    assert "stale" not in keys._RANKS and "client" in keys._RANKS  # learnt as it loaded
+    code, _, err = reconcile(ledger, tmp_path / "out")
+    assert code == 0, err
+    assert not keys._RANKS
