@@ -210,7 +210,7 @@ def _pools(
     for k in keys:
         both = pd.concat([requests[k], balances[k]], ignore_index=True).astype(str)
         codes.append(pd.factorize(both, use_na_sentinel=False)[0])
-    ids = account_ids(codes) if n + len(balances) else np.zeros(0, dtype=np.int64)
+    ids = account_ids(codes)
     available = balances["available"].clip(lower=0).to_numpy()
     return ids[:n], pd.Series(available, index=ids[n:], dtype="int64")
 
@@ -243,7 +243,7 @@ def _buy(monthly: pd.DataFrame, available: pd.Series, points: pd.DataFrame) -> p
     need = need[(need["missing"] > 0) & need["ppl"].notna() & (need["ppl"] > 0)]
     if need.empty:
         return _no_purchase()
-    # the points each partner holds (its last row, as a dict of the rows keeps), never < 0
+    # the points each partner holds (its last row if listed twice), never below zero
     balance = points.drop_duplicates("partner", keep="last").set_index("partner")["available"]
     partner, partners = pd.factorize(need["partner"], use_na_sentinel=False)
     wallet = pd.Series(partners).map(balance).fillna(0).clip(lower=0).to_numpy(np.int64, copy=True)
