@@ -29,7 +29,7 @@ from licreport.ledger.schema import (
     TRIAL,
 )
 from licreport.rules.dates import add_years
-from licreport.rules.keys import isin, labels
+from licreport.rules.keys import account_ids, isin, labels
 
 ANNUAL = "annual"
 
@@ -335,15 +335,12 @@ def _renewed_at_once(
         return None
     annual = (out["kind"] == ANNUAL).fillna(False).to_numpy(dtype=bool)
     near = np.flatnonzero(annual & isin(out["client"], key["client"]))
-    # each contract's line: the key's parts as digits of one number, looked up once
-    codes, size = np.zeros(len(frame) + len(near), dtype=np.int64), 1
+    # each contract's line: one id per key (`account_ids`), looked up once
+    parts = []
     for k in _KEY:
         both = np.concatenate([key[k].to_numpy(dtype=object), out[k].to_numpy(dtype=object)[near]])
-        part, uniques = pd.factorize(both)
-        size *= len(uniques) + 1  # a blank part is digit 0, which no line has
-        if size >= 1 << 62:
-            return None
-        codes = codes * (len(uniques) + 1) + part + 1
+        parts.append(pd.factorize(both)[0] + 1)  # a blank part is 0, which no line has
+    codes = account_ids(parts)
     line = pd.Index(codes[: len(frame)]).get_indexer(pd.Index(codes[len(frame) :]))
     found = line >= 0
     near, line = near[found], line[found]

@@ -18,6 +18,7 @@ its objects are remembered.  The codes are the same either way (tested).
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -196,6 +197,25 @@ def isin(values: pd.Series, among: pd.Series) -> np.ndarray:
     except TypeError:  # values that do not compare: pandas decides
         return values.isin(among).fillna(False).to_numpy(dtype=bool)
     return np.isin(codes[: len(values)], codes[len(values) :])
+
+
+def account_ids(keys: list[np.ndarray]) -> np.ndarray:
+    """One id per combination of `keys` (arrays of codes from 0, such as `sort_key`'s),
+    ordered as the keys sort: the keys as digits of one number (ids need not be dense);
+    made dense after each key, so the product never overflows, only when the digits
+    would not fit in 62 bits."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    sizes = [int(k.max()) + 1 for k in keys]
+    if math.prod(sizes) < 1 << 62:
+        ids = keys[0].astype(np.int64)
+        for k, size in zip(keys[1:], sizes[1:], strict=True):
+            ids = ids * size + k
+        return ids
+    ids = keys[0]
+    for k in keys[1:]:
+        ids = np.unique(ids * (int(k.max()) + 1) + k, return_inverse=True)[1]
+    return ids.astype(np.int64).reshape(-1)
 
 
 def sorted_order(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

@@ -17,8 +17,8 @@ import pandas as pd
 from licreport.ledger.parse import Bad, read_month
 from licreport.ledger.schema import EXCHANGE, MONTHLY
 from licreport.rules.contracts import ANNUAL
-from licreport.rules.keys import sort_rows, sorted_groups, sorted_order
-from licreport.rules.replay import Balances, account_ids
+from licreport.rules.keys import account_ids, sort_rows, sorted_groups, sorted_order
+from licreport.rules.replay import Balances
 from licreport.rules.shortfall import allocate
 
 FrameOrSeries = TypeVar("FrameOrSeries", pd.DataFrame, pd.Series)

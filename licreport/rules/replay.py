@@ -13,7 +13,6 @@ first movement that takes an account below zero is a data error naming its row.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
-from licreport.rules.keys import sort_key
+from licreport.rules.keys import account_ids, sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -267,24 +266,6 @@ def ordered(moves: pd.DataFrame, made: Ordering | None = None) -> pd.DataFrame:
     else:
         m["balance"] = m["delta"].groupby(made.ids, sort=False).cumsum().array
     return m
-
-
-def account_ids(keys: list[np.ndarray]) -> np.ndarray:
-    """One id per (account, partner, product, term), ordered as the keys sort: the keys
-    as digits of one number (ids need not be dense); made dense after each key, so the
-    product never overflows, only when the digits would not fit in 62 bits."""
-    if not len(keys[0]):
-        return np.zeros(0, dtype=np.int64)
-    sizes = [int(k.max()) + 1 for k in keys]
-    if math.prod(sizes) < 1 << 62:
-        ids = keys[0].astype(np.int64)
-        for k, size in zip(keys[1:], sizes[1:], strict=True):
-            ids = ids * size + k
-        return ids
-    ids = keys[0]
-    for k in keys[1:]:
-        ids = np.unique(ids * (int(k.max()) + 1) + k, return_inverse=True)[1]
-    return ids.astype(np.int64).reshape(-1)
 
 
 ACCOUNT_LABEL = {ANNUAL: "pool", MONTHLY: "monthly pool", "points": "points balance"}
