@@ -303,7 +303,7 @@ def test_prefixed_sheet_without_cell_addresses(tmp_path: Path) -> None:
     ws = load_workbook(out)["Clients"]
     assert ws["B4"].value == HYPERLINK and ws["F4"].is_date
     xml = sheet_xml(out)["xl/worksheets/sheet4.xml"]
-    assert '<x:c r="B4" t="inlineStr"><x:is><x:t xml:space="preserve">=HYPERLINK' in xml
+    assert '<x:c r="B4" t="inlineStr"><x:is><x:t>=HYPERLINK' in xml
 
 
 def test_control_characters_are_escaped_the_excel_way(tmp_path: Path) -> None:
@@ -316,6 +316,31 @@ def test_control_characters_are_escaped_the_excel_way(tmp_path: Path) -> None:
     assert "a_x000D_b_x0001_c_x005F_x0041_d" in sheet_xml(out)["xl/worksheets/sheet4.xml"]
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Clients").to_python()
     assert rows[3][1] == name  # a reader that decodes _xHHHH_ (as Excel does) gets it back
+
+
+@pytest.mark.parametrize("dtype", ["string", "object"])
+def test_only_texts_with_edge_whitespace_are_preserved(tmp_path: Path, dtype: str) -> None:
+    # XlsxWriter's rule: xml:space="preserve" where Excel would otherwise trim the text.
+    # "object" with a number among the names takes the value-by-value path.
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    names = [" lead", "trail\t", "in  side", "plain", "\u00a0nbsp"]
+    frame = pd.concat([new_clients().iloc[:1]] * len(names), ignore_index=True)
+    frame["client"] = pd.Series([f"C{i}" for i in range(9, 9 + len(names))], dtype="string")
+    if dtype == "object":
+        frame["client_name"] = pd.Series([*names[:-1], 7], dtype=object)
+        names[-1] = 7
+    else:
+        frame["client_name"] = pd.Series(names, dtype="string")
+    out = tmp_path / "out.xlsx"
+    write_workbook(user_ledger(source), out, appended={"Clients": frame}, computed=[])
+    xml = sheet_xml(out)["xl/worksheets/sheet4.xml"]
+    preserved = '<t xml:space="preserve">'
+    assert f"{preserved} lead</t>" in xml and f"{preserved}trail\t</t>" in xml
+    assert "<t>in  side</t>" in xml and "<t>plain</t>" in xml
+    if dtype == "string":
+        assert f"{preserved}\u00a0nbsp</t>" in xml
+    ws = load_workbook(out)["Clients"]
+    assert [ws.cell(r, 2).value for r in range(4, 4 + len(names))] == names
 
 
 # ---------------------------------------------------------------- CSV input
