@@ -8,13 +8,6 @@ SPEC §4, so the same input always gives the same output.
 from __future__ import annotations
 
 import gc
-import os
-import pickle
-import signal
-import sys
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,6 +21,7 @@ import pandas as pd
 
 from licreport import __version__
 from licreport.errors import ConservationError, DataError, DataErrors, LicreportError, UsageError
+from licreport.forked import in_two
 from licreport.ledger.load import load_ledger
 from licreport.ledger.model import Ledger, cell_column
 from licreport.ledger.parse import Bad, read_month
@@ -277,7 +271,7 @@ def status_model(
     if len(halves) == 2:
         first, second = (partial(projection, c, b, firsts, policy) for c, b in halves)
         forked = len(contracts) >= OUTLOOK_PROCESS_MIN
-        (one, made), two = _in_two(lambda: (first(), parts()), second, fork=forked)
+        (one, made), two = in_two(lambda: (first(), parts()), second, fork=forked)
         projected = [one, two]
     else:
         projected, made = [projection(contracts, at_f1, firsts, policy)], parts()
@@ -407,63 +401,16 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
     # the child renders as much as this process: it is given a good while longer, not for
     # ever (a child that hangs is stopped and its share rendered here)
     fork = len(partners) >= SPLIT_PROCESS_MIN
-    mine, theirs = _in_two(share(0), share(1), fork=fork, patience=3.0)
+    mine, theirs = in_two(share(0), share(1), fork=fork, patience=3.0)
     return [item for pair in zip_longest(mine, theirs) for item in pair if item is not None]
 
 
-SPLIT_WAIT_MIN = 60.0  # seconds a forked child with `patience` is given at least
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
 OUTLOOK_FIRST_SHARE = 0.45  # of the contracts, projected here beside the view's other parts
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
 REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order and R8 by a second process
 
 T = TypeVar("T")
-U = TypeVar("U")
-
-
-def _in_two(
-    mine: Callable[[], T], theirs: Callable[[], U], *, fork: bool, patience: float | None = None
-) -> tuple[T, U]:
-    """(`mine()`, `theirs()`), `theirs` run by a forked child on the machine's second core
-    and handed back (pickled) through a temp file.
-
-    If the child fails, `theirs` runs here, so its error is raised here as without the
-    child.  With `patience`, a child still running `patience` times as long as `mine`
-    took (at least `SPLIT_WAIT_MIN` seconds) is stopped and `theirs` runs here; without,
-    the child is waited for as long as it takes.  If this process stops (an error,
-    Ctrl-C), the child is killed.  Without `fork`, on macOS (its system libraries are
-    not safe in a forked child) or with another thread running (a lock it holds would
-    stay held in the child), both run here, `mine` first.
-    """
-    linux = sys.platform.startswith("linux")
-    if not fork or not linux or threading.active_count() > 1:
-        return mine(), theirs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as buf:
-        pid = os.fork()
-        if pid == 0:  # the child: its result into `buf`, then leave without any cleanup
-            code = 1
-            try:
-                gc.disable()  # a collection would touch, and so copy, the parent's pages
-                pickle.dump(theirs(), buf, protocol=pickle.HIGHEST_PROTOCOL)
-                buf.flush()
-                code = 0
-            finally:
-                os._exit(code)
-        started = time.monotonic()
-        try:
-            got = mine()
-            took = time.monotonic() - started
-            wait = None if patience is None else max(SPLIT_WAIT_MIN, patience * took)
-            exit_status = _end_child(pid, wait)
-        except BaseException:
-            _end_child(pid, 0.0)
-            raise
-        if exit_status == 0:
-            buf.seek(0)
-            return got, pickle.load(buf)
-    return got, theirs()
 
 
 def _rows(ledger: Ledger) -> int:
@@ -472,32 +419,15 @@ def _rows(ledger: Ledger) -> int:
 
 def _two_cores(ledger: Ledger) -> Both:
     """How a replay of `ledger` runs its two independent halves (`replay_ledger`): side by
-    side in two processes (`_in_two`) from `REPLAY_PROCESS_MIN` rows."""
-    return partial(_in_two, fork=_rows(ledger) >= REPLAY_PROCESS_MIN)
-
-
-def _end_child(pid: int, wait: float | None) -> int:
-    """The child's exit status once it ends (`wait` None: however long that takes), killed
-    if it runs past `wait` seconds (-1)."""
-    if wait is None:
-        return os.waitpid(pid, 0)[1]
-    deadline = time.monotonic() + wait
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return -1
-        time.sleep(0.02)
+    side in two processes (`in_two`) from `REPLAY_PROCESS_MIN` rows."""
+    return partial(in_two, fork=_rows(ledger) >= REPLAY_PROCESS_MIN)
 
 
 def _beside(
     write: LedgerWriter, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
 ) -> T:
     """`then()` here, then `write.second`, while `write.first` (the workbook and the
-    computed sheets, a run's largest output) runs in a forked child (`_in_two`); the
+    computed sheets, a run's largest output) runs in a forked child (`in_two`); the
     warnings of both are told once both are done, the child's first.  A child that
     fails leaves half-written temps: `first` starts by clearing them."""
 
@@ -512,7 +442,7 @@ def _beside(
         write.first(told.append)
         return told
 
-    (result, second_told), first_told = _in_two(here, child, fork=fork)
+    (result, second_told), first_told = in_two(here, child, fork=fork)
     for line in [*first_told, *second_told]:
         warn(line)
     return result
@@ -775,7 +705,7 @@ def _checked_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Bo
     def r8() -> None:
         _check_conservation(loaded.book)
 
-    got, _ = _in_two(plans, r8, fork=_rows(loaded.ledger) >= REPLAY_PROCESS_MIN)
+    got, _ = in_two(plans, r8, fork=_rows(loaded.ledger) >= REPLAY_PROCESS_MIN)
     if isinstance(got, LicreportError):
         raise got
     return got

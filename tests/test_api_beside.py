@@ -1,4 +1,4 @@
-"""Work done by a forked child on the second core (`api._in_two`): the updated ledger
+"""Work done by a forked child on the second core (`forked.in_two`): the updated ledger
 written while the report is made (`api._beside`), half of the partners' outlook
 (`api.status_model`).  The same files, output and warnings as one process, and no trace
 when either side fails."""

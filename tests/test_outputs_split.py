@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from licreport import api
+from licreport import api, forked
 from licreport.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_a_forked_child_that_hangs_is_stopped_and_its_share_rendered_here(
     monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 10**9)
     assert run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", out_one)[0] == 0
     monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 1)
-    monkeypatch.setattr(api, "SPLIT_WAIT_MIN", 0.5)
+    monkeypatch.setattr(forked, "SPLIT_WAIT_MIN", 0.5)
     monkeypatch.setattr(api, "render_partner_reports", hanging_child)
     out_two = tmp_path / "two"
     started = time.monotonic()
