@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ from licreport.ledger.model import Ledger, empty_table
 from licreport.ledger.schema import BY_NAME, ROW
 from licreport.outputs.csvout import write_csv_folder
 from licreport.outputs.workbook import write_workbook
+from licreport.outputs.xlsx import packager
 from tests.workbooks import (
     HYPERLINK,
     REDO_COLUMNS,
@@ -612,3 +615,58 @@ def test_dates_after_2192_are_written_as_their_serials() -> None:
         f'<c r="A1" s="3"><v>{serials[0].days + 0.25!r}</v></c>',
         f'<c r="A2" s="3"><v>{serials[1].days + 0.75!r}</v></c>',
     ]
+
+
+# ---------------------------------------------------------------- the largest sheet, apart
+
+
+def test_the_largest_new_sheet_is_written_by_a_second_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new sheet with the most cells is rendered by a forked child and copied in as the
+    last entry: the same bytes as when one process writes everything."""
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    appended = {"Clients": new_clients(), "Pool": new_pool(), "Renewals": new_renewals()}
+    monkeypatch.setattr(packager, "APART_CELLS", 2)
+    writers: list[int] = []
+    alone = packager.write_alone
+
+    def recorded(side: IO[bytes], name: str, content: packager.Content) -> object:
+        writers.append(os.getpid())
+        (tmp_path / "writer").write_text(f"{os.getpid()} {name}")  # seen from the child too
+        return alone(side, name, content)
+
+    monkeypatch.setattr(packager, "write_alone", recorded)
+    two = tmp_path / "two.xlsx"
+    write_workbook(user_ledger(source), two, appended=appended, computed=computed())
+    pid, part = (tmp_path / "writer").read_text().split()
+    assert int(pid) != os.getpid() and not writers  # written in the child only
+    with zipfile.ZipFile(two) as z:
+        assert z.namelist()[-1] == part == "xl/worksheets/sheet7.xml"  # Status: 12 cells
+        assert z.testzip() is None
+
+    monkeypatch.setattr(packager, "in_two", lambda mine, theirs, fork: (mine(), theirs()))
+    one = tmp_path / "one.xlsx"
+    write_workbook(user_ledger(source), one, appended=appended, computed=computed())
+    assert writers == [os.getpid()]
+    assert one.read_bytes() == two.read_bytes()
+    assert load_workbook(two)["Status"]["B2"].value == 5
+
+
+def test_a_part_written_apart_is_checked_and_its_errors_raised_here(tmp_path: Path) -> None:
+    source = user_workbook(tmp_path / "ledger.xlsx")
+    with zipfile.ZipFile(source) as zin:
+        pkg = packager.Package(zin)
+        pkg.add_sheet("Broken", lambda out: out.write(b"<worksheet><a></worksheet>"), cells=10**6)
+        with open(tmp_path / "out.xlsx", "wb") as fp:
+            pkg.write(fp)
+        part = "xl/worksheets/sheet6.xml"
+        assert f"{part} is not well-formed XML (mismatched tag" in str(pkg.checked[part])
+
+        def fails(out: IO[bytes]) -> None:
+            raise ValueError("cannot render")
+
+        pkg = packager.Package(zin)
+        pkg.add_sheet("Fails", fails, cells=10**6)
+        with open(tmp_path / "out2.xlsx", "wb") as fp, pytest.raises(ValueError, match="render"):
+            pkg.write(fp)

@@ -45,7 +45,13 @@ from licreport.outputs.xlsx.shift import (
 from licreport.outputs.xlsx.styles import CellStyles, patch_styles
 from licreport.outputs.xlsx.tables import table_edits
 from licreport.outputs.xlsx.utility import col_index
-from licreport.outputs.xlsx.worksheet import FORMATS, Column, infer_format, sheet_writer
+from licreport.outputs.xlsx.worksheet import (
+    FORMATS,
+    Column,
+    cell_count,
+    infer_format,
+    sheet_writer,
+)
 from licreport.outputs.xlsx.xmlwriter import check_xml
 
 __all__ = ["ChartSpec", "ComputedSheet", "write_csv_folder", "write_workbook"]
@@ -249,6 +255,7 @@ def _xlsx_ledger_sheets(
             pkg.add_sheet(
                 name,
                 sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904),
+                cells=cell_count(columns),
             )
     _shift_other_parts(pkg)
 
@@ -319,7 +326,9 @@ def _csv_ledger_sheets(
         else:
             continue
         pkg.add_sheet(
-            name, sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904)
+            name,
+            sheet_writer(columns, styles, filters=False, chart=False, date1904=pkg.date1904),
+            cells=cell_count(columns),
         )
 
 
@@ -369,12 +378,12 @@ def _computed_sheet(
         columns, styles, filters=True, chart=drawing is not None, date1904=pkg.date1904
     )
     if existing is not None:
-        pkg.replace_sheet(existing, write, drawing, computed=True)
+        pkg.replace_sheet(existing, write, drawing, computed=True, cells=cell_count(columns))
         if columns:  # keep Excel's hidden filter range in step with the new table
             last = column_letter(len(columns) - 1)
             pkg.filter_refs[existing.index] = f"A1:{last}{len(frame) + 1}"
     else:
-        pkg.add_sheet(name, write, drawing, computed=True)
+        pkg.add_sheet(name, write, drawing, computed=True, cells=cell_count(columns))
 
 
 def _refuse_users_sheets(pkg: Package, computed: Sequence[ComputedSheet], path: Path) -> None:

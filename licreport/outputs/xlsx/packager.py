@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import IO
 from defusedxml import ElementTree as SafeET
 
 from licreport.errors import UnreadableFile
+from licreport.forked import in_two
 from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.constants import (
     COMPRESSLEVEL,
@@ -57,6 +59,21 @@ from licreport.outputs.xlsx.xmlwriter import (
 from licreport.outputs.xlsx.zipcopy import Content, copy_entry, write_part
 
 
+def write_alone(side: IO[bytes], name: str, content: Content) -> dict[str, str | None]:
+    """Part `name` as the one entry of a zip in `side` (from its start), parsed strictly as
+    it is written: the problems `PartChecker.problems` found."""
+    side.seek(0)
+    side.truncate()
+    check = PartChecker()
+    try:
+        with zipfile.ZipFile(side, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as z:
+            write_part(z, name, content, None, check)
+        side.flush()  # a forked child leaves by os._exit, which flushes nothing
+        return check.problems()
+    finally:
+        check.close()
+
+
 @dataclass
 class SheetRef:
     """A sheet listed in workbook.xml."""
@@ -77,6 +94,10 @@ class NewSheet:
     rid: str = ""
     replaced: bool = False
     computed: bool = False  # gets the COMPUTED_MARK name
+    cells: int = 0  # how many cells it holds: the largest is written beside (`Package.write`)
+
+
+APART_CELLS = 500_000  # a new sheet this large is written by a second process
 
 
 class Package:
@@ -194,13 +215,17 @@ class Package:
         drawing: tuple[bytes, bytes] | None = None,
         *,
         computed: bool = False,
+        cells: int = 0,
     ) -> None:
-        """A new worksheet at the end of the workbook (`computed`: marked as licreport's)."""
+        """A new worksheet at the end of the workbook (`computed`: marked as licreport's)
+        holding about `cells` cells."""
         taken = [s.name for s in self.sheets] + [s.name for s in self._new_sheets]
         if any(t.casefold() == name.casefold() for t in taken):
             raise PatchError(f"sheet {name!r} already exists")
         part = self.free_name("xl/worksheets", "sheet", "xml")
-        self._new_sheets.append(NewSheet(name, part, write, drawing, computed=computed))
+        self._new_sheets.append(
+            NewSheet(name, part, write, drawing, computed=computed, cells=cells)
+        )
 
     def is_computed(self, ref: SheetRef) -> bool:
         """Did licreport write this sheet (it carries the COMPUTED_MARK name)?"""
@@ -213,6 +238,7 @@ class Package:
         drawing: tuple[bytes, bytes] | None = None,
         *,
         computed: bool = False,
+        cells: int = 0,
     ) -> None:
         """Rewrite an existing worksheet in place: same name, position and part name.
 
@@ -221,7 +247,16 @@ class Package:
         if ref.part not in self.names:
             raise PatchError(f"sheet {ref.name!r} is not a worksheet")
         self._new_sheets.append(
-            NewSheet(ref.name, ref.part, write, drawing, ref.rid, replaced=True, computed=computed)
+            NewSheet(
+                ref.name,
+                ref.part,
+                write,
+                drawing,
+                ref.rid,
+                replaced=True,
+                computed=computed,
+                cells=cells,
+            )
         )
         self.replace[ref.part] = write
         doomed = self._reachable(ref.part)
@@ -283,24 +318,52 @@ class Package:
 
         added = {n for n, _ in self.added}
         self.written = sorted((set(self.replace) | added) - self.drop)
+        apart = self._apart()
         check = PartChecker()  # the strict parse `verify` needs, while the parts stream
         try:
-            with zipfile.ZipFile(
-                target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
-            ) as zout:
-                for info in self.infos:
-                    name = info.filename
-                    if name in self.drop or name in added:
-                        continue
-                    if name in self.replace:
-                        write_part(zout, name, self.replace[name], info, check)
-                    else:
-                        copy_entry(self.zin, zout, info)
-                for name, content in self.added:
-                    write_part(zout, name, self.replace.get(name, content), None, check)
-            self.checked = {n: why for n, why in check.problems().items() if checked_part(n)}
+            with (
+                zipfile.ZipFile(
+                    target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
+                ) as zout,
+                tempfile.TemporaryFile() as side,
+            ):
+
+                def here() -> None:
+                    for info in self.infos:
+                        name = info.filename
+                        if name in self.drop or name in added or name == apart:
+                            continue
+                        if name in self.replace:
+                            write_part(zout, name, self.replace[name], info, check)
+                        else:
+                            copy_entry(self.zin, zout, info)
+                    for name, content in self.added:
+                        if name != apart:
+                            write_part(zout, name, self.replace.get(name, content), None, check)
+
+                def beside() -> dict[str, str | None]:
+                    return {} if apart is None else write_alone(side, apart, self._content(apart))
+
+                _, found = in_two(here, beside, fork=apart is not None)
+                if apart is not None:  # written last, whichever process wrote it
+                    with zipfile.ZipFile(side) as alone:
+                        copy_entry(alone, zout, alone.getinfo(apart))
+            found.update(check.problems())
+            self.checked = {n: why for n, why in found.items() if checked_part(n)}
         finally:
             check.close()
+
+    def _apart(self) -> str | None:
+        """The new sheet with the most cells, from `APART_CELLS`: written by a forked second
+        process (`in_two`) while this one writes the rest, then copied in as the last entry.
+        Rendering a 100,000-row sheet is a second's Python work, done on the second core."""
+        big = max(self._new_sheets, key=lambda s: s.cells, default=None)
+        return big.part if big is not None and big.cells >= APART_CELLS else None
+
+    def _content(self, name: str) -> Content:
+        if name in self.replace:
+            return self.replace[name]
+        return next(c for n, c in self.added if n == name)
 
     def _workbook_rels(self) -> bytes:
         name = rels_name(self.workbook)

@@ -50,6 +50,11 @@ class Column:
     fmt: str | None  # one of FORMATS, or None for the ledger's plain style
 
 
+def cell_count(columns: Sequence[Column]) -> int:
+    """How many cells (blank ones too) the columns fill."""
+    return sum(len(c.values) for c in columns)
+
+
 def infer_format(values: pd.Series) -> str | None:
     """A display format from the dtype (computed sheets)."""
     kind = series_kind(values)
