@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
+import tempfile
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -643,3 +646,49 @@ def test_the_largest_clients_at_risk_are_taken_from_the_candidates(
     key = report._at_risk_key
     assert heapq.nsmallest(n, picked, key=key) == heapq.nsmallest(n, every, key=key)
     assert len(picked) <= len(every)
+
+
+# --------------------------------------------------------------------------- compiled templates
+
+
+def test_compiled_templates_are_cached_and_a_bad_cache_is_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: Any, name: Any = None, *a: Any) -> Any:
+        compiled.append(name)
+        return compile_(self, source, name, *a)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    report.make_environment().get_template(report.TEMPLATE)
+    folder = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    cached = list(folder.iterdir())
+    assert compiled == [report.TEMPLATE] and len(cached) == 1
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    report.make_environment().get_template(report.TEMPLATE)
+    assert compiled == [report.TEMPLATE]  # the second run loads it
+
+    cut = len(jinja2.bccache.bc_magic) + 1  # cut short in the checksum: compiled again
+    cached[0].write_bytes(cached[0].read_bytes()[:cut])
+    report.make_environment().get_template(report.TEMPLATE)
+    assert compiled == [report.TEMPLATE] * 2
+
+    def full(*_: Any, **__: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    cached[0].unlink()
+    with monkeypatch.context() as m:  # cannot be written: compiled, no error
+        m.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", full)
+        report.make_environment().get_template(report.TEMPLATE)
+    assert compiled == [report.TEMPLATE] * 3 and not list(folder.iterdir())
+
+    folder.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    folder.symlink_to(tmp_path / "elsewhere")  # not a folder of ours: not used
+    env = report.make_environment()
+    assert env.bytecode_cache is None
+    env.get_template(report.TEMPLATE)
+    assert not list((tmp_path / "elsewhere").iterdir())
