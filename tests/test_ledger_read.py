@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -531,6 +532,64 @@ def test_the_largest_sheet_read_by_a_thread_of_its_own_loads_the_same(
     assert {t for s, t in seen if s != "Clients"} == {"ledger-read"}
     assert sorted(s for s, _ in seen) == sorted(s for s, _ in first)
     assert two_errors == one_errors and list(two.tables) == list(one.tables)
+    for name, table in one.tables.items():
+        pd.testing.assert_frame_equal(two.tables[name].frame, table.frame)
+    assert threading.active_count() == 1
+
+
+def test_the_largest_sheet_is_read_while_the_others_are_scanned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parts calamine opens are scanned first, then the largest sheet, whose read then
+    begins while the others are scanned: the same ledger, no thread left."""
+    import threading
+
+    from licreport.ledger import safety, xlsx
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "ledger.xlsx"
+    one, one_errors = load_ledger(sample)
+    events: list[tuple[str, str]] = []
+    scan_worksheet, scan_plain, reader = (
+        safety.scan_worksheet,
+        safety.scan_plain_part,
+        xlsx.SheetsAhead,
+    )
+
+    def scanned(streamer: Any, info: Any, sheet: str) -> Any:
+        events.append(("scan", sheet))
+        return scan_worksheet(streamer, info, sheet)
+
+    def plain(streamer: Any, info: Any) -> None:
+        events.append(("plain", info.filename))
+        scan_plain(streamer, info)
+
+    class Recorded(reader):  # type: ignore[misc, valid-type]
+        def __init__(self, names: Any, read: Any, thread: str = "ledger-read") -> None:
+            events.append(("read", f"{thread} {list(names)}"))
+            super().__init__(names, read, thread)
+
+    monkeypatch.setattr(safety, "scan_worksheet", scanned)
+    monkeypatch.setattr(safety, "scan_plain_part", plain)
+    monkeypatch.setattr(xlsx, "SheetsAhead", Recorded)
+    monkeypatch.setattr(xlsx, "APART_CELLS", 0)
+    two, two_errors = load_ledger(sample)
+    kinds = [k for k, _ in events]
+    assert kinds.index("scan") > max(i for i, k in enumerate(kinds) if k == "plain")
+    with zipfile.ZipFile(sample) as z:
+        sizes = {i.filename: i.file_size for i in z.infolist()}
+    largest = max((n for n in sizes if n.startswith("xl/worksheets/")), key=sizes.__getitem__)
+    assert largest == "xl/worksheets/sheet6.xml"  # Clients
+    first = kinds.index("scan")
+    assert events[first : first + 2] == [
+        ("scan", "Clients"),
+        ("read", "ledger-read-apart ['Clients']"),
+    ]
+    assert kinds[first + 2 :].count("scan") == 7  # the other ledger sheets, then their read
+    assert (
+        events[-1][1].startswith("ledger-read [")
+        and kinds.index("read", first + 2) == len(kinds) - 1
+    )
+    assert two_errors == one_errors
     for name, table in one.tables.items():
         pd.testing.assert_frame_equal(two.tables[name].frame, table.frame)
     assert threading.active_count() == 1

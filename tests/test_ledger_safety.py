@@ -6,6 +6,7 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -452,3 +453,37 @@ def test_far_cell_with_attributes_in_another_order(tmp_path: Path, broken: Modul
         "ledger.xlsx:Clients: a cell at XFD900000 makes the sheet 900000 rows × 16384 columns; "
         "delete the stray cells"
     )
+
+
+@pytest.mark.parametrize("stray", ["Clients", "Pool"])
+def test_a_stray_cell_is_refused_while_the_largest_sheet_is_read_early(
+    tmp_path: Path, broken: ModuleType, monkeypatch: pytest.MonkeyPatch, stray: str
+) -> None:
+    """The largest sheet (Clients) is read as soon as its scan passes; a sheet scanned
+    after it that is unsafe still refuses the file, and the early read's thread ends."""
+    import threading
+
+    from licreport.ledger import xlsx
+
+    monkeypatch.setattr(xlsx, "APART_CELLS", 0)
+    started: list[str] = []
+    reader = xlsx.SheetsAhead
+
+    class Recorded(reader):  # type: ignore[misc, valid-type]
+        def __init__(self, names: Any, read: Any, thread: str = "ledger-read") -> None:
+            started.append(thread)
+            super().__init__(names, read, thread)
+
+    monkeypatch.setattr(xlsx, "SheetsAhead", Recorded)
+    far = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    rows = [["P1", f"C{i}", "Client", "AD360", 1, 5, "2026-01-01"] for i in range(200)]
+    sheets = {"Clients": broken.sheet_xml(broken.clients(*rows)), "Pool": broken.sheet_xml([])}
+    sheets[stray] = sheets[stray].replace("</sheetData>", far)
+    path = broken.write_workbook(tmp_path / "ledger.xlsx", {**base(broken), **sheets})
+    exc = refused(path, UnsafeFile)
+    assert exc.message == (
+        f"ledger.xlsx:{stray}: a cell at XFD1048576 makes the sheet 1048576 rows × 16384 "
+        "columns; delete the stray cells"
+    )
+    assert started == (["ledger-read-apart"] if stray == "Pool" else [])
+    assert threading.active_count() == 1

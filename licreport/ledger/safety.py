@@ -13,7 +13,7 @@ import codecs
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -378,17 +378,24 @@ def _far_cell(s: SheetScan, limits: Limits) -> str:
 
 
 def scan_parts(
-    streamer: PartReader, worksheet_parts: dict[str, str], skip: Iterable[str] = ()
+    streamer: PartReader,
+    worksheet_parts: dict[str, str],
+    skip: Iterable[str] = (),
+    scanned: Callable[[str, SheetScan], None] | None = None,
 ) -> dict[str, SheetScan]:
-    """Stream every part: worksheets in `worksheet_parts` (part -> sheet) get the full scan."""
+    """Stream every part: worksheets in `worksheet_parts` (part -> sheet) get the full scan,
+    after every other part and the largest (as its zip entry says) first; `scanned(sheet,
+    scan)` is told of each as it is done, so that it can be read while the rest is scanned."""
     done = set(skip)
-    sheets: dict[str, SheetScan] = {}
-    for info in streamer.zf.infolist():
-        if info.is_dir() or info.filename in done:
-            continue
-        sheet = worksheet_parts.get(info.filename)
-        if sheet is not None:
-            sheets[sheet] = scan_worksheet(streamer, info, sheet)
-        else:
+    infos = [i for i in streamer.zf.infolist() if not i.is_dir() and i.filename not in done]
+    for info in infos:
+        if info.filename not in worksheet_parts:
             scan_plain_part(streamer, info)
-    return sheets
+    sheets: dict[str, SheetScan] = {}
+    worksheets = [i for i in infos if i.filename in worksheet_parts]
+    for info in sorted(worksheets, key=lambda i: -i.file_size):
+        sheet = worksheet_parts[info.filename]
+        sheets[sheet] = scan_worksheet(streamer, info, sheet)
+        if scanned is not None:
+            scanned(sheet, sheets[sheet])
+    return {worksheet_parts[i.filename]: sheets[worksheet_parts[i.filename]] for i in worksheets}

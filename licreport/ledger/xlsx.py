@@ -46,11 +46,48 @@ def file_sha256(path: Path) -> str:
 
 
 def read_xlsx(path: Path, limits: safety.Limits) -> RawBook:
-    """The schema sheets of a workbook as raw grids (row 1 at index 0, column A at 0)."""
+    """The schema sheets of a workbook as raw grids (row 1 at index 0, column A at 0).
+
+    The largest sheet, when large, is read by calamine as soon as its own scan has passed
+    (`scan_parts` scans it first, after the parts calamine opens) while the other sheets
+    are scanned: on SPEC §6's ledger the Clients read begins after 0.35 s of scanning
+    instead of 0.5 s."""
     display = path.name
-    sheets, date1904, chosen, scans = _scan(path, limits, lambda s: _choose_sheets(s, display))
+    picked: dict[str, tuple[str, str]] = {}
+    looked = False  # at the first sheet scanned, the largest
+    apart: tuple[str, SheetsAhead] | None = None  # (schema name, its read) begun in the scan
+
+    def choose(sheets: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        picked.update(_choose_sheets(sheets, display))
+        return picked
+
+    def scanned(sheet: str, scan: safety.SheetScan) -> None:
+        nonlocal looked, apart
+        if looked:
+            return
+        looked = True
+        if len(picked) < 2 or scan.max_row * scan.max_col < APART_CELLS:
+            return
+        try:
+            safety.check_used_range([scan], display, limits)
+        except UnsafeFile:
+            return  # raised with every sheet's problems once all are scanned
+        schema_name = next(k for k, (name, _) in picked.items() if name == sheet)
+
+        def read() -> Iterator[tuple[str, RawSheet]]:
+            return _read_sheets(path, display, [(schema_name, sheet)], {sheet: scan})
+
+        apart = (schema_name, SheetsAhead([schema_name], read, thread="ledger-read-apart"))
+
+    try:
+        sheets, date1904, chosen, scans = _scan(path, limits, choose, scanned)
+    except BaseException:
+        if apart is not None:  # no thread outlives the read
+            with contextlib.suppress(Exception):
+                apart[1].close()
+        raise
     names = [n for n in BY_NAME if n in chosen]
-    raw = SheetsAhead(names, lambda: _cells(path, display, chosen, scans, names))
+    raw = SheetsAhead(names, lambda: _cells(path, display, chosen, scans, names, apart))
     present = [name for name, _ in sheets]
     try:
         digest = file_sha256(path)
@@ -64,10 +101,11 @@ def _scan(
     path: Path,
     limits: safety.Limits,
     choose: Callable[[list[tuple[str, str]]], dict[str, tuple[str, str]]],
+    scanned: Callable[[str, safety.SheetScan], None] | None = None,
 ) -> tuple[list[tuple[str, str]], bool, dict[str, tuple[str, str]], dict[str, safety.SheetScan]]:
     """Every safety check before calamine reads: the package, its workbook part, the
-    sheets `choose` picks (key -> (sheet name, part)) scanned, their used ranges and
-    formulas. Returns (every sheet, 1904 dates, chosen, scans)."""
+    sheets `choose` picks (key -> (sheet name, part)) scanned (`scanned` told of each),
+    their used ranges and formulas. Returns (every sheet, 1904 dates, chosen, scans)."""
     display = path.name
     safety.check_signature(path, display)
     zf = safety.open_zip(path, display, limits)
@@ -84,7 +122,8 @@ def _scan(
                     f"{display}:{name}: the sheet's data is missing (damaged file)"
                 )
         parts = {part: name for name, part in chosen.values()}
-        scans = safety.scan_parts(reader, parts, skip={workbook, _rels_of(workbook)})
+        skip = {workbook, _rels_of(workbook)}
+        scans = safety.scan_parts(reader, parts, skip=skip, scanned=scanned)
     finally:
         zf.close()
     safety.check_used_range(scans.values(), display, limits)
@@ -266,22 +305,28 @@ def _cells(
     chosen: dict[str, tuple[str, str]],
     scans: dict[str, safety.SheetScan],
     order: Iterable[str] = BY_NAME,
+    reading: tuple[str, SheetsAhead] | None = None,
 ) -> Iterator[tuple[str, RawSheet]]:
     """(schema name, sheet) of each chosen sheet in `order`, read by calamine.
 
     The largest sheet, when large, is read meanwhile by a second thread with a workbook
     of its own: calamine parses without the GIL, so the two reads share the machine's
     cores (the Clients sheet of SPEC §6 beside the other sheets: 1.24 s -> 0.78 s).
+    `reading` is (schema name, its read) when that read began during the scan.
     Sheets still come in `order`, each error where its sheet comes."""
     pairs = [(s, chosen[s][0]) for s in order if s in chosen]
-    cells = {s: scans[n].max_row * scans[n].max_col if n in scans else 0 for s, n in pairs}
-    big = max(pairs, key=lambda p: cells[p[0]], default=None)
-    if big is None or len(pairs) < 2 or cells[big[0]] < APART_CELLS:
-        yield from _read_sheets(path, display, pairs, scans)
-        return
-    apart = SheetsAhead(
-        [big[0]], lambda: _read_sheets(path, display, [big], scans), thread="ledger-read-apart"
-    )
+    if reading is not None:
+        big, apart = next(p for p in pairs if p[0] == reading[0]), reading[1]
+    else:
+        cells = {s: scans[n].max_row * scans[n].max_col if n in scans else 0 for s, n in pairs}
+        largest = max(pairs, key=lambda p: cells[p[0]], default=None)
+        if largest is None or len(pairs) < 2 or cells[largest[0]] < APART_CELLS:
+            yield from _read_sheets(path, display, pairs, scans)
+            return
+        big = largest
+        apart = SheetsAhead(
+            [big[0]], lambda: _read_sheets(path, display, [big], scans), thread="ledger-read-apart"
+        )
     try:
         rest = _read_sheets(path, display, [p for p in pairs if p != big], scans)
         for schema_name, _ in pairs:
