@@ -6,6 +6,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from licreport.outputs.xlsx import PatchError, xmlwriter
 from licreport.outputs.xlsx.xmlwriter import check_xml
@@ -69,3 +71,9 @@ def test_part_checker_parses_while_writing(
         ("dtd.xml", "declares a DTD or entities"),
     ]:
         assert f"part {name} {why}" in str(found[name])
+
+
+@given(st.text(alphabet=st.sampled_from("ab_x0<>&\x01\x0b\t\n\ufffe é"), max_size=12))
+def test_needs_escape_is_the_escape_pattern_and_never_misses_a_change(text: str) -> None:
+    assert xmlwriter.needs_escape(text) == bool(xmlwriter.NEEDS_ESCAPE.search(text))
+    assert xmlwriter.needs_escape(text) or xmlwriter.xml_text(text) == text

@@ -32,6 +32,13 @@ def _bad_char(m: re.Match[str]) -> str:
 
 
 NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")
+_ESCAPED_CHAR = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
+def needs_escape(text: str) -> bool:
+    """Whether `xml_text` would change `text`, for a long one (a column's texts joined):
+    the character class and the ``_x`` apart search twice as fast as `NEEDS_ESCAPE`."""
+    return "_x" in text or _ESCAPED_CHAR.search(text) is not None
 
 
 def xml_text(value: str) -> str:
