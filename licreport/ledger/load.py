@@ -55,7 +55,6 @@ def load_ledger(
     Raises `UnreadableFile`, `UnsafeFile` or `SheetError` (exit 2) for what stops
     the read, listing every such problem of the file at once.
     """
-    safety.ensure_defusedxml()
     if dayfirst and monthfirst:
         raise UsageError("--dayfirst and --monthfirst cannot be used together")
     path = Path(path)

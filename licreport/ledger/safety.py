@@ -61,17 +61,6 @@ class SheetScan:
     errors: dict[str, str] = field(default_factory=dict)  # cell -> "#N/A"
 
 
-def ensure_defusedxml() -> None:
-    """Refuse to run when openpyxl would parse XML without defusedxml's protections."""
-    try:
-        import defusedxml  # noqa: F401
-        from openpyxl.xml import DEFUSEDXML
-    except ImportError as exc:  # pragma: no cover - a broken installation
-        raise UnsafeFile("defusedxml is not installed; install it to read workbooks") from exc
-    if not DEFUSEDXML:  # pragma: no cover - a broken installation
-        raise UnsafeFile("openpyxl is not using defusedxml; install defusedxml and try again")
-
-
 def check_signature(path: Path, display: str) -> None:
     """Refuse empty files, legacy .xls and password-protected (OLE2) workbooks by their bytes,
     and the spreadsheet formats licreport does not read by their suffix, each with a remedy."""

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from defusedxml import ElementTree as SafeET
-from openpyxl.utils.cell import quote_sheetname
-from openpyxl.writer.theme import theme_xml
 
 from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.constants import (
@@ -28,7 +26,7 @@ from licreport.outputs.xlsx.constants import (
     REL_THEME,
 )
 from licreport.outputs.xlsx.styles import MINIMAL_STYLES
-from licreport.outputs.xlsx.utility import absolute_ref
+from licreport.outputs.xlsx.utility import absolute_ref, quote_sheetname
 from licreport.outputs.xlsx.xmlwriter import (
     PFX,
     children,
@@ -160,6 +158,8 @@ def is_date1904(workbook_xml: bytes) -> bool:
 def empty_package() -> bytes:
     """A workbook with no sheets yet (the base the CSV path adds every sheet to)."""
     import io
+
+    from openpyxl.writer.theme import theme_xml  # here: openpyxl is 0.1 s to import
 
     buf = io.BytesIO()
     parts = {

@@ -17,8 +17,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape, unescape
 
-from openpyxl.formula.tokenizer import Tokenizer, TokenizerError
-
 from licreport.outputs.xlsx import PatchError
 from licreport.outputs.xlsx.rowmap import RowMap
 from licreport.outputs.xlsx.utility import parse_ref
@@ -143,6 +141,8 @@ def shift_formula(
     """A formula (without its ``=``) with its references into the sheets of `shifts` moved."""
     if not shifts:
         return formula
+    from openpyxl.formula.tokenizer import Tokenizer, TokenizerError  # here: --redo only
+
     try:
         tok = Tokenizer("=" + formula)
     except TokenizerError:

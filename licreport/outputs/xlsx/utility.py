@@ -1,23 +1,33 @@
 """Cell references: column letters, ranges, sheet-qualified references.
 
-The one place column letters are converted (readers and writers alike), on
-openpyxl's `openpyxl.utils.cell` rather than by hand: the role of XlsxWriter's
-``utility.py`` (``xl_col_to_name``, ``xl_cell_to_rowcol``, ``quote_sheetname``).
+The one place column letters are converted (readers and writers alike): the role of
+XlsxWriter's ``utility.py`` (``xl_col_to_name``, ``xl_cell_to_rowcol``,
+``quote_sheetname``).  By hand, as openpyxl's `openpyxl.utils.cell` does them (tested
+against it): importing any part of openpyxl imports all of it, 0.1 s of the start of
+every command, and nothing else a run does needs openpyxl.
 """
 
 from __future__ import annotations
 
 import re
 
-from openpyxl.utils.cell import column_index_from_string, get_column_letter, quote_sheetname
-
 _REF_RE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 
 
+LAST_LETTERS = 18_278  # ZZZ: the most three letters name
+
+
 def column_letter(index: int) -> str:
     """0-based column index -> spreadsheet letters (0 -> A, 27 -> AB)."""
-    return str(get_column_letter(index + 1))
+    n = index + 1
+    if not 1 <= n <= LAST_LETTERS:
+        raise ValueError(f"Invalid column index {n}")
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 BEYOND_LAST_COLUMN = 1 << 20  # what a 4+ letter column is: past any sheet's 16,384 columns
@@ -31,7 +41,19 @@ def column_number(letters: str) -> int:
     """
     if len(letters) > 3:
         return BEYOND_LAST_COLUMN
-    return int(column_index_from_string(letters.upper()))
+    number = 0
+    for ch in letters.upper():
+        if not "A" <= ch <= "Z":
+            raise ValueError(f"{letters} is not a valid column name")
+        number = number * 26 + ord(ch) - 64
+    if not number:
+        raise ValueError(f"{letters} is not a valid column name")
+    return number
+
+
+def quote_sheetname(name: str) -> str:
+    """A sheet name in a reference, always quoted (``'It''s'``), as openpyxl writes it."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def col_index(letters: str) -> int:
