@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -347,11 +347,29 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
+def _column(rows: list[dict[str, Any]], column: str) -> list[str]:
+    """`_cell` of one column's values; whole numbers, terms and texts in one comprehension
+    each (12,000 partners' dropped renewal lines are half a million cells)."""
+    values = [r.get(column) for r in rows]
+    kinds = set(map(type, values))
+    if column == "term" and kinds <= {str, type(None)}:
+        labels = {v: _cell(column, v) for v in set(values)}
+        return [labels[v] for v in values]
+    if column != "term" and kinds == {int}:
+        return [f"{v:,}" for v in values]
+    if column != "term" and kinds == {str}:
+        return cast(list[str], values)
+    return [_cell(column, v) for v in values]
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
     """A plain aligned text table."""
-    cells = [[str(c) for c in columns]] + [[_cell(c, r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    padded = []
+    for c in columns:
+        cells = [str(c), *_column(rows, c)]
+        width = max(map(len, cells))
+        padded.append([v.ljust(width) for v in cells])
+    return list(map("  ".join, zip(*padded, strict=True)))
 
 
 def _print_status(doc: dict[str, Any]) -> None:
@@ -555,10 +573,11 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     doc = result.document
     out: list[str] = []  # one echo: 12,000 partners' lines are 100,000 echo calls
     cols = ["client", "product", "term", "requested", "renewed", "dropped"]
+    counted = functools.cache(lambda count: pluralise(count, "renewal line"))
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
         count = p.get("line_count", len(p["lines"]))  # `every_line` False: dropped lines only
-        head = f"{p['partner']}: {pluralise(count, 'renewal line')}"
+        head = f"{p['partner']}: {counted(count)}"
         out.append(click.style(head, bold=True))
         out += [f"  {line}" for line in (_table(dropped, cols) if dropped else [])]
     out += result.summary

@@ -21,6 +21,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from licreport.cli import main
 
@@ -802,3 +804,21 @@ def test_a_csv_ledger_given_as_dot_is_named_by_its_folder(
     code, _, err = run("reconcile", ".", "--month", "2026-12", "--out", str(tmp_path / "out"))
     assert code == 0, err
     assert (tmp_path / "out" / "acme-2026-12" / "pool.csv").exists()
+
+
+_VALUES = st.one_of(
+    st.none(), st.integers(-(10**7), 10**7), st.booleans(), st.sampled_from(["1", "monthly", "C1"])
+)
+
+
+@given(st.lists(st.fixed_dictionaries({c: _VALUES for c in ("client", "term", "dropped")})))
+def test_text_tables_are_cell_by_cell(rows: list[dict[str, object]]) -> None:
+    """`cli._table` formats a column at once where it can: the same text as `_cell` on
+    every value, columns padded to their widest cell."""
+    from licreport import cli
+
+    columns = ["client", "term", "dropped"]
+    cells = [columns] + [[cli._cell(c, r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    expected = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    assert cli._table(rows, columns) == expected
