@@ -36,8 +36,9 @@ _ESCAPED_CHAR = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")
 
 
 def needs_escape(text: str) -> bool:
-    """Whether `xml_text` would change `text`, for a long one (a column's texts joined):
-    the character class and the ``_x`` apart search twice as fast as `NEEDS_ESCAPE`."""
+    """Whether `NEEDS_ESCAPE` finds something in `text` (else `xml_text` leaves it as it
+    is), for a long text (a column's texts joined): the character class and the ``_x``
+    searched apart take half the time of the one pattern."""
     return "_x" in text or _ESCAPED_CHAR.search(text) is not None
 
 
