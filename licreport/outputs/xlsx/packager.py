@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import tempfile
@@ -325,7 +326,7 @@ class Package:
                 zipfile.ZipFile(
                     target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
                 ) as zout,
-                tempfile.TemporaryFile() as side,
+                tempfile.TemporaryFile() if apart else contextlib.nullcontext() as side,
             ):
 
                 def here() -> None:
@@ -342,10 +343,12 @@ class Package:
                             write_part(zout, name, self.replace.get(name, content), None, check)
 
                 def beside() -> dict[str, str | None]:
-                    return {} if apart is None else write_alone(side, apart, self._content(apart))
+                    if apart is None or side is None:
+                        return {}
+                    return write_alone(side, apart, self._content(apart))
 
                 _, found = in_two(here, beside, fork=apart is not None)
-                if apart is not None:  # written last, whichever process wrote it
+                if apart is not None and side is not None:  # last, whoever wrote it
                     with zipfile.ZipFile(side) as alone:
                         copy_entry(alone, zout, alone.getinfo(apart))
             found.update(check.problems())
