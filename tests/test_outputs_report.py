@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from licreport import i18n
 from licreport.outputs import filters, report, svg
 from licreport.outputs.report import _rank_key, render_report, templates_dir, write_report
 from tests.report_model import model_inputs
@@ -692,3 +693,34 @@ def test_compiled_templates_are_cached_and_a_bad_cache_is_no_cache(
     assert env.bytecode_cache is None
     env.get_template(report.TEMPLATE)
     assert not list((tmp_path / "elsewhere").iterdir())
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_the_report_s_gettext_is_jinja2_s_newstyle_gettext(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_gettext_callables` (each message translated once, no context call) renders what
+    jinja2's own newstyle callables render, in every language."""
+    ours = render_report(**sample_inputs(), lang=lang)
+    monkeypatch.setattr(report, "_gettext_callables", lambda formats: {})
+    assert render_report(**sample_inputs(), lang=lang) == ours
+    assert 'lang="' + lang in ours
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_gettext_pluralize_and_pgettext_are_jinja2_s(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = (
+        '{{ _("Renewal run") }}|{{ _("100%% <sure>") }}|{{ pgettext("renewal run", "none") }}|'
+        "{% for n in (1, 2, 5) %}{% trans count=n, num=name %}"
+        "+ {{ num }} more partner not shown in detail (see the partner table above and the "
+        "workbook's Status sheet).{% pluralize count %}+ {{ num }} more partners not shown in "
+        "detail (see the partner table above and the workbook's Status sheet).{% endtrans %}"
+        "{% endfor %}|{% trans who=name %}{{ who }} & co{% endtrans %}"
+    )
+    formats = filters.Formats(lang)
+    ours = report.make_environment(formats=formats).from_string(source).render(name="<b>")
+    monkeypatch.setattr(report, "_gettext_callables", lambda formats: {})
+    jinja = report.make_environment(formats=formats).from_string(source).render(name="<b>")
+    assert ours == jinja and "&lt;b&gt;" in ours and "100% <sure>" in ours  # messages are markup

@@ -111,9 +111,39 @@ def make_environment(
     env.install_gettext_callables(  # type: ignore[attr-defined]
         formats.gettext, formats.ngettext, newstyle=True, pgettext=formats.pgettext
     )
+    env.globals.update(_gettext_callables(formats))
     env.globals["lang"] = formats.lang
     filters.register(env, formats)
     return env
+
+
+def _gettext_callables(formats: Formats) -> dict[str, Callable[..., Markup]]:
+    """What jinja2's newstyle gettext callables do with autoescape on (jinja2.ext's
+    `_make_new_gettext` and its kin: the message as Markup, always %-formatted with the
+    call's variables), without a template-context call for the message and with each
+    message translated once: the 1,000 partner reports of SPEC §9 call them 100,000
+    times, a tenth of their time.  ``_`` calls `gettext` directly, as jinja2's alias
+    does through the context."""
+    said: dict[tuple[str, ...], Markup] = {}
+
+    def gettext(__string: str, **variables: Any) -> Markup:
+        rv = said.get((__string,))
+        if rv is None:
+            rv = said[(__string,)] = Markup(formats.gettext(__string))
+        return rv % variables
+
+    def ngettext(__singular: str, __plural: str, __num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", __num)
+        return Markup(formats.ngettext(__singular, __plural, __num)) % variables
+
+    def pgettext(__string_ctx: str, __string: str, **variables: Any) -> Markup:
+        variables.setdefault("context", __string_ctx)
+        rv = said.get((__string_ctx, __string))
+        if rv is None:
+            rv = said[(__string_ctx, __string)] = Markup(formats.pgettext(__string_ctx, __string))
+        return rv % variables
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext}
 
 
 def _stylesheet(env: jinja2.Environment) -> Markup:
