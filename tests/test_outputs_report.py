@@ -724,3 +724,11 @@ def test_gettext_pluralize_and_pgettext_are_jinja2_s(
     monkeypatch.setattr(report, "_gettext_callables", lambda formats: {})
     jinja = report.make_environment(formats=formats).from_string(source).render(name="<b>")
     assert ours == jinja and "&lt;b&gt;" in ours and "100% <sure>" in ours  # messages are markup
+
+
+@given(st.integers(-(10**30), 10**30))
+def test_whole_numbers_take_the_short_path_to_the_same_text(value: int) -> None:
+    assert filters.number(value) == filters.number(Decimal(value)) == f"{value:,}"
+    assert filters.to_decimal(value) == Decimal(value)
+    if abs(value) < 10**20:  # past the context's 28 digits quantize refuses either way
+        assert filters.number(value, 2) == filters.number(Decimal(value), 2)

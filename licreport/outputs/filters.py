@@ -49,6 +49,8 @@ _CENT = Decimal("0.01")
 
 def to_decimal(value: object) -> Decimal | None:
     """`value` as an exact Decimal, or None when it is blank or not a finite number."""
+    if type(value) is int:  # before the ABC checks below, ten times as slow
+        return Decimal(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
@@ -72,6 +74,8 @@ def number(value: object, places: int | None = None) -> str:
 
     `places` forces that many decimals.  Text that is not a number is shown as is.
     """
+    if type(value) is int and places is None:  # the usual count: 180 a partner report
+        return f"{value:,}"
     d = to_decimal(value)
     if d is None:
         return DASH if value is None or value == "" else str(value)
