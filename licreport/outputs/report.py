@@ -10,6 +10,7 @@ writes the page atomically.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import importlib.resources
 import os
@@ -124,13 +125,11 @@ def _gettext_callables(formats: Formats) -> dict[str, Callable[..., Markup]]:
     message translated once: the 1,000 partner reports of SPEC §9 call them 100,000
     times, a tenth of their time.  ``_`` calls `gettext` directly, as jinja2's alias
     does through the context."""
-    said: dict[tuple[str, ...], Markup] = {}
+    translated = functools.cache(lambda message: Markup(formats.gettext(message)))
+    in_context = functools.cache(lambda ctx, message: Markup(formats.pgettext(ctx, message)))
 
     def gettext(__string: str, **variables: Any) -> Markup:
-        rv = said.get((__string,))
-        if rv is None:
-            rv = said[(__string,)] = Markup(formats.gettext(__string))
-        return rv % variables
+        return translated(__string) % variables
 
     def ngettext(__singular: str, __plural: str, __num: int, **variables: Any) -> Markup:
         variables.setdefault("num", __num)
@@ -138,10 +137,7 @@ def _gettext_callables(formats: Formats) -> dict[str, Callable[..., Markup]]:
 
     def pgettext(__string_ctx: str, __string: str, **variables: Any) -> Markup:
         variables.setdefault("context", __string_ctx)
-        rv = said.get((__string_ctx, __string))
-        if rv is None:
-            rv = said[(__string_ctx, __string)] = Markup(formats.pgettext(__string_ctx, __string))
-        return rv % variables
+        return in_context(__string_ctx, __string) % variables
 
     return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext}
 
