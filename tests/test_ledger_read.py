@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from licreport.errors import SheetError, UnreadableFile
 from licreport.ledger import load_ledger
@@ -424,38 +426,86 @@ def test_an_impossible_month_in_renewals_names_its_cell(write_xlsx: Callable[...
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "path"),
     [
-        "a,b,c\n1,2\n\n x ,y,z\r\n3,4,5",  # short and blank lines, spaces kept, CRLF
-        "a;b\r1;2\r",  # old Mac line ends
-        "a\tb\n#1\t2\n \n",  # no comment character; a line of one space
-        "a,b\n1,\n,\n",
-        'a,b\n"1,5",2\n',  # quoted: the csv module reads it
-        "a,b\n1,2,3\n",  # a line wider than the first: the csv module reads it
-        "client;café\nÉlan SA;10\n",  # not ASCII (UTF-8 bytes to the C reader, or text)
+        ("a,b,c\n1,2\n\n x ,y,z\r\n3,4,5", "pandas"),  # short and blank lines, spaces kept
+        ("a;b\r1;2\r", "arrow"),  # old Mac line ends
+        ("a,b\r\n1, 2 \r\n", "arrow"),  # CRLF, spaces kept
+        ("a\tb\n#1\t2\n \n", "pandas"),  # no comment character; a line of one space
+        ("a,b\n1,\n,\n", "arrow"),
+        ("a,b\nNA,null\nTRUE,1\n", "arrow"),  # no value is missing, boolean or a number
+        ("a\n1\n\n2", "arrow"),  # one column: a blank line is a blank cell; no last newline
+        ('a,b\n"1,5",2\n', "csv"),  # quoted: the csv module reads it
+        ("a,b\n1,2,3\n", "csv"),  # a line wider than the first: the csv module reads it
+        ("client;café\nÉlan SA;10\n", "arrow"),  # not ASCII
+        ("\ufeffa,b\n1,2\n", "arrow"),  # saved with a BOM: a second one stays in the cell
     ],
 )
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
-def test_csv_fast_path_reads_the_grid_the_csv_module_reads(text: str, encoding: str) -> None:
-    """pandas' C reader (the fast path of `parse_csv`, given the bytes of a UTF-8 file and
-    the text of others) gives the very grid and line numbers of the `csv` module, or
-    stands aside."""
+def test_csv_fast_paths_read_the_grid_the_csv_module_reads(
+    text: str, path: str, encoding: str
+) -> None:
+    """pyarrow (`Columns`) and pandas' C reader, the fast paths of `parse_csv` (given the
+    bytes of a UTF-8 file, or the text of others), give the very grid and line numbers of
+    the `csv` module, or stand aside for the next."""
     from licreport.ledger import csvdir
+    from licreport.ledger.headers import Columns
 
+    if "\ufeff" in text and encoding == "cp1252":
+        pytest.skip("Windows-1252 has no byte-order mark")
     data = text.encode(encoding)
-    fast = csvdir.parse_csv(data, "x.csv", "x", [])
-    original = csvdir._fast_grid
+    reads = [csvdir.parse_csv(data, "x.csv", "x", [])]
+    originals = csvdir._arrow_columns, csvdir._fast_grid
     try:
+        csvdir._arrow_columns = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
         csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
-        slow = csvdir.parse_csv(data, "x.csv", "x", [])
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
     finally:
-        csvdir._fast_grid = original  # type: ignore[assignment]
-    rows = fast.rows.tolist() if not isinstance(fast.rows, list) else fast.rows
-    assert isinstance(fast.rows, list) == ('"' in text or "1,2,3" in text)  # the path taken
-    assert rows == slow.rows
-    assert fast.row_numbers is not None and slow.row_numbers is not None
-    assert list(fast.row_numbers) == list(slow.row_numbers)
-    assert fast.csv == slow.csv
+        csvdir._arrow_columns, csvdir._fast_grid = originals  # type: ignore[assignment]
+    if text.startswith("\ufeff") and encoding == "utf-8-sig":
+        path = "csv"  # pyarrow and pandas would drop the second byte-order mark too
+    taken = {Columns: "arrow", list: "csv"}.get(type(reads[0].rows), "pandas")
+    assert taken == path
+    grids = [list(r.rows) if isinstance(r.rows, Columns) else r.rows for r in reads]
+    grids = [g.tolist() if not isinstance(g, list) else g for g in grids]
+    assert grids[0] == grids[2] and grids[1] == grids[2]
+    assert all(type(v) is str for row in grids[0] for v in row)
+    for r in reads[:2]:
+        assert r.row_numbers is not None and reads[2].row_numbers is not None
+        assert list(r.row_numbers) == list(reads[2].row_numbers)
+        assert r.csv == reads[2].csv
+
+
+@given(
+    text=st.text(alphabet="ab;\r\n\x0b\u2028", max_size=40),
+    k=st.integers(0, 6),
+    n=st.integers(1, 8),
+)
+def test_first_lines_are_the_first_of_splitlines(text: str, k: int, n: int) -> None:
+    """The delimiter sniffer's head of a file is ``splitlines()[:k]`` whatever prefix it
+    starts from, CRLF cut in two at the prefix's end included."""
+    from licreport.ledger.csvdir import _first_lines
+
+    assert _first_lines(text, k, n) == text.splitlines()[:k]
+
+
+def test_columns_give_rows_slices_and_distinct_values() -> None:
+    """`Columns`, the coded grid of a CSV file read by pyarrow: rows made on demand, a
+    slice of rows sharing the distinct values, the distinct values of a column in it."""
+    import numpy as np
+
+    from licreport.ledger.headers import Columns
+
+    grid = Columns(
+        (np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])),
+        (np.array(["h", "x", "y"], dtype=object), np.array(["k", "1", "2"], dtype=object)),
+    )
+    assert (len(grid), grid.width) == (4, 2)
+    assert grid[0] == ["h", "k"] and grid[3] == ["y", "2"]
+    assert list(grid[1:]) == [["x", "1"], ["x", "2"], ["y", "2"]]
+    assert grid[2:].distinct(0) == {"x", "y"} and grid[2:].distinct(1) == {"2"}
+    assert grid.distinct(5) == set()
 
 
 def test_sheets_read_ahead_wait_for_their_sheet_and_raise_the_reader_s_error() -> None:

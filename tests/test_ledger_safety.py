@@ -9,6 +9,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from licreport.errors import LicreportError, SheetError, UnreadableFile, UnsafeFile, UsageError
 from licreport.ledger import Limits, load_ledger
@@ -487,3 +489,58 @@ def test_a_stray_cell_is_refused_while_the_largest_sheet_is_read_early(
     )
     assert started == (["ledger-read-apart"] if stray == "Pool" else [])
     assert threading.active_count() == 1
+
+
+_LETTERS = st.sampled_from(
+    ["A", "B", "F", "Z", "AA", "AZ", "BA", "ZZ", "XFD", "ZZZ", "AAAA", "ZZZZ"]
+)
+_ODD = ['<c s="1" r="{c}{r}">', "<c>", "<c/>", '<c\tr="{c}{r}">']  # reference not first
+
+
+@given(
+    rows=st.lists(
+        st.lists(st.tuples(_LETTERS, st.integers(-8, len(_ODD) - 1)), max_size=6), max_size=8
+    ),
+    known=st.sampled_from([0, 1, 6, 26, 52, 16_384, 18_278, 20_000, 1 << 20]),
+)
+def test_the_widest_column_searched_is_the_widest_listed(
+    rows: list[list[tuple[str, int]]], known: int
+) -> None:
+    """The used-range scan's two ways to the widest column of a run of rows: when every
+    cell has its reference first, searched for past the widest so far, it is the column
+    and first cell in it that listing every reference gives, from any width already seen;
+    any other cell form is left to the listing (scan unchanged)."""
+    from licreport.ledger.safety import SheetScan, _widest_cell, _widest_listed
+
+    def cell(letters: str, form: int, row: int) -> str:
+        start = _ODD[form] if form >= 0 else '<c r="{c}{r}" t="n">'
+        return start.format(c=letters, r=row) + ("" if start.endswith("/>") else "<v>1</v></c>")
+
+    seg = "".join(
+        f'<row r="{i + 1}">' + "".join(cell(c, f, i + 1) for c, f in row) + "</row>"
+        for i, row in enumerate(rows)
+    ).encode()
+    searched, listed = SheetScan("S", "p"), SheetScan("S", "p")
+    searched.max_col = listed.max_col = known
+    odd = any(f >= 0 for row in rows for _, f in row)
+    assert _widest_cell(seg, searched) is not odd
+    if odd:
+        assert (searched.max_col, searched.far_col_cell) == (known, "")
+        return
+    _widest_listed(seg, listed)
+    assert (searched.max_col, searched.far_col_cell) == (listed.max_col, listed.far_col_cell)
+
+
+def test_a_column_widening_at_every_cell_is_listed() -> None:
+    """A hostile row whose cells widen one column at a time: the search gives up after
+    `MAX_WIDER` moves and every reference is listed instead (same answer)."""
+    from licreport.ledger.safety import MAX_WIDER, SheetScan, _scan_rows, _widest_cell
+    from licreport.outputs.xlsx.utility import column_letter
+
+    cells = b"".join(f'<c r="{column_letter(j)}1"/>'.encode() for j in range(3 * MAX_WIDER))
+    seg = b'<row r="1">' + cells + b"</row>"
+    assert not _widest_cell(seg, SheetScan("S", "p"))
+    scan = SheetScan("S", "p")
+    _scan_rows(seg, scan, "f.xlsx")
+    assert (scan.max_row, scan.max_col) == (1, 3 * MAX_WIDER)
+    assert scan.far_col_cell == f"{column_letter(3 * MAX_WIDER - 1)}1"

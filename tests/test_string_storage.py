@@ -3,7 +3,8 @@
 pandas 3 stores `str` columns in Arrow when pyarrow is importable, in Python
 objects when not; licreport asks for the Python storage (licreport/__init__.py),
 because with Arrow strings the run crashed (a blank mapped from a text column is
-text, and text minus a number raises). pyarrow is a test extra so that this runs.
+text, and text minus a number raises). pyarrow is a dependency (it reads CSV
+files); these runs read a workbook, so hiding it shows what pandas alone does.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def reconcile(out: Path, *args: str, pyarrow: bool) -> str:
 
 
 def test_pyarrow_is_here_and_licreport_keeps_python_strings() -> None:
-    import pyarrow  # noqa: F401  (a test extra: this file means nothing without it)
+    import pyarrow  # noqa: F401  (a dependency: licreport's CSV reader)
 
     assert pd.get_option("mode.string_storage") == "python"
     assert pd.Series(["a"]).dtype.storage == "python"

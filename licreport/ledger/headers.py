@@ -12,7 +12,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -31,19 +31,56 @@ class RawSheet:
     line number); ``cell_errors`` maps ``(i, column index)`` to an Excel error
     such as ``#N/A`` that the reader returned as blank.  ``csv`` says how a CSV
     file was read (delimiter, decimal separator, encoding); ``None`` for a worksheet.
-    ``rows`` is a list of rows, or a 2-D object array of str when a CSV file was read
-    by pandas' C reader (`csvdir`): no list per row at a million rows.
+    ``rows`` is a list of rows; a 2-D object array of str when a CSV file was read by
+    pandas' C reader, or `Columns` when pyarrow read it (`csvdir`): no list per row, and
+    with `Columns` no string per cell, at a million rows.
     """
 
     file: str
     name: str
-    rows: list[list[Any]] | np.ndarray
+    rows: list[list[Any]] | np.ndarray | Columns
     row_numbers: list[int] | np.ndarray | None = None
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)
     csv: CsvFormat | None = None
 
     def row_number(self, i: int) -> int:
         return int(self.row_numbers[i]) if self.row_numbers is not None else i + 1
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A grid held column by column, each column as codes into its distinct values (the
+    form `parse.Cells` types): a CSV file read by pyarrow makes one Python string per
+    distinct value, not one per cell.  Rows are made when asked for (the header scan reads
+    the first 30); a slice of rows shares the distinct values."""
+
+    codes: tuple[np.ndarray, ...]  # intp, one array per column, all the same length
+    uniques: tuple[np.ndarray, ...]  # object: the distinct values of each column, all str
+
+    def __len__(self) -> int:
+        return len(self.codes[0]) if self.codes else 0
+
+    @property
+    def width(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, key: int) -> list[Any]: ...
+    @overload
+    def __getitem__(self, key: slice) -> Columns: ...
+    def __getitem__(self, key: int | slice) -> list[Any] | Columns:
+        if isinstance(key, slice):
+            return Columns(tuple(c[key] for c in self.codes), self.uniques)
+        return [u[c[key]] for c, u in zip(self.codes, self.uniques, strict=True)]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return (self[i] for i in range(len(self)))
+
+    def distinct(self, j: int) -> set[Any]:
+        """The distinct values of column `j` that occur in these rows."""
+        if j >= self.width:
+            return set()
+        return set(self.uniques[j][np.unique(self.codes[j])].tolist())
 
 
 class SheetsAhead(Mapping[str, RawSheet]):

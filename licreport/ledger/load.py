@@ -18,7 +18,7 @@ from pandas.api.types import pandas_dtype
 from licreport.errors import DataError, SheetError, UnreadableFile, UsageError
 from licreport.ledger import safety
 from licreport.ledger.csvdir import date_style, read_csv_folder
-from licreport.ledger.headers import HeaderMatch, RawBook, RawSheet, find_header
+from licreport.ledger.headers import Columns, HeaderMatch, RawBook, RawSheet, find_header
 from licreport.ledger.model import Ledger, Table, cell_column, column_letter, empty_table
 from licreport.ledger.parse import Cells, DateOptions, convert, to_months, to_text
 from licreport.ledger.safety import Limits
@@ -167,8 +167,11 @@ def _build(raw: RawSheet, schema: Sheet, match: HeaderMatch | None, options: Dat
     start = match.index + 1
     data = raw.rows[start:]
     headed = [*match.columns.values(), *match.extra.values()]
-    grid = _grid(data, max(headed, default=-1) + 1)
-    cells = {j: Cells.of(grid[:, j]) for j in headed}
+    if isinstance(data, Columns):  # a CSV file read by pyarrow: already coded
+        cells = {j: Cells.coded(data.codes[j], data.uniques[j], text=True) for j in headed}
+    else:
+        grid = _grid(data, max(headed, default=-1) + 1)
+        cells = {j: Cells.of(grid[:, j]) for j in headed}
     blank_rows = np.ones(len(data), dtype=bool)
     for c in cells.values():
         blank_rows &= c.blank

@@ -90,9 +90,20 @@ class Cells:
             values = values.copy()
             values[is_bool] = ["TRUE" if v else "FALSE" for v in values[is_bool]]
             codes, uniques = pd.factorize(values)
+        return cls.coded(codes, uniques)
+
+    @classmethod
+    def coded(cls, codes: np.ndarray, uniques: Any, *, text: bool = False) -> Cells:
+        """From a column already coded: `codes` into its distinct values `uniques`, -1 for a
+        missing value (`pd.factorize`, or a CSV column read by pyarrow: `text`, every
+        distinct value a str)."""
         u = np.empty(len(uniques) + 1, dtype=object)
         u[:-1] = uniques
-        is_str = np.fromiter((type(v) is str for v in u), dtype=bool, count=len(u))
+        if text:
+            is_str = np.ones(len(u), dtype=bool)
+            is_str[-1] = False
+        else:
+            is_str = np.fromiter((type(v) is str for v in u), dtype=bool, count=len(u))
         text_u = np.full(len(u), None, dtype=object)
         text_u[is_str] = [v.strip() for v in u[is_str]]
         blank_u = is_str & (text_u == "")
