@@ -354,3 +354,33 @@ def test_a_run_forgets_the_sort_ranks_it_learnt(tmp_path: Path) -> None:
     code, _, err = reconcile(ledger, tmp_path / "out")
     assert code == 0, err
     assert not keys._RANKS
+
+
+def test_no_garbage_collection_while_a_ledger_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`api.load` reads and replays with the garbage collector paused (what it makes lives
+    on), and gives it back as it found it, after an error too."""
+    import gc
+
+    seen: list[bool] = []
+    real = api.load_ledger
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "load_ledger", spying)
+    assert gc.isenabled()
+    _, errors = api.load(SAMPLE)
+    assert seen == [False] and gc.isenabled() and not errors
+    with pytest.raises(Exception, match="no such file"):
+        api.load(tmp_path / "missing.xlsx")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        api.load(SAMPLE)
+        assert not gc.isenabled()  # paused by its caller: left paused
+    finally:
+        gc.enable()
+    assert seen == [False, False, False]
