@@ -604,13 +604,13 @@ def test_dates_after_2192_are_written_as_their_serials() -> None:
 
     days = [dt.date(2193, 1, 1), dt.date(2262, 4, 10), dt.date(1900, 3, 1)]
     values = pd.Series([pd.Timestamp(d) for d in days] + [pd.NaT])
-    cells = column_cells(values, "H", [2, 3, 4, 5], {DATE: 3})
+    cells = column_cells(values, "H", [2, 3, 4, 5], {DATE: 3}).to_pylist()
     want = [(d - dt.date(1899, 12, 30)).days for d in days]
     shown = [f'<c r="H{r}" s="3"><v>{n}</v></c>' for r, n in zip((2, 3, 4), want, strict=True)]
     assert cells == [*shown, ""]
     with_time = pd.Series([pd.Timestamp("2200-01-01 06:00"), pd.Timestamp("2026-12-01 18:00")])
     serials = [(pd.Timestamp(t) - pd.Timestamp("1899-12-30")) for t in ("2200-01-01", "2026-12-01")]
-    got = column_cells(with_time, "A", [1, 2], {DATE: 3})
+    got = column_cells(with_time, "A", [1, 2], {DATE: 3}).to_pylist()
     assert got == [
         f'<c r="A1" s="3"><v>{serials[0].days + 0.25!r}</v></c>',
         f'<c r="A2" s="3"><v>{serials[1].days + 0.75!r}</v></c>',
@@ -670,3 +670,41 @@ def test_a_part_written_apart_is_checked_and_its_errors_raised_here(tmp_path: Pa
         pkg.add_sheet("Fails", fails, cells=10**6)
         with open(tmp_path / "out2.xlsx", "wb") as fp, pytest.raises(ValueError, match="render"):
             pkg.write(fp)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["a", "", None, " lead", "trail\u2029", "x & <y>", "c\x01_x0041_", "s\udc80"]),
+        pd.Series(["plain", pd.NA, "\u3000wide", "in  side"], dtype="string"),
+        pd.Series([3, None, -12, 10**15], dtype="Int64"),
+        pd.Series([7, 0, 250]),
+        pd.Series(pd.to_datetime(["2026-12-01", None, "1900-03-01", "2262-04-10"])),
+    ],
+)
+def test_cells_joined_by_arrow_are_the_cells_rendered_one_by_one(values: pd.Series) -> None:
+    """`column_cells` joins the common dtypes' cells with Arrow: the same text as each
+    value rendered on its own (`lexical` + `render_cells`), blanks as "", a lone surrogate
+    as "?" (as the rows' UTF-8 encoding with "replace" wrote it), edge whitespace with
+    xml:space="preserve"."""
+    from licreport.outputs.xlsx.cells import (
+        DATE,
+        NUMBER,
+        TEXT,
+        column_cells,
+        lexical,
+        render_cells,
+    )
+
+    styles = {DATE: 3, NUMBER: 2, TEXT: 0}
+    rows = list(range(5, 5 + len(values)))
+    got = column_cells(values, "AB", rows, styles, "x:").to_pylist()
+    one_by_one = render_cells(lexical(values), "AB", rows, styles, "x:")
+    assert got == [c.encode("utf-8", "replace").decode("utf-8") for c in one_by_one]
+    if values.dtype == object:
+        assert got[0] == '<x:c r="AB5" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c>'
+        assert got[1:3] == ["", ""]
+        preserved = '<x:t xml:space="preserve"> lead</x:t>'
+        assert got[3] == f'<x:c r="AB8" t="inlineStr"><x:is>{preserved}</x:is></x:c>'
+        assert "x &amp; &lt;y&gt;" in got[5] and "c_x0001__x005F_x0041_" in got[6]
+        assert "<x:t>s?</x:t>" in got[7]

@@ -11,7 +11,16 @@ from typing import IO, cast
 import pandas as pd
 
 from licreport.outputs.xlsx import PatchError, constants
-from licreport.outputs.xlsx.cells import BOOL, DATE, NUMBER, TEXT, column_cells, text_cell
+from licreport.outputs.xlsx.cells import (
+    BOOL,
+    DATE,
+    NUMBER,
+    TEXT,
+    column_cells,
+    row_numbers,
+    text_cell,
+    xml_rows,
+)
 from licreport.outputs.xlsx.constants import BATCH
 from licreport.outputs.xlsx.packager import Package, SheetRef
 from licreport.outputs.xlsx.rowmap import RowMap
@@ -219,7 +228,8 @@ class SheetAppender:
                 out.write(f'<{p}row r="{r}">'.encode() + header + f"</{p}row>".encode())
         for i in range(0, self.n, BATCH):
             rows = list(range(self.first + i, min(self.first + i + BATCH, self.last + 1)))
-            cols = [
+            numbers = row_numbers(rows)
+            arrays = [
                 column_cells(
                     c.values.iloc[i : i + BATCH],
                     column_letter(idx),
@@ -227,9 +237,14 @@ class SheetAppender:
                     kinds,
                     p,
                     date1904=self.pkg.date1904,
+                    numbers=numbers,
                 )
                 for idx, c, kinds in self.columns
             ]
+            if t == len(trailing) or trailing[t][0] > rows[-1]:  # no row of the user's between
+                out.write(xml_rows(p, numbers, arrays))
+                continue
+            cols = [a.to_pylist() for a in arrays]
             lines = []
             for j, r in enumerate(rows):
                 while t < len(trailing) and trailing[t][0] < r:

@@ -17,9 +17,11 @@ from licreport.outputs.xlsx.cells import (
     TEXT,
     classify,
     column_cells,
+    row_numbers,
     series_kind,
     shown,
     text_cell,
+    xml_rows,
 )
 from licreport.outputs.xlsx.chart import CHART_ROWS, chart_top
 from licreport.outputs.xlsx.constants import BATCH, NS_MAIN, NS_R
@@ -153,6 +155,7 @@ def sheet_writer(
         kinds = [style_for(c.fmt, styles) for c in columns]
         for start in range(0, n, BATCH):
             rows = list(range(start + 2, min(start + BATCH, n) + 2))
+            numbers = row_numbers(rows)
             cells = [
                 column_cells(
                     c.values.iloc[start : start + BATCH],
@@ -162,15 +165,11 @@ def sheet_writer(
                     as_text=c.fmt == "text",
                     scale=100 if c.fmt == "percent" else 1,
                     date1904=date1904,
+                    numbers=numbers,
                 )
                 for i, c in enumerate(columns)
             ]
-            by_row = map("".join, zip(*cells, strict=True))  # each row's cells, in C
-            out.write(
-                "".join(
-                    f'<row r="{r}">{row}</row>' for r, row in zip(rows, by_row, strict=True)
-                ).encode("utf-8", "replace")
-            )
+            out.write(xml_rows("", numbers, cells))
         out.write(b"</sheetData>")
         if filters and columns:
             out.write(f'<autoFilter ref="A1:{last_col}{n + 1}"/>'.encode())
