@@ -490,6 +490,39 @@ def test_first_lines_are_the_first_of_splitlines(text: str, k: int, n: int) -> N
     assert _first_lines(text, k, n) == text.splitlines()[:k]
 
 
+@given(
+    lines=st.lists(
+        st.text(alphabet=st.sampled_from("ab;,\t \u00e9\u2028\r"), max_size=8),
+        min_size=1,
+        max_size=8,
+    ),
+    end=st.sampled_from(["\n", "\r\n", "\r", ""]),
+)
+def test_the_csv_readers_agree_on_any_text(lines: list[str], end: str) -> None:
+    """Whatever the lines (short, wide, blank, spaces, CR inside), each reader that takes
+    a file gives the grid and line numbers the `csv` module gives."""
+    from licreport.ledger import csvdir
+    from licreport.ledger.headers import Columns
+
+    data = ("\n".join(lines) + end).encode("utf-8")
+    if not data.strip(b"\r\n"):
+        return  # an empty file: no reader is asked
+    originals = csvdir._arrow_columns, csvdir._fast_grid
+    reads = [csvdir.parse_csv(data, "x.csv", "x", [])]
+    try:
+        csvdir._arrow_columns = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
+        csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
+    finally:
+        csvdir._arrow_columns, csvdir._fast_grid = originals  # type: ignore[assignment]
+    grids = [list(r.rows) if isinstance(r.rows, Columns) else r.rows for r in reads]
+    grids = [g.tolist() if not isinstance(g, list) else g for g in grids]
+    assert grids[0] == grids[2] and grids[1] == grids[2]
+    numbers = [list(r.row_numbers) for r in reads if r.row_numbers is not None]
+    assert numbers[0] == numbers[2] and numbers[1] == numbers[2]
+
+
 def test_columns_give_rows_slices_and_distinct_values() -> None:
     """`Columns`, the coded grid of a CSV file read by pyarrow: rows made on demand, a
     slice of rows sharing the distinct values, the distinct values of a column in it."""
