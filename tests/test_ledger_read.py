@@ -425,6 +425,23 @@ def test_an_impossible_month_in_renewals_names_its_cell(write_xlsx: Callable[...
     assert [e.cell for e in api.validate(path)] == ["B2"]
 
 
+def read_by_each_csv_reader(data: bytes) -> list[Any]:
+    """`parse_csv` of `data` as it reads it, then with pyarrow standing aside, then with
+    pandas' C reader too (the `csv` module alone)."""
+    from licreport.ledger import csvdir
+
+    reads = [csvdir.parse_csv(data, "x.csv", "x", [])]
+    originals = csvdir._arrow_columns, csvdir._fast_grid
+    try:
+        csvdir._arrow_columns = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
+        csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
+        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
+    finally:
+        csvdir._arrow_columns, csvdir._fast_grid = originals  # type: ignore[assignment]
+    return reads
+
+
 @pytest.mark.parametrize(
     ("text", "path"),
     [
@@ -448,21 +465,12 @@ def test_csv_fast_paths_read_the_grid_the_csv_module_reads(
     """pyarrow (`Columns`) and pandas' C reader, the fast paths of `parse_csv` (given the
     bytes of a UTF-8 file, or the text of others), give the very grid and line numbers of
     the `csv` module, or stand aside for the next."""
-    from licreport.ledger import csvdir
     from licreport.ledger.headers import Columns
 
     if "\ufeff" in text and encoding == "cp1252":
         pytest.skip("Windows-1252 has no byte-order mark")
     data = text.encode(encoding)
-    reads = [csvdir.parse_csv(data, "x.csv", "x", [])]
-    originals = csvdir._arrow_columns, csvdir._fast_grid
-    try:
-        csvdir._arrow_columns = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
-        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
-        csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
-        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
-    finally:
-        csvdir._arrow_columns, csvdir._fast_grid = originals  # type: ignore[assignment]
+    reads = read_by_each_csv_reader(data)
     if text.startswith("\ufeff") and encoding == "utf-8-sig":
         path = "csv"  # pyarrow and pandas would drop the second byte-order mark too
     taken = {Columns: "arrow", list: "csv"}.get(type(reads[0].rows), "pandas")
@@ -501,21 +509,12 @@ def test_first_lines_are_the_first_of_splitlines(text: str, k: int, n: int) -> N
 def test_the_csv_readers_agree_on_any_text(lines: list[str], end: str) -> None:
     """Whatever the lines (short, wide, blank, spaces, CR inside), each reader that takes
     a file gives the grid and line numbers the `csv` module gives."""
-    from licreport.ledger import csvdir
     from licreport.ledger.headers import Columns
 
     data = ("\n".join(lines) + end).encode("utf-8")
     if not data.strip(b"\r\n"):
         return  # an empty file: no reader is asked
-    originals = csvdir._arrow_columns, csvdir._fast_grid
-    reads = [csvdir.parse_csv(data, "x.csv", "x", [])]
-    try:
-        csvdir._arrow_columns = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
-        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
-        csvdir._fast_grid = lambda text, delimiter, utf8=None: None  # type: ignore[assignment]
-        reads.append(csvdir.parse_csv(data, "x.csv", "x", []))
-    finally:
-        csvdir._arrow_columns, csvdir._fast_grid = originals  # type: ignore[assignment]
+    reads = read_by_each_csv_reader(data)
     grids = [list(r.rows) if isinstance(r.rows, Columns) else r.rows for r in reads]
     grids = [g.tolist() if not isinstance(g, list) else g for g in grids]
     assert grids[0] == grids[2] and grids[1] == grids[2]
