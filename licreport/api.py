@@ -270,6 +270,14 @@ def status_model(
     out of everything the view shows, so a month is never counted twice; every figure
     dated on or before `as_of` is the same either way.
     """
+    return _status_and(book, as_of, horizon, policy, lambda: None)[0]
+
+
+def _status_and(
+    book: Book, as_of: pd.Timestamp, horizon: int, policy: str, also: Callable[[], T]
+) -> tuple[StatusView, T]:
+    """`status_model`, and `also()` made meanwhile beside the second half of the outlook
+    (on the second core from `OUTLOOK_PROCESS_MIN` contracts): a run's R8 totals."""
     _check_outlook(horizon, policy)
     firsts = outlook_months(as_of, horizon)
     without = without_recorded_runs(book.ledger, [f"{f:%Y-%m}" for f in firsts])
@@ -291,10 +299,13 @@ def status_model(
     if len(halves) == 2:
         first, second = (partial(projection, c, b, firsts, policy) for c, b in halves)
         forked = len(contracts) >= OUTLOOK_PROCESS_MIN
-        (one, made), two = in_two(lambda: (first(), parts()), second, fork=forked)
+        (one, made), (two, extra) = in_two(
+            lambda: (first(), parts()), lambda: (second(), also()), fork=forked
+        )
         projected = [one, two]
     else:
         projected, made = [projection(contracts, at_f1, firsts, policy)], parts()
+        extra = also()
     outlook = build_outlook(
         contracts,
         at_f1,
@@ -307,7 +318,7 @@ def status_model(
         tiers=tiers,
         projected=projected,
     )
-    return status_view(made, at_f1, outlook, policy)
+    return status_view(made, at_f1, outlook, policy), extra
 
 
 def _check_outlook(horizon: int, policy: str) -> None:
@@ -426,7 +437,7 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
-OUTLOOK_FIRST_SHARE = 0.45  # of the contracts, projected here beside the view's other parts
+OUTLOOK_FIRST_SHARE = 0.52  # of the contracts, projected here beside the view's other parts
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
 REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order and R8 by a second process
 
@@ -446,24 +457,18 @@ def _two_cores(ledger: Ledger) -> Both:
 def _beside(
     write: LedgerWriter, warn: Callable[[str], None], then: Callable[[], T], *, fork: bool
 ) -> T:
-    """`then()` here, then `write.second`, while `write.first` (the workbook and the
-    computed sheets, a run's largest output) runs in a forked child (`in_two`); the
-    warnings of both are told once both are done, the child's first.  A child that
-    fails leaves half-written temps: `first` starts by clearing them."""
-
-    def here() -> tuple[T, list[str]]:
-        result = then()
-        told: list[str] = []
-        write.second(told.append)
-        return result, told
+    """`then()` here while the updated ledger is written (`write`: the workbook and the
+    computed sheets, a run's largest output, then a CSV ledger's own files) by a forked
+    child (`in_two`); its warnings are told once both are done.  A child that fails
+    leaves half-written temps: its shares start by clearing or overwriting them."""
 
     def child() -> list[str]:
         told: list[str] = []
-        write.first(told.append)
+        write.write(told.append)
         return told
 
-    (result, second_told), first_told = in_two(here, child, fork=fork)
-    for line in [*first_told, *second_told]:
+    result, told = in_two(then, child, fork=fork)
+    for line in told:
         warn(line)
     return result
 
@@ -515,16 +520,11 @@ def report_name(month: str, partner: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class LedgerWriter:
-    """The updated ledger, written to its staged temps in two shares that touch different
-    files, so that two processes can write them side by side (`_beside`)."""
+    """The updated ledger: its final paths, and what writes it to their staged temps (and
+    is told where to warn)."""
 
     finals: list[Path]
-    first: Callable[[Callable[[str], None]], None]  # the workbook, the computed sheets
-    second: Callable[[Callable[[str], None]], None]  # a CSV ledger's own files
-
-    def write(self, warn: Callable[[str], None]) -> None:
-        self.first(warn)
-        self.second(warn)
+    write: Callable[[Callable[[str], None]], None]
 
 
 def _ledger_writer(
@@ -534,17 +534,17 @@ def _ledger_writer(
     month: str,
     appended: dict[str, pd.DataFrame],
     view: StatusView,
-    book: Book,
+    checks: pd.DataFrame,
     removed: dict[str, list[int]] | None = None,
 ) -> LedgerWriter:
     """Register the updated workbook and, for a CSV ledger, the updated CSV folder with the
-    computed sheets (from `view`, and the R8 checks of `book`) as CSV files too, in
-    `stage`; return what writes them to their temps (and is told where to warn).
+    computed sheets (from `view`, and the R8 `checks` of the book after `appended`) as CSV
+    files too, in `stage`; return what writes them to their temps (and is told where to
+    warn).
 
     A CSV ledger's workbook is written only when every sheet fits in a worksheet (SPEC
     §12), else its writer warns which do not (the workbook is an optional final).  Its
-    folder is shared: the `first` share writes the computed sheets (and checks the R8
-    totals of the Checks sheet first), the `second` the ledger's own files.
+    folder holds the ledger's own files and the computed sheets.
 
     The workbook keeps the input's suffix: an .xlsm keeps its macros and Excel
     refuses a macro workbook named .xlsx.
@@ -563,15 +563,16 @@ def _ledger_writer(
     workbook = stage.path(book_path, optional=csv)
     folder = stage.path(finals[-1])
     if csv:
-        folder.mkdir()  # both shares write in it
+        folder.mkdir()
     computed_files = [csvout.computed_file_name(name) for name in sheets.COMPUTED]
 
-    def first(warn: Callable[[str], None]) -> None:
-        # a share that failed part way starts again from nothing
+    def write(warn: Callable[[str], None]) -> None:
+        # a writer that failed part way (a forked child) starts again from nothing; the
+        # ledger's own files are copied over whatever it left
         for temp in [workbook, *(folder / name for name in computed_files if csv)]:
             if temp.exists():
                 temp.unlink()
-        made = sheets.computed_sheets(view, _check_conservation(book))
+        made = sheets.computed_sheets(view, checks)
         too_big = csvout.oversized_sheets(ledger, appended, made, removed) if csv else {}
         if too_big:
             sizes = ", ".join(f"{name} has {n:,} rows" for name, n in too_big.items())
@@ -583,14 +584,12 @@ def _ledger_writer(
             write_workbook(ledger, workbook, appended=appended, computed=made, **extra)
         if csv:
             csvout.write_computed(folder, made, ledger)
-
-    def second(warn: Callable[[str], None]) -> None:
-        if csv:  # the computed sheets of the input, if it is an output folder, are not copied
+            # the computed sheets of the input, if it is an output folder, are not copied
             write_csv_folder(
                 ledger, folder, appended=appended, warn=warn, skip=computed_files, **extra
             )
 
-    return LedgerWriter(finals, first, second)
+    return LedgerWriter(finals, write)
 
 
 def _never_the_input(source: Path, finals: list[Path]) -> None:
@@ -629,10 +628,10 @@ def recover(
     appended = {"Pool": pool_rows, "Clients": client_rows}
     after = apply_rows(loaded.book, appended)
     _assert_clean(after)
-    _check_conservation(after)
+    checks = _check_conservation(after)
     view = status_model(after, ts)
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        writer = _ledger_writer(stage, outputs.out_dir, loaded, _month(ts), appended, view, after)
+        writer = _ledger_writer(stage, outputs.out_dir, loaded, _month(ts), appended, view, checks)
         writer.write(options.warn)
         finals = stage.written(writer.finals)
     return doc, finals
@@ -878,7 +877,10 @@ def _month_run(
     plan = month.plan
     assert plan is not None
     progress("recovery")
-    view = status_model(book, first, run.horizon, run.policy)
+    # the R8 totals after the run's rows (the Checks sheet) beside the outlook's second half
+    view, checks = _status_and(
+        book, first, run.horizon, run.policy, partial(_check_conservation, book)
+    )
     summary = [
         f"caught up {p.month}: " + "; ".join(_summary(p.plan)[:3])
         for p in plans[:-1]
@@ -902,16 +904,13 @@ def _month_run(
         return document, renewal, status_doc
 
     if run.dry_run:
-        _check_conservation(book)
         summary.append("dry run: nothing was written (run again without --dry-run to record it)")
         return RunResult(documents()[0], [], summary)
     appended = _all_rows([p.appended for p in plans])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
         progress("workbook")
-        # the Checks sheet is the R8 totals after the run's rows: the writer checks them
-        # (on the second core) before it writes the computed sheets
         writer = _ledger_writer(
-            stage, outputs.out_dir, loaded, run.month, appended, view, book, month.removed
+            stage, outputs.out_dir, loaded, run.month, appended, view, checks, month.removed
         )
         if not with_report:
             progress("status")

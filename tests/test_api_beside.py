@@ -277,37 +277,49 @@ def test_r8_checked_beside_the_plan_still_stops_the_run(
     assert "partner IBX" in stopped_alike(tmp_path, monkeypatch, "REPLAY_PROCESS_MIN")
 
 
-def test_r8_after_the_runs_rows_checked_by_the_writer_stops_the_run(
+def test_r8_after_the_runs_rows_checked_beside_the_outlook_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The R8 totals after the run's rows are checked by the writer before it writes (in
-    the forked child): totals that do not balance (simulated) stop the run with the same
-    error, forked or not, and nothing is written."""
+    """The R8 totals after the run's rows (the Checks sheet) are made beside the outlook's
+    second half, in its forked child: totals that do not balance (simulated) stop the run
+    with the same error, forked or not, and nothing is written; balanced, the child made
+    them."""
     import pandas as pd
 
     from licreport.ledger.schema import MONTH_FIRST
 
     original = api.conservation
+    log = tmp_path / "pids"
+    unbalanced = [True]
 
-    def unbalanced_after_the_run(ledger: Any, *args: Any) -> pd.DataFrame:
+    def after_the_run(ledger: Any, *args: Any) -> pd.DataFrame:
         table = original(ledger, *args)
         if (ledger["Renewals"][MONTH_FIRST] == pd.Timestamp("2026-12-01")).any():
-            table.loc[table.index[0], "difference"] = 1
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()}\n")
+            if unbalanced[0]:
+                table.loc[table.index[0], "difference"] = 1
         return table
 
-    monkeypatch.setattr(api, "conservation", unbalanced_after_the_run)
-    stopped_alike(tmp_path, monkeypatch, "WRITE_PROCESS_MIN")
+    monkeypatch.setattr(api, "conservation", after_the_run)
+    stopped_alike(tmp_path, monkeypatch, "OUTLOOK_PROCESS_MIN")
     dry = CliRunner().invoke(main, ["renew", str(SAMPLE), "--month", "2026-12", "--dry-run"])
     assert dry.exit_code == 1 and "conservation check failed" in dry.stderr  # checked too
+    unbalanced[0] = False
+    log.unlink()
+    code, _, stderr = reconcile(SAMPLE, tmp_path / "balanced")
+    assert code == 0, stderr
+    pids = log.read_text().split()
+    assert len(pids) == 1 and pids[0] != str(os.getpid())  # once, by the child
 
 
 def test_a_csv_folder_written_in_two_shares_never_keeps_last_months_computed_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A CSV ledger's own files are written by the run while a forked child writes the
-    computed sheets into the same folder.  Run on last month's output folder (which holds
-    last month's computed files), the new folder is the one a folder without them gives,
-    forked or not."""
+    """A CSV ledger's folder is written by the forked writer: its own files and the
+    computed sheets.  Run on last month's output folder (which holds last month's
+    computed files), the new folder is the one a folder without them gives, forked or
+    not."""
     from licreport.outputs import csvout
 
     code, _, stderr = reconcile(SAMPLE_CSV, tmp_path / "dec")
