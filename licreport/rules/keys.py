@@ -218,12 +218,48 @@ def account_ids(keys: list[np.ndarray]) -> np.ndarray:
     return ids.astype(np.int64).reshape(-1)
 
 
+def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key primary) for integer keys: the keys packed as
+    the digits of one int64, then one stable argsort.  numpy's stable sort of int64 is a
+    timsort, which takes rows already in order as one run: a run's rows appended to a
+    replayed book's 2.5 million movements (12 x SPEC §6) are ordered in 0.1 s, where
+    `np.lexsort` sorts every key again (0.8 s).  A key too wide to pack (a timestamp in
+    nanoseconds) is packed as the rank of its value among its distinct values; keys that
+    still need more than 63 bits go to `np.lexsort`."""
+    if not len(keys) or not len(keys[0]):
+        return np.lexsort(keys) if len(keys) else np.zeros(0, dtype=np.intp)
+    digits: list[tuple[np.ndarray, int]] = []
+    bits = 0
+    for key in reversed(keys):  # the primary key first
+        if key.dtype.kind not in "iub":
+            return np.lexsort(keys)
+        low = int(key.min())
+        width = (int(key.max()) - low).bit_length()
+        if width > PACKED_BITS // 2:
+            codes, distinct = pd.factorize(key, sort=True)
+            digit, width = codes.astype(np.int64), (len(distinct) - 1).bit_length()
+        else:
+            digit = key.astype(np.int64) - low
+        bits += width
+        if bits > PACKED_BITS:
+            return np.lexsort(keys)
+        digits.append((digit, width))
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    for digit, width in digits:
+        packed <<= width
+        packed |= digit
+    return np.argsort(packed, kind="stable")
+
+
+PACKED_BITS = 63  # an int64's bits that `lexsort` packs keys into (no sign)
+
+
 def sorted_order(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Positions of `frame`'s rows in the order of a stable ``sort_values(columns)``."""
     if not len(frame):
         return np.zeros(0, dtype=np.intp)
     try:
-        return np.lexsort([sort_key(frame[c]) for c in reversed(columns)])
+        return lexsort([sort_key(frame[c]) for c in reversed(columns)])
     except TypeError:  # values that do not compare (text and numbers): pandas decides
         plain = frame[list(columns)].reset_index(drop=True)
         return plain.sort_values(list(columns), kind="stable").index.to_numpy()
@@ -235,7 +271,7 @@ def sorted_groups(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarr
     ``groupby(dropna=False)``), so a groupby on `group` needs no text keys factorised
     again.  Raises TypeError for values that do not compare."""
     ranks = [sort_key(frame[c]) for c in columns]
-    order = np.lexsort(ranks[::-1]) if len(frame) else np.zeros(0, dtype=np.intp)
+    order = lexsort(ranks[::-1]) if len(frame) else np.zeros(0, dtype=np.intp)
     change = np.zeros(len(order), dtype=bool)
     change[:1] = True
     for rank in ranks:

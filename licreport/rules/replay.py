@@ -22,7 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
-from licreport.rules.keys import account_ids, sort_key
+from licreport.rules.keys import account_ids, lexsort, sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -231,7 +231,7 @@ class Ordering:
 
 def ordering(moves: pd.DataFrame) -> Ordering:
     """The replay order of `moves`: a stable sort on account, partner, product, term,
-    date, inflows first, sheet and row (blanks last), taken with one `np.lexsort` of
+    date, inflows first, sheet and row (blanks last), taken with one `lexsort` of
     integer keys (each text key factorised once in sorted order), and the running
     balance as a cumsum per run of one account (an account's rows are contiguous once
     sorted).  Arrays only: a forked process can make them and hand them back cheaply."""
@@ -244,7 +244,7 @@ def ordering(moves: pd.DataFrame) -> Ordering:
     last = len(SHEET_ORDER)  # blank or unknown: last, as a NaN sorts
     sheet = np.array([SHEET_ORDER.get(s, last) for s in names] + [last], dtype=np.int64)[codes]
     row = sort_key(moves["row"])
-    order = np.lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
+    order = lexsort((row, sheet, out, when, account)) if n else np.zeros(0, dtype=np.intp)
     ids = account[order]
     delta = moves["delta"]
     if not (n and delta.dtype == np.int64):
