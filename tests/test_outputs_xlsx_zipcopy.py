@@ -230,3 +230,27 @@ def test_copier_on_every_supported_python(version: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert f"copied ({version.replace('.', ', ')})" in done.stdout
+
+
+@pytest.mark.parametrize("spoilt", [[], ["b.xml"], ["d.xml", "a.xml"], ["c.xml"]])
+def test_first_corrupt_is_testzip(tmp_path: Path, spoilt: list[str]) -> None:
+    """`first_corrupt` checks the entries in two threads: the entry `testzip` names
+    (the first in the file whose data does not match its CRC), or None."""
+    from licreport.outputs.xlsx.zipcopy import first_corrupt
+
+    path = tmp_path / "book.zip"
+    sizes = {"a.xml": 50_000, "b.xml": 3_000_000, "c.xml": 10, "d.xml": 700_000}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, size in sizes.items():
+            z.writestr(name, bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        for name in spoilt:  # one byte of the stored data changed: its CRC no longer holds
+            info = z.getinfo(name)
+            start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+            data[start + info.file_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as z:
+        expected = z.testzip()
+    assert first_corrupt(path) == expected
+    assert expected == (min(spoilt, key=list(sizes).index) if spoilt else None)

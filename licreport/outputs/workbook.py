@@ -53,6 +53,7 @@ from licreport.outputs.xlsx.worksheet import (
     sheet_writer,
 )
 from licreport.outputs.xlsx.xmlwriter import check_xml
+from licreport.outputs.xlsx.zipcopy import first_corrupt
 
 __all__ = ["ChartSpec", "ComputedSheet", "write_csv_folder", "write_workbook"]
 
@@ -448,8 +449,8 @@ def verify(
     the others are read back from the file.
     """
     checked = checked or {}
+    bad = first_corrupt(target)
     with zipfile.ZipFile(target) as z:
-        bad = z.testzip()
         if bad is not None:
             raise PatchError(f"the written workbook is corrupt at {bad}")
         for name in parts:
