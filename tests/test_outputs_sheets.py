@@ -162,7 +162,8 @@ def test_no_empty_series_and_only_the_top_partners(monkeypatch: pytest.MonkeyPat
 
 def test_clients_short_joined_as_a_groupby_would() -> None:
     """Forecast's clients_short: the rows of each group in order, "client short" joined
-    with ", "; a blank key has no group (as in a groupby)."""
+    with ", "; a blank key has no group (as in a groupby).  Joined by Arrow, the same
+    Series as the Python join per group, which a blank client still takes."""
     rng = np.random.default_rng(7)
     n = 500
     keys = ["partner", "month", "kind", "product", "term"]
@@ -183,3 +184,10 @@ def test_clients_short_joined_as_a_groupby_would() -> None:
     assert got.index.equals(expected.index)
     assert got.tolist() == expected.tolist()
     assert sheets._joined(risk.iloc[:0], keys).empty
+    pd.testing.assert_series_equal(got, sheets._joined_by_python(risk, keys))
+    # a blank client has no text for Arrow: joined by Python (as "nan 3"), as before
+    row = int(np.flatnonzero(risk[keys].notna().all(axis=1))[0])
+    blank = risk.assign(client=risk["client"].where(risk.index != row, None))
+    by_python = sheets._joined_by_python(blank, keys)
+    pd.testing.assert_series_equal(sheets._joined(blank, keys), by_python)
+    assert not by_python.equals(got)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api.types import is_integer_dtype
 
 from licreport.outputs.terms import term_labels
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
-from licreport.rules.keys import sort_rows
+from licreport.rules.keys import sort_rows, sorted_groups
 from licreport.rules.status import StatusView, partner_summary
 
 CHART_PARTNERS = 10  # the chart shows the partners with the most at risk, at most this many
@@ -148,10 +151,49 @@ def forecast_sheet(view: StatusView) -> ComputedSheet:
 
 
 def _joined(risk: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """Per group of `keys` (in order of appearance), its clients left short as one text:
-    "C1 3, C2 1".  One Python join per group on a sorted array: a groupby with a Python
-    function builds a Series per group, which at 12 x SPEC §6 (1.3 million rows at risk)
-    takes seconds."""
+    """Per group of `keys` (in order of appearance; a blank key has no group, as in a
+    groupby), its clients left short as one text: "C1 3, C2 1", in row order.  The rows
+    are ordered by the keys'
+    sort codes and each group's texts joined by Arrow (a list array cut at the groups):
+    at 12 x SPEC §6, 1.3 million rows at risk in 0.3 s, where a Python join per group
+    takes 0.9 s and a groupby with a Python function seconds.  A blank client (no text
+    for Arrow) or keys that do not compare: a Python join per group."""
+    keyed = risk[keys].notna().all(axis=1).to_numpy(dtype=bool)
+    if not keyed.all():
+        risk = risk[keyed]
+    if not len(risk):
+        return _joined_by_python(risk, keys)
+    try:
+        order, group = sorted_groups(risk, keys)
+    except TypeError:
+        return _joined_by_python(risk, keys)
+    try:
+        clients = pa.array(
+            risk["client"].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
+        )
+    except (pa.ArrowException, UnicodeEncodeError):  # not text, or a lone surrogate
+        clients = None
+    if clients is None or clients.null_count or not is_integer_dtype(risk["short"]):
+        return _joined_by_python(risk, keys)
+    text = pc.binary_join_element_wise(
+        clients,
+        pa.array(risk["short"].to_numpy(dtype=np.int64)).cast(pa.large_string()),
+        pa.scalar(" ", pa.large_string()),
+    ).take(pa.array(order))
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    offsets = pa.array(np.append(starts, len(order)), type=pa.int64())
+    joined = pc.binary_join(
+        pa.LargeListArray.from_arrays(offsets, text), pa.scalar(", ", pa.large_string())
+    ).to_numpy(zero_copy_only=False)
+    firsts = order[starts]
+    seen = np.argsort(firsts, kind="stable")  # the groups in order of appearance
+    index = pd.MultiIndex.from_frame(risk[keys].iloc[firsts[seen]])
+    return pd.Series(joined[seen], index=index, dtype="str")
+
+
+def _joined_by_python(risk: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """`_joined` with one Python join per group (in order of appearance), for any
+    values."""
     codes = risk.groupby(keys, sort=False).ngroup().to_numpy()
     keep = np.flatnonzero(codes >= 0)  # a blank key has no group, as in a groupby
     order = keep[np.argsort(codes[keep], kind="stable")]
