@@ -173,3 +173,18 @@ def test_clients_at_risk_is_the_groupby_it_replaces(seed: int) -> None:
     outlook = replace(view_from(sample_docs()["status"], []).outlook, at_risk=risk)
     got = status.clients_at_risk(outlook)
     pd.testing.assert_frame_equal(got, want[got.columns.tolist()])
+
+
+def test_month_text_of_each_kind_of_month_column() -> None:
+    """`history.month_text` (made once per distinct value): dates, periods and text as
+    ``YYYY-MM``, a blank staying blank, row for row."""
+    from licreport.rules.history import month_text
+
+    dates = pd.Series(pd.to_datetime(["2026-12-01", None, "2027-01-31", "2026-12-01"]))
+    periods = pd.Series(pd.PeriodIndex(["2026-12", None, "2027-01", "2026-12"], freq="M"))
+    text = pd.Series(["2026-12-01", None, "2027-01", "2026-12-15"], dtype="str")
+    for column in (dates, periods, text):
+        got = month_text(column)
+        assert got.iloc[[0, 2, 3]].tolist() == ["2026-12", "2027-01", "2026-12"]
+        assert pd.isna(got.iloc[1])
+        assert got.index.equals(column.index)

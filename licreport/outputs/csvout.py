@@ -35,7 +35,7 @@ from licreport.errors import LicreportError, UnreadableFile
 from licreport.ledger.csvdir import decimal_for, sniff_delimiter
 from licreport.ledger.model import CsvFormat, Ledger, Table
 from licreport.ledger.schema import BY_NAME, normalise
-from licreport.rules.keys import distinct_objects
+from licreport.rules.keys import by_distinct, distinct_objects
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -238,13 +238,6 @@ def _fields(values: pd.Series, form: CsvFormat) -> list[str]:
     elif isinstance(dtype, pd.StringDtype):
         return defused(values.to_numpy(dtype=object, na_value=""))
     return [field(v, form) for v in values.tolist()]
-
-
-def by_distinct(values: pd.Series, text: Callable[[pd.Index], Iterable[str]]) -> list[str]:
-    """The text of every value, made by `text` once per distinct value (`text` takes them
-    as an Index): 1.2 million dates hold a few thousand days.  Missing values are ""."""
-    codes, uniques = pd.factorize(values)  # a missing value's code is -1: the last item
-    return np.array([*text(uniques), ""], dtype=object)[codes].tolist()
 
 
 def defused(text: np.ndarray) -> list[str]:

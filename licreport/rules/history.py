@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from licreport.ledger.schema import CREDIT, EXCHANGE
+from licreport.rules.keys import by_distinct
 
 COLUMNS = [
     "partner", "month", "requested", "renewed", "dropped",
@@ -21,12 +22,16 @@ COUNTS = COLUMNS[2:]
 
 
 def month_text(values: pd.Series) -> pd.Series:
-    """A month column (text, Period or 1st-of-month date) as ``YYYY-MM`` text."""
-    if isinstance(values.dtype, pd.PeriodDtype):
-        return values.dt.strftime("%Y-%m")
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.strftime("%Y-%m")
-    return values.astype("str").str.slice(0, 7)
+    """A month column (text, Period or date) as ``YYYY-MM`` text, made once per distinct
+    value (`by_distinct`: a run's 700,000 exchanges at 12 x SPEC §6 hold a few hundred
+    days, each formatted once instead of 0.25 s of strftime a row); blank stays blank."""
+    if isinstance(values.dtype, pd.PeriodDtype) or pd.api.types.is_datetime64_any_dtype(
+        values.dtype
+    ):
+        text = by_distinct(values, lambda u: pd.Series(u).dt.strftime("%Y-%m").tolist())
+    else:
+        text = by_distinct(values, lambda u: [str(v)[:7] for v in u])
+    return pd.Series(text, index=values.index, dtype="str").where(values.notna())
 
 
 def history(renewals: pd.DataFrame, exchanges: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +53,7 @@ def history(renewals: pd.DataFrame, exchanges: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     ex = exchanges[exchanges["date"].notna() & exchanges["partner"].notna()]
-    ex = ex.assign(month=ex["date"].dt.strftime("%Y-%m"), points=ex["points"].fillna(0))
+    ex = ex.assign(month=month_text(ex["date"]), points=ex["points"].fillna(0))
     bought = ex[(ex["type"] == EXCHANGE).fillna(False) & ex["run"].notna()]
     credited = ex[(ex["type"] == CREDIT).fillna(False)]
     keys = ["partner", "month"]

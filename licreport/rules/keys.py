@@ -21,7 +21,7 @@ import ctypes
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +85,13 @@ def _identities(objects: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     pointers = (ctypes.c_ssize_t * len(objects)).from_address(objects.ctypes.data)
     return np.frombuffer(memoryview(pointers), dtype=np.intp).copy()
+
+
+def by_distinct(values: pd.Series, text: Callable[[pd.Index], Iterable[str]]) -> list[str]:
+    """The text of every value, made by `text` once per distinct value (`text` takes them
+    as an Index): 1.2 million dates hold a few thousand days.  Missing values are ""."""
+    codes, uniques = pd.factorize(values)  # a missing value's code is -1: the last item
+    return np.array([*text(uniques), ""], dtype=object)[codes].tolist()
 
 
 def distinct_objects(objects: np.ndarray) -> np.ndarray:
