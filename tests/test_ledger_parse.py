@@ -335,3 +335,25 @@ def test_exchanges_optional_ints_and_choice(write_xlsx: Callable[..., Path]) -> 
     assert frame["date"].tolist() == [D("2026-01-23"), D("2026-01-02")]
     assert [*EXCHANGES.names, "_row"] == list(frame.columns)
     assert [*DISCOUNTS.names, "_row"] == list(ledger["Discounts"].columns)
+
+
+def test_to_months_reads_each_month_once_row_for_row() -> None:
+    """`to_months`: canonical ``YYYY-MM`` text and the 1st of the month per row, blank
+    staying blank, and each unreadable month reported at its row (in row order)."""
+    from licreport.ledger.parse import to_months
+
+    text = pd.Series(
+        ["2026-12", None, "2027-13", "2026-12", "Dec 2026", "2027-13", "2027-01"],
+        index=range(10, 17),
+        dtype="str",
+    )
+    canonical, first, problems = to_months(text)
+    assert canonical.index.equals(text.index) and first.index.equals(text.index)
+    assert canonical.iloc[[0, 3, 6]].tolist() == ["2026-12", "2026-12", "2027-01"]
+    assert canonical.iloc[[1, 2, 4, 5]].isna().all()
+    assert first.iloc[0] == pd.Timestamp("2026-12-01") and pd.isna(first.iloc[1])
+    assert first.iloc[[2, 4, 5]].isna().all()
+    assert [pos for pos, _ in problems] == [2, 4, 5]  # positions, not the index
+    assert '"2027-13" is not a possible month' in problems[0][1]
+    assert problems[1][1] == '"Dec 2026" is not a month (YYYY-MM)'
+    assert problems[2][1] == problems[0][1]

@@ -406,16 +406,17 @@ def to_months(text: pd.Series) -> tuple[pd.Series, pd.Series, Problems]:
     """
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     read = [read_month(u) for u in uniques]
+    bad = np.array([isinstance(r, Bad) for r in read] + [False], dtype=bool)
     firsts = np.array(
         [np.datetime64("NaT", "ns") if isinstance(r, Bad) else r.to_datetime64() for r in read]
         + [np.datetime64("NaT", "ns")],
         dtype="datetime64[ns]",
     )
+    texts = np.array(
+        [np.nan if isinstance(r, Bad) else r.strftime("%Y-%m") for r in read] + [np.nan],
+        dtype=object,
+    )
     first = pd.Series(firsts[codes], index=text.index)  # code -1 (blank) -> the trailing NaT
-    canonical = first.dt.strftime("%Y-%m").astype("str").where(first.notna(), np.nan)
-    problems: Problems = [
-        (int(pos), str(read[code]))
-        for pos, code in enumerate(codes)
-        if code >= 0 and isinstance(read[code], Bad)
-    ]
-    return canonical.astype("str"), first, problems
+    canonical = pd.Series(texts[codes], index=text.index, dtype="str")
+    problems: Problems = [(int(pos), str(read[codes[pos]])) for pos in np.flatnonzero(bad[codes])]
+    return canonical, first, problems
