@@ -81,6 +81,26 @@ def test_sort_key_remembers_string_ranks_by_identity(monkeypatch: pytest.MonkeyP
     pd.testing.assert_frame_equal(got, part.sort_values("client_memo", kind="stable"))
 
 
+def test_known_text_in_new_objects_is_ranked_without_a_sort(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows a forked process hands back hold the same text in new (unpickled) objects:
+    they get the ranks of their text, found in the sorted texts, with no sort."""
+    keys._RANKS.clear()
+    base = _ids(20_000, 5_000, seed=6).rename("back")
+    want = sort_key(base)
+    copies = _fresh_copies(base)
+
+    def no_sort(*args: object, **kwargs: object) -> None:
+        raise AssertionError("sorted again")
+
+    with monkeypatch.context() as m:
+        m.setattr(np, "argsort", no_sort)
+        got = sort_key(copies)
+    np.testing.assert_array_equal(got, want)
+    assert len(keys._RANKS["back"].objects) == len({*map(id, base), *map(id, copies)})
+
+
 @pytest.mark.parametrize("other", ["copies", "blanks", "new ids", "numbers"])
 def test_remembered_ranks_sort_as_text_sorts(other: str) -> None:
     """A column mixing remembered objects with others (the same text in new objects,
@@ -177,3 +197,17 @@ def test_lexsort_takes_rows_in_order_as_they_are() -> None:
     got = keys.lexsort(both)
     np.testing.assert_array_equal(got, np.lexsort(both))
     assert (np.diff(got[got < 50_000]) > 0).all()
+
+
+def test_same_objects_gives_the_text_in_the_objects_of_the_frame_it_came_from() -> None:
+    """`same_objects`: each value whose text the other column holds becomes that column's
+    object (identity), the others (text it lacks, blanks) stay; the text is unchanged."""
+    base = _ids(5_000, 800, seed=8).rename("client")
+    copies = pd.concat(
+        [_fresh_copies(base[:300]), pd.Series(["B1", None], dtype="str")], ignore_index=True
+    ).rename("client")
+    got = keys.same_objects(copies, base)
+    pd.testing.assert_series_equal(got, copies)
+    known = set(map(id, base))
+    assert all(id(v) in known for v in got[:300])
+    assert id(got[300]) not in known and pd.isna(got[301])
