@@ -164,15 +164,12 @@ def partner_halves(
     sizes = counts.reindex(partners).to_numpy()
     cut = int(np.searchsorted(np.cumsum(sizes), sizes.sum() * first_share)) + 1
     first = set(partners[: min(cut, len(partners) - 1)])
-
-    def half(frame: pd.DataFrame, second: bool) -> pd.DataFrame:
-        inside = frame["partner"].isin(first).to_numpy(dtype=bool)
-        return frame[~inside if second else inside]
-
+    frames = (contracts, start.annual, start.monthly, start.points)
+    inside = [f["partner"].isin(first).to_numpy(dtype=bool) for f in frames]  # once each
     halves = []
     for second in (False, True):
-        pools = (half(f, second) for f in (start.annual, start.monthly, start.points))
-        halves.append((half(contracts, second), Balances(*pools)))
+        c, *pools = (f[~i if second else i] for f, i in zip(frames, inside, strict=True))
+        halves.append((c, Balances(*pools)))
     return halves
 
 
