@@ -437,7 +437,7 @@ def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process
-OUTLOOK_FIRST_SHARE = 0.52  # of the contracts, projected here beside the view's other parts
+OUTLOOK_FIRST_SHARE = 0.5  # of the contracts, projected here beside the view's other parts
 WRITE_PROCESS_MIN = 20_000  # ledger rows: below this a second process costs more than it saves
 REPLAY_PROCESS_MIN = 20_000  # ledger rows: the replay order and R8 by a second process
 
