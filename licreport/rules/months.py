@@ -167,10 +167,10 @@ def plan_month(
         (c1, b1), (c2, b2) = halves
         one, two = both(partial(plan_of, c1, b1), partial(plan_of, c2, b2))
         # the second half may come from a forked process: its text in the book's objects
-        lines = two.lines.assign(
+        theirs = two.lines.assign(
             **{k: same_objects(two.lines[k], c2[k]) for k in ("partner", "client")}
         )
-        plan = joined_plans([one, replace(two, lines=lines)])
+        plan = joined_plans([one, replace(two, lines=theirs)])
     else:
         plan = plan_of(contracts, before)
     if plan_book is not book and plan.lines.empty and plan.exchanges.empty:
