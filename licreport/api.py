@@ -460,7 +460,7 @@ def _beside(
     """`then()` here while the updated ledger is written (`write`: the workbook and the
     computed sheets, a run's largest output, then a CSV ledger's own files) by a forked
     child (`in_two`); its warnings are told once both are done.  A child that fails
-    leaves half-written temps: its shares start by clearing or overwriting them."""
+    leaves half-written temps: the writer starts by clearing or overwriting them."""
 
     def child() -> list[str]:
         told: list[str] = []

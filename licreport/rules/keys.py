@@ -257,7 +257,7 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
     the digits of one int64, then one stable argsort.  numpy's stable sort of int64 is a
     timsort, which takes rows already in order as one run: a run's rows appended to a
     replayed book's 2.5 million movements (12 x SPEC §6) are ordered in 0.1 s, where
-    `np.lexsort` sorts every key again (0.8 s).  A key too wide to pack (a timestamp in
+    `np.lexsort` sorts every key again (0.6 s).  A key too wide to pack (a timestamp in
     nanoseconds) is packed as the rank of its value among its distinct values; keys that
     still need more than 63 bits go to `np.lexsort`."""
     if not len(keys) or not len(keys[0]):
