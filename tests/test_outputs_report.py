@@ -732,3 +732,39 @@ def test_whole_numbers_take_the_short_path_to_the_same_text(value: int) -> None:
     assert filters.to_decimal(value) == Decimal(value)
     if abs(value) < 10**20:  # past the context's 28 digits quantize refuses either way
         assert filters.number(value, 2) == filters.number(Decimal(value), 2)
+
+
+def test_a_dict_s_fields_read_as_jinja2_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_Environment.getattr` takes a plain dict's item at once; jinja2 tries the attribute
+    first. Same result: an item, a dict method of the same name, a missing field, and
+    objects that are not plain dicts."""
+
+    class Row(dict):  # not a plain dict: jinja2's order
+        extra = "attribute"
+
+    source = (
+        '{{ d.a }}|{{ d.items()|list|length }}|{{ d.get("a") }}|{{ d.keys is defined }}|'
+        "{{ d.missing is defined }}|{{ n.real }}|{{ r.extra }}|{{ r.b }}|{{ d.a.b is defined }}"
+    )
+    values = {"d": {"a": 1, "items": 2, "get": 3, "keys": 4}, "n": 5, "r": Row(b=6, extra=7)}
+    ours = report.make_environment().from_string(source).render(**values)
+    sample = render_report(**sample_inputs())
+    with pytest.raises(jinja2.UndefinedError, match="missing"):
+        report.make_environment().from_string("{{ d.missing }}").render(**values)
+
+    monkeypatch.setattr(report._Environment, "getattr", jinja2.Environment.getattr)
+    assert report.make_environment().from_string(source).render(**values) == ours
+    assert ours == "1|4|1|True|False|5|attribute|6|False"
+    assert render_report(**sample_inputs()) == sample
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_month_labels_are_made_once_per_month_and_style(lang: str) -> None:
+    formats = filters.Formats(lang)
+    for value in ("2026-02", "2026-12", "2025-02", "", "not a month"):
+        for style in ("long", "short", "abbr"):
+            made = formats._month_label(value, style)
+            assert formats.month_label(value, style) == made
+            assert formats.month_label(value, style) is formats.month_label(value, style)
+    assert formats.month_label(pd.Timestamp("2026-02-10").date()) == formats.month_label("2026-02")
+    assert len({formats.month_label("2026-02", s) for s in ("long", "short", "abbr")}) == 3
