@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +28,12 @@ from licreport.ledger.schema import MONTHLY, ROW, SHEETS
 from licreport.outputs import csvout, jsonout, sheets
 from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name, safe_names
-from licreport.outputs.report import REPORT_PARTS, render_partner_reports, render_report
+from licreport.outputs.report import (
+    REPORT_PARTS,
+    render_partner_reports,
+    render_report,
+    report_partners,
+)
 from licreport.outputs.staging import Staging
 from licreport.outputs.workbook import write_csv_folder, write_workbook
 from licreport.rules import months
@@ -407,33 +411,35 @@ def _stage_reports(
     partner reports."""
     final = out_dir / report_name(month, options.partner)
     stage.path(final).write_text(render_report(**model), encoding="utf-8")
-    written: dict[str, Path] = {}
-    if split is not None:
-        for partner, html in _partner_reports(model):
-            path = out_dir / "partners" / split[partner] / report_name(month)
-            stage.path(path).write_text(html, encoding="utf-8")
-            written[partner] = path
-    return written
+    if split is None:
+        return {}
+    finals = {
+        partner: out_dir / "partners" / split[partner] / report_name(month)
+        for partner in report_partners(model["status"], model["totals"])
+    }
+    _partner_reports(model, {partner: stage.path(path) for partner, path in finals.items()})
+    return finals
 
 
 SPLIT_PROCESS_MIN = 64  # partners: below this a second process costs more than it saves
 
 
-def _partner_reports(model: dict[str, Any]) -> list[tuple[str, str]]:
-    """`render_partner_reports`, in partner order, with every other partner rendered by a
-    forked second process (the machine has two cores; the 1,000 reports of SPEC §9 are
-    mostly template work).  The child hands its reports back through a temp file; if it
-    fails, its share is rendered here (so an error is raised here, as without it)."""
-    partners = model["status"].get("partners") or []
+def _partner_reports(model: dict[str, Any], temps: dict[str, Path]) -> None:
+    """`render_partner_reports` written to `temps` (partner -> staged temp), with every
+    other partner rendered and written by a forked second process (the machine has two
+    cores; the 1,000 reports of SPEC §9 are mostly template work).  If the child fails,
+    its share is rendered here (so an error is raised here, as without it)."""
 
-    def share(k: int) -> Callable[[], list[tuple[str, str]]]:
-        return lambda: list(render_partner_reports(**model, share=(k, 2)))
+    def share(k: int) -> Callable[[], None]:
+        def write() -> None:
+            for partner, html in render_partner_reports(**model, share=(k, 2)):
+                temps[partner].write_text(html, encoding="utf-8")
+
+        return write
 
     # the child renders as much as this process: it is given a good while longer, not for
     # ever (a child that hangs is stopped and its share rendered here)
-    fork = len(partners) >= SPLIT_PROCESS_MIN
-    mine, theirs = in_two(share(0), share(1), fork=fork, patience=3.0)
-    return [item for pair in zip_longest(mine, theirs) for item in pair if item is not None]
+    in_two(share(0), share(1), fork=len(temps) >= SPLIT_PROCESS_MIN, patience=3.0)
 
 
 OUTLOOK_PROCESS_MIN = 20_000  # contracts: below this the outlook is projected in one process

@@ -246,3 +246,34 @@ def test_a_forked_child_that_hangs_is_stopped_and_its_share_rendered_here(
     one = {p.relative_to(out_one): p.read_bytes() for p in sorted(out_one.rglob("*.html"))}
     two = {p.relative_to(out_two): p.read_bytes() for p in sorted(out_two.rglob("*.html"))}
     assert len(one) > 2 and one == two
+
+
+def test_a_forked_child_that_fails_part_way_has_its_share_rendered_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process writes the reports it renders to their staged temps; a child that
+    fails after writing some (here a spoilt first file) has its whole share rendered and
+    written again here: the same files as one process writes."""
+    parent = os.getpid()
+    render = api.render_partner_reports
+
+    def failing_child(**model: object):  # type: ignore[no-untyped-def]
+        for partner, html in render(**model):  # type: ignore[arg-type]
+            if os.getpid() != parent:
+                yield partner, "spoilt"
+                raise RuntimeError("the child fails after its first report")
+            yield partner, html
+
+    out_one = tmp_path / "one"
+    monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 10**9)
+    assert run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", out_one)[0] == 0
+    monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 1)
+    monkeypatch.setattr(api, "render_partner_reports", failing_child)
+    out_two = tmp_path / "two"
+    assert run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", out_two)[0] == 0
+    one = {p.relative_to(out_one): p for p in sorted(out_one.rglob("*")) if p.is_file()}
+    two = {p.relative_to(out_two): p for p in sorted(out_two.rglob("*")) if p.is_file()}
+    assert one.keys() == two.keys()  # nothing left behind: no temp, no spoilt file
+    reports = [p for p in one if p.suffix == ".html"]
+    assert len(reports) > 2
+    assert all(one[p].read_bytes() == two[p].read_bytes() for p in reports)

@@ -421,6 +421,13 @@ def _no_run(renewal: Mapping[str, Any] | None) -> Row | None:
     return {c: 0 for c in status_rules.RUN_COLUMNS if c != "partner"} | {"points": None}
 
 
+def report_partners(status_doc: Mapping[str, Any], totals: status_rules.Totals) -> list[str]:
+    """The partners `partner_scopes` gives a report, in its order: those of the status
+    document, in the order of the model's partner rows."""
+    docs = {_text(p.get("partner")) for p in status_doc.get("partners") or []}
+    return [pid for pid in _partner_keys(totals.partners).tolist() if pid in docs]
+
+
 def partner_scopes(
     status_doc: Mapping[str, Any], renewal: Mapping[str, Any] | None, totals: status_rules.Totals
 ) -> Iterator[tuple[str, Scope]]:
