@@ -100,9 +100,12 @@ def csv_floor(ledger: Path, out: Path) -> None:
 def child(timings: Path, argv: list[str]) -> int:
     """Run the licreport CLI on `argv`, recording when each step of api begins.
 
-    Steps come from the ``progress`` callback api already takes (wrapped around
-    the one the CLI passes) and from the first ``replay_ledger`` call, which
-    splits reading the ledger from replaying it.  Written as JSON to `timings`:
+    The command starts at "load": the command line is parsed (and a workbook's read
+    begun, `licreport.ledger.ahead`) before, the run's modules are imported after, as
+    the CLI does (it imports them lazily).  Steps come from the ``progress`` callback
+    api already takes (wrapped around the one the CLI passes) and from the first
+    ``replay_ledger`` call, which splits reading the ledger from replaying it.  Written
+    as JSON to `timings`:
     ``{"marks": [[step, seconds since start], ...], "end": seconds, "exit": code}``.
     """
     start = time.perf_counter()
@@ -112,7 +115,7 @@ def child(timings: Path, argv: list[str]) -> int:
         if step not in (m[0] for m in marks):
             marks.append((step, time.perf_counter() - start))
 
-    from licreport import api, cli
+    from licreport import cli
 
     def with_marks(f: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(f)
@@ -127,8 +130,6 @@ def child(timings: Path, argv: list[str]) -> int:
                     inner(step)
 
                 bound.arguments["progress"] = progress
-            else:
-                mark("load")
             try:
                 return f(*bound.args, **bound.kwargs)
             finally:
@@ -136,17 +137,29 @@ def child(timings: Path, argv: list[str]) -> int:
 
         return wrapped
 
-    replay = api.replay_ledger
+    originals: dict[str, Any] = {}
+    command = cli.main.commands[argv[0]] if argv and argv[0] in cli.main.commands else None
+    callback = command.callback if command is not None else None
 
-    def replay_marked(*args: Any, **kwargs: Any) -> Any:
-        mark("replay")
-        return replay(*args, **kwargs)
+    def started(*args: Any, **kwargs: Any) -> Any:
+        mark("load")
+        from licreport import api  # where the command's first use of api imports it
 
-    wrapped = ("reconcile", "validate", "match")
-    originals = {name: getattr(api, name) for name in ("replay_ledger", *wrapped)}
-    api.replay_ledger = replay_marked
-    for name in wrapped:
-        setattr(api, name, with_marks(getattr(api, name)))
+        replay = api.replay_ledger
+
+        def replay_marked(*args: Any, **kwargs: Any) -> Any:
+            mark("replay")
+            return replay(*args, **kwargs)
+
+        originals.update({name: getattr(api, name) for name in ("replay_ledger", *WRAPPED)})
+        api.replay_ledger = replay_marked
+        for name in WRAPPED:
+            setattr(api, name, with_marks(getattr(api, name)))
+        assert callback is not None
+        return callback(*args, **kwargs)
+
+    if command is not None:
+        command.callback = started
     code = 0
     try:
         returned = cli.main.main(argv, prog_name="licreport", standalone_mode=False)
@@ -154,12 +167,21 @@ def child(timings: Path, argv: list[str]) -> int:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
-        for name, f in originals.items():  # leave api as found (the CI test runs this in-process)
-            setattr(api, name, f)
+        # leave licreport as found (the CI test runs this in-process)
+        if command is not None:
+            command.callback = callback
+        if originals:
+            from licreport import api
+
+            for name, f in originals.items():
+                setattr(api, name, f)
         mark("exit")
         result = {"marks": marks, "end": time.perf_counter() - start, "exit": code}
         timings.write_text(json.dumps(result), encoding="utf-8")
     return code
+
+
+WRAPPED = ("reconcile", "validate", "match")  # the api functions whose steps are marked
 
 
 # -- timing children from the parent -----------------------------------------------------------

@@ -1,15 +1,8 @@
-"""licreport: monthly licence-pool reconciliation (see README.md and SPEC.md)."""
+"""licreport: monthly licence-pool reconciliation (see README.md and SPEC.md).
+
+The package imports nothing heavy: the command line begins reading a ledger before
+pandas is imported (`ledger.ahead`).  pandas' string storage is set where the ledger's
+tables are defined (`ledger.model`), which every module that makes frames imports.
+"""
 
 __version__ = "0.1.0"
-
-# pandas 3 stores its `str` columns in Arrow when pyarrow is importable, and in Python
-# objects when not. licreport's rules are written and tested against the Python storage,
-# and Arrow strings were slower here (benchmarks/README.md, round 3); with them some
-# operations differ (a blank mapped from a text column is text, not a number: the run
-# crashed). So licreport asks for the Python storage wherever it runs, pyarrow or not.
-try:
-    import pandas as _pd
-except ImportError:  # the standard-library-only zip copier is tested on Pythons without it
-    pass
-else:
-    _pd.set_option("mode.string_storage", "python")

@@ -8,25 +8,52 @@ be written (nothing written); 3 an internal error (a bug: run with --debug).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from licreport import __version__, api
+from licreport import __version__
 from licreport.errors import DataError, LicreportError, UsageError
 from licreport.i18n import LANGUAGES
-from licreport.ledger.parse import Bad, DateOptions, date_reader
-from licreport.outputs import jsonout
-from licreport.outputs.filters import pluralise
-from licreport.outputs.terms import term_label
-from licreport.rules.outlook import DEFAULT_HORIZON, MAX_HORIZON
-from licreport.rules.shortfall import POLICIES
+from licreport.ledger import ahead
+from licreport.rules import DEFAULT_HORIZON, MAX_HORIZON, POLICIES
+
+
+def _lazy(name: str) -> ModuleType:
+    """Module `name`, executed when one of its names is first read (importlib's
+    `LazyLoader`): the run's modules (pandas: 0.4 s) load once click has parsed the
+    command line and the ledger's read has begun (`ledger.ahead`)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, module)  # as an import does
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from licreport import api
+    from licreport.ledger import parse
+    from licreport.outputs import filters, jsonout, terms
+else:
+    api = _lazy("licreport.api")
+    parse = _lazy("licreport.ledger.parse")
+    filters = _lazy("licreport.outputs.filters")
+    jsonout = _lazy("licreport.outputs.jsonout")
+    terms = _lazy("licreport.outputs.terms")
 
 
 class LedgerPath(click.Path):
@@ -35,7 +62,11 @@ class LedgerPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
-        return path.resolve() if isinstance(path, Path) and path.name in ("", "..") else path
+        path = path.resolve() if isinstance(path, Path) and path.name in ("", "..") else path
+        if isinstance(path, Path) and ctx is not None:
+            ahead.begin(path)  # taken by the loader; dropped if the command stops before
+            ctx.call_on_close(ahead.discard)
+        return path
 
 
 LEDGER = LedgerPath(exists=True, path_type=Path)
@@ -56,8 +87,8 @@ def _month_first(month: str) -> date:
 def _day(value: str, hint: str, dayfirst: bool, monthfirst: bool) -> date:
     """A date option: ISO always; D/M/Y or M/D/Y with --dayfirst/--monthfirst (SPEC §11),
     read by the ledger's own date reader so that an option and a cell agree."""
-    day = date_reader(DateOptions(dayfirst=dayfirst, monthfirst=monthfirst))(value)
-    if isinstance(day, Bad):
+    day = parse.date_reader(parse.DateOptions(dayfirst=dayfirst, monthfirst=monthfirst))(value)
+    if isinstance(day, parse.Bad):
         raise click.BadParameter(str(day), param_hint=hint)
     return day
 
@@ -341,7 +372,7 @@ def _cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column == "term":
-        return term_label(value)
+        return terms.term_label(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"  # 12,500 devices, as the report shows them
     return str(value)
@@ -573,7 +604,7 @@ def _print_run(result: api.RunResult, as_json: bool) -> None:
     doc = result.document
     out: list[str] = []  # one echo: 12,000 partners' lines are 100,000 echo calls
     cols = ["client", "product", "term", "requested", "renewed", "dropped"]
-    counted = functools.cache(lambda count: pluralise(count, "renewal line"))
+    counted = functools.cache(lambda count: filters.pluralise(count, "renewal line"))
     for p in doc["partners"]:
         dropped = [ln for ln in p["lines"] if ln["dropped"]]
         count = p.get("line_count", len(p["lines"]))  # `every_line` False: dropped lines only

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from licreport.ledger import load_ledger
+from licreport.ledger.load import load_ledger
 from licreport.ledger.parse import Cells, DateOptions, convert
 from licreport.ledger.schema import CLIENTS, DISCOUNTS, EXCHANGES, PARTNERS, POOL, Column
 

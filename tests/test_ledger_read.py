@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licreport.errors import SheetError, UnreadableFile
-from licreport.ledger import load_ledger
+from licreport.ledger.load import load_ledger
 from licreport.ledger.schema import SHEETS
 
 NA = pd.NA

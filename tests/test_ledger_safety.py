@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licreport.errors import LicreportError, SheetError, UnreadableFile, UnsafeFile, UsageError
-from licreport.ledger import Limits, load_ledger
+from licreport.ledger import Limits
+from licreport.ledger.load import load_ledger
 from licreport.ledger.safety import PartReader
 
 BROKEN = Path(__file__).resolve().parent.parent / "sample_data" / "broken"

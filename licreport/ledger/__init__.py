@@ -1,8 +1,9 @@
-"""Reading ledgers: xlsx/CSV files -> typed tables (see `load_ledger`)."""
+"""Reading ledgers: xlsx/CSV files -> typed tables (see `load.load_ledger`).
+
+Importing the package imports no pandas: `ahead` begins a workbook's read first."""
 
 from __future__ import annotations
 
-from licreport.ledger.load import load_ledger
 from licreport.ledger.safety import Limits
 
-__all__ = ["Limits", "load_ledger"]
+__all__ = ["Limits"]

@@ -12,15 +12,33 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from licreport.errors import DataError
-from licreport.ledger.model import CsvFormat, column_letter
 from licreport.ledger.schema import Sheet, normalise, schema_sheet
+from licreport.outputs.xlsx.utility import column_letter
+
+if TYPE_CHECKING:  # imported where used: `ledger.ahead` reads before numpy is imported
+    import numpy as np
 
 HEADER_SCAN_ROWS = 30
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How one CSV file was read, so that rows appended to it are written the same way.
+
+    ``decimal`` is the decimal separator numbers were read with (``","``: ``1.234,50``);
+    ``dates`` the order its text dates were read in (``"iso"``, ``"dmy"``, ``"mdy"``)
+    and ``date_sep`` the separator they were written with (``26.11.2026``).
+    """
+
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+    bom: bytes = b""
+    dates: str = "iso"
+    date_sep: str = "/"
 
 
 @dataclass
@@ -80,6 +98,8 @@ class Columns:
         """The distinct values of column `j` that occur in these rows."""
         if j >= self.width:
             return set()
+        import numpy as np
+
         return set(self.uniques[j][np.unique(self.codes[j])].tolist())
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UsageError
-from licreport.ledger import safety
+from licreport.ledger import ahead, safety
 from licreport.ledger.csvdir import date_style, read_csv_folder
 from licreport.ledger.headers import Columns, HeaderMatch, RawBook, RawSheet, find_header
 from licreport.ledger.model import Ledger, Table, cell_column, column_letter, empty_table
@@ -32,9 +32,8 @@ from licreport.ledger.schema import (
     SHEETS,
     Sheet,
 )
-from licreport.ledger.xlsx import read_xlsx
+from licreport.ledger.xlsx import XLSX_SUFFIXES, read_xlsx
 
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
 # Blank cells that get a value rather than staying <NA> (SPEC §3).
 DEFAULTS = {(POOL.name, "type"): PURCHASE, (CLIENTS.name, "type"): ASSIGN}
 PARTNER_SHEETS = ("Pool", "Clients", "Exchanges", "Renewals")
@@ -99,7 +98,7 @@ def read_source(path: Path, limits: Limits, decimal: str | None = None) -> RawBo
         raise UnreadableFile(
             f"{path.name}: is not an .xlsx/.xlsm workbook or a folder of CSV files"
         )
-    return read_xlsx(path, limits)
+    return ahead.take(path, limits) or read_xlsx(path, limits)
 
 
 def _match_and_build(

@@ -9,11 +9,21 @@ from pathlib import Path
 import pandas as pd
 
 from licreport.errors import DataError
+from licreport.ledger.headers import CsvFormat as CsvFormat
 from licreport.ledger.schema import MONTH_FIRST, ROW, Sheet
 
 # Column letters are converted in one place (on openpyxl); the readers take them from here.
 from licreport.outputs.xlsx.utility import cell_column as cell_column
 from licreport.outputs.xlsx.utility import column_letter as column_letter
+
+# pandas 3 stores its `str` columns in Arrow when pyarrow is importable, and in Python
+# objects when not. licreport's rules are written and tested against the Python storage,
+# and Arrow strings were slower here (benchmarks/README.md, round 3); with them some
+# operations differ (a blank mapped from a text column is text, not a number: the run
+# crashed). So licreport asks for the Python storage wherever it runs, pyarrow or not,
+# here: the module of the ledger's tables, imported before any frame is made (not the
+# package, which stays light for `ledger.ahead`).
+pd.set_option("mode.string_storage", "python")
 
 
 @dataclass
@@ -60,23 +70,6 @@ def empty_table(schema: Sheet, file: str) -> Table:
     if "month" in schema.names:
         frame[MONTH_FIRST] = pd.Series(dtype="datetime64[ns]")
     return Table(schema, frame, file, schema.name, present=False)
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How one CSV file was read, so that rows appended to it are written the same way.
-
-    ``decimal`` is the decimal separator numbers were read with (``","``: ``1.234,50``);
-    ``dates`` the order its text dates were read in (``"iso"``, ``"dmy"``, ``"mdy"``)
-    and ``date_sep`` the separator they were written with (``26.11.2026``).
-    """
-
-    delimiter: str = ","
-    decimal: str = "."
-    encoding: str = "utf-8"
-    bom: bytes = b""
-    dates: str = "iso"
-    date_sep: str = "/"
 
 
 @dataclass

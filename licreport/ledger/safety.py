@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from licreport.errors import DataError, UnreadableFile, UnsafeFile
-from licreport.ledger.model import column_letter
-from licreport.outputs.xlsx.utility import BEYOND_LAST_COLUMN, LAST_LETTERS, column_number
+from licreport.outputs.xlsx.utility import (
+    BEYOND_LAST_COLUMN,
+    LAST_LETTERS,
+    column_letter,
+    column_number,
+)
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 CHUNK = 4 * MIB

@@ -37,6 +37,9 @@ _R_ID = frozenset(
 )
 
 
+XLSX_SUFFIXES = (".xlsx", ".xlsm")  # what `read_source` reads as a workbook
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

@@ -18,14 +18,14 @@ import pandas as pd
 
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, MONTHLY, PANDA, PURCHASE, ROW, TRIAL
+from licreport.rules import DEFAULT_HORIZON as DEFAULT_HORIZON
+from licreport.rules import MAX_HORIZON as MAX_HORIZON
 from licreport.rules.contracts import ANNUAL, apply_events
 from licreport.rules.keys import account_ids, labels, sort_key, sort_rows
 from licreport.rules.pricing import ZERO, block_prices
 from licreport.rules.renewal import balances_after, plan_renewals
 from licreport.rules.replay import Balances
 
-DEFAULT_HORIZON = 3
-MAX_HORIZON = 12
 KINDS = (ANNUAL, MONTHLY)  # row order: annual before monthly
 
 ROW_COLUMNS = [

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from licreport.rules import POLICIES as POLICIES
 from licreport.rules.keys import sort_key
 
-POLICIES = ("priority", "smallest-first", "proportional")
 REQUIRED = ("group", "client", "requested", "priority", "start")
 # Above this, requested × available might overflow int64: use exact Python ints.
 _INT64_SAFE = 2**62
