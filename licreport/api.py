@@ -1089,7 +1089,7 @@ def match(
     for source in inputs:
         _never_the_input(Path(source), [book_path, page_path])
     with Staging(outputs.out_dir, force=outputs.force) as stage:
-        match_out.write_match_workbook(stage.path(book_path), result, names, month)
+        match_out.write_match_workbook(stage.path(book_path), result, names)
         html = match_out.render_match(result, meta, names, lang=outputs.lang, currencies=currencies)
         stage.path(page_path).write_text(html, encoding="utf-8")
     return doc, [book_path, page_path]

@@ -20,7 +20,7 @@ from python_calamine import CalamineWorkbook
 from licreport.ledger.model import Ledger, empty_table
 from licreport.ledger.schema import BY_NAME, ROW
 from licreport.outputs.csvout import write_csv_folder
-from licreport.outputs.workbook import write_workbook
+from licreport.outputs.workbook import ComputedSheet, write_new_workbook, write_workbook
 from licreport.outputs.xlsx import packager
 from tests.workbooks import (
     HYPERLINK,
@@ -708,3 +708,39 @@ def test_cells_joined_by_arrow_are_the_cells_rendered_one_by_one(values: pd.Seri
         assert got[3] == f'<x:c r="AB8" t="inlineStr"><x:is>{preserved}</x:is></x:c>'
         assert "x &amp; &lt;y&gt;" in got[5] and "c_x0001__x005F_x0041_" in got[6]
         assert "<x:t>s?</x:t>" in got[7]
+
+
+def test_a_new_workbook_holds_only_its_sheets_typed_as_asked(tmp_path: Path) -> None:
+    """`write_new_workbook` (the match workbook): the sheets in order, text always text
+    (a formula, a number or a link written as text stays text), whole numbers and money
+    with their formats, blanks blank, a bold frozen header and a filter over every row."""
+    from decimal import Decimal
+
+    frame = pd.DataFrame(
+        {
+            "client": ['=HYPERLINK("http://evil")', "0012", None],
+            "devices": pd.array([3, None, 1_234], dtype="Int64"),
+            "impact": [Decimal("4.20"), None, Decimal("-1234.50")],
+        }
+    )
+    target = tmp_path / "new.xlsx"
+    write_new_workbook(
+        target,
+        [
+            ComputedSheet("First", frame, {"client": "text", "devices": "int", "impact": "money"}),
+            ComputedSheet("Second", frame.iloc[:0], {"client": "text"}),
+        ],
+    )
+    wb = load_workbook(target)
+    assert wb.sheetnames == ["First", "Second"]
+    ws = wb["First"]
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [
+        ["client", "devices", "impact"],
+        ['=HYPERLINK("http://evil")', 3, 4.2],
+        ["0012", None, None],
+        [None, 1234, -1234.5],
+    ]
+    assert ws["A2"].data_type == "s" and ws["A3"].data_type == "s"
+    assert (ws["B2"].number_format, ws["C2"].number_format) == ("#,##0", "#,##0.00")
+    assert ws["A1"].font.b and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:C4"
+    assert [c.value for c in wb["Second"][1]] == ["client", "devices", "impact"]

@@ -212,6 +212,22 @@ def write_workbook(
     verify(target, names, pkg.written, pkg.checked)
 
 
+def write_new_workbook(target: Path, computed: Sequence[ComputedSheet]) -> None:
+    """A new workbook at `target` holding only the `computed` sheets, each written and
+    checked as the updated ledger's computed sheets are (the match workbook, SPEC §10)."""
+    with zipfile.ZipFile(io.BytesIO(empty_package())) as zin:
+        pkg = Package(zin)
+        styles_name, styles_xml = pkg.styles_xml()
+        styles_xml, styles = patch_styles(styles_xml)
+        pkg.set_styles(styles_name, styles_xml)
+        for sheet in computed:
+            _computed_sheet(pkg, sheet, styles, computed)
+        names = pkg.final_sheet_names()
+        with open(target, "wb") as fp:
+            pkg.write(fp)
+    verify(target, names, pkg.written, pkg.checked)
+
+
 def _xlsx_ledger_sheets(
     pkg: Package,
     ledger: Ledger,
