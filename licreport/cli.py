@@ -64,7 +64,9 @@ class LedgerPath(click.Path):
         path = super().convert(value, param, ctx)
         path = path.resolve() if isinstance(path, Path) and path.name in ("", "..") else path
         if isinstance(path, Path) and ctx is not None:
-            ahead.begin(path)  # taken by the loader; dropped if the command stops before
+            # taken by the loader; dropped if the command stops before (a --decimal-comma
+            # given after the ledger is not known yet: the loader then reads it again)
+            ahead.begin(path, ctx.meta.get(DECIMAL_KEY))
             ctx.call_on_close(ahead.discard)
         return path
 

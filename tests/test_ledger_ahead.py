@@ -1,4 +1,4 @@
-"""A workbook read ahead (`licreport.ledger.ahead`): begun by the command line before the
+"""A ledger read ahead (`licreport.ledger.ahead`): begun by the command line before the
 run's modules are imported, taken by the loader, the same read and the same errors."""
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from click.testing import CliRunner
 from licreport.cli import main
 from licreport.errors import LicreportError, UnsafeFile
 from licreport.ledger import Limits, ahead
+from licreport.ledger.csvdir import read_csv_folder
 from licreport.ledger.load import load_ledger, read_source
 from licreport.ledger.xlsx import read_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
+SAMPLE_CSV = ROOT / "sample_data" / "ledger"
 BROKEN = ROOT / "sample_data" / "broken"
 
 
@@ -96,11 +98,49 @@ def test_what_stops_a_begun_read_is_raised_where_the_loader_reads(name: str) -> 
     assert not ahead._begun
 
 
-def test_only_workbook_files_are_begun(tmp_path: Path) -> None:
-    ahead.begin(ROOT / "sample_data" / "ledger")  # a CSV folder: the loader reads it
+def test_only_workbooks_and_folders_are_begun(tmp_path: Path) -> None:
     ahead.begin(tmp_path / "missing.xlsx")
-    ahead.begin(Path(shutil.copy(SAMPLE, tmp_path / "ledger.csv")))
+    ahead.begin(Path(shutil.copy(SAMPLE, tmp_path / "ledger.csv")))  # refused by the loader
     assert not ahead._begun
+
+
+def test_a_csv_folder_s_read_begun_is_the_loader_s_read(tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(SAMPLE_CSV, tmp_path / "ledger"))
+    ahead.begin(folder)
+    taken = ahead.take(folder, Limits())
+    assert taken is not None
+    alone = read_csv_folder(folder, Limits())
+    try:
+        assert (taken.sha256, taken.present) == (alone.sha256, alone.present)
+        assert _cells(taken) == _cells(alone)
+        assert [taken.sheets[n].csv for n in taken.sheets] == [
+            alone.sheets[n].csv for n in alone.sheets
+        ]
+    finally:
+        taken.close()
+        alone.close()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_decimal_comma_is_read_as_asked_wherever_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """click takes the options before the arguments, so the read begins with the
+    separator asked wherever it is given, and is taken; a read begun with another one
+    is dropped and the loader reads the folder as asked."""
+    taken = []
+    take = ahead.take
+    monkeypatch.setattr(ahead, "take", lambda *a: taken.append(take(*a)) or taken[-1])
+    option = ["--decimal-comma"]
+    args = [*option, str(SAMPLE_CSV)] if where == "before" else [str(SAMPLE_CSV), *option]
+    result = CliRunner().invoke(main, ["validate", *args])
+    assert taken[0] is not None
+    ahead.begin(SAMPLE_CSV)
+    assert ahead.take(SAMPLE_CSV, Limits(), ",") is None and not ahead._begun
+    monkeypatch.setattr(ahead, "begin", lambda *a: None)
+    alone = CliRunner().invoke(main, ["validate", *args])
+    assert (alone.exit_code, alone.output) == (result.exit_code, result.output)
+    assert "is ambiguous: this file is read with a decimal comma" in result.output
 
 
 def test_a_command_that_stops_before_loading_leaves_no_read(tmp_path: Path) -> None:

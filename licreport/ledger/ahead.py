@@ -1,11 +1,13 @@
-"""A ledger workbook read ahead, begun as soon as the command line names it.
+"""A ledger read ahead, begun as soon as the command line names it.
 
 The command line (`cli`) imports the run's modules only when a command starts: pandas
-and the rest take 0.4 s of one core.  calamine parses without the GIL, so a workbook
-whose read began first (its safety scan, then calamine in a thread) is read while
-they load: on SPEC §6's ledger the Clients sheet is then read by the time the loader
-asks for it.  `read_source` takes the read begun for its file; every check and every
-error is `read_xlsx`'s own, raised where the loader reads the file, as without it.
+and the rest take 0.4 s of one core.  calamine and pyarrow's CSV reader parse without
+the GIL, so a ledger whose read began first (a workbook's safety scan, then calamine in
+threads; a CSV folder's files, then their parsing in a thread) is read while they load:
+on SPEC §6's workbook the Clients sheet is then read by the time the loader asks for
+it.  `read_source` takes the read begun for its path; every check and every error is
+the reader's own (`read_xlsx`, `read_csv_folder`), raised where the loader reads the
+ledger, as without it.
 
 This module imports no pandas (nor anything that does): `cli` imports it first.
 """
@@ -15,47 +17,54 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from licreport.ledger.csvdir import read_csv_folder
 from licreport.ledger.headers import RawBook
 from licreport.ledger.safety import Limits
 from licreport.ledger.xlsx import XLSX_SUFFIXES, read_xlsx
 
-_Key = tuple[int, int, int, int]  # the file's device, inode, size and modification time
+# the path's device, inode, size and modification time, and the decimal separator asked
+_Key = tuple[int, int, int, int, str | None]
 
 _begun: dict[Path, tuple[_Key, RawBook | Exception]] = {}
 
 
-def _identity(path: Path) -> _Key:
+def _identity(path: Path, decimal: str | None) -> _Key:
     st = path.stat()
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, decimal
 
 
-def begin(path: Path) -> None:
-    """Begin reading `path` with the default `Limits`, when it is a workbook file (a CSV
-    folder, or anything `read_source` refuses, is left to the loader).  What stops the
-    read is kept for `take` to raise."""
+def begin(path: Path, decimal: str | None = None) -> None:
+    """Begin reading `path` with the default `Limits` when it is a workbook file or a
+    folder (`decimal`: a CSV folder's forced decimal separator, `read_csv_folder`);
+    anything else `read_source` refuses is left to the loader.  What stops the read is
+    kept for `take` to raise."""
     try:
-        if not path.is_file() or path.suffix.lower() not in XLSX_SUFFIXES:
+        folder = path.is_dir()
+        if not folder and (not path.is_file() or path.suffix.lower() not in XLSX_SUFFIXES):
             return
-        key, where = _identity(path), path.resolve()
+        key, where = _identity(path, decimal), path.resolve()
     except OSError:
         return
     if where in _begun:
         return
     try:
-        _begun[where] = key, read_xlsx(path, Limits())
-    except Exception as exc:  # raised by `take`, where the loader reads the file
+        book = read_csv_folder(path, Limits(), decimal) if folder else read_xlsx(path, Limits())
+    except Exception as exc:  # raised by `take`, where the loader reads the ledger
         _begun[where] = key, exc
+    else:
+        _begun[where] = key, book
 
 
-def take(path: Path, limits: Limits) -> RawBook | None:
-    """The read begun for `path`, if one was with these `limits` and the file is as it
-    was then (else None, and the loader reads it); its error is raised here."""
+def take(path: Path, limits: Limits, decimal: str | None = None) -> RawBook | None:
+    """The read begun for `path`, if one was with these `limits` and `decimal` and the
+    path is as it was then (else None, and the loader reads it); its error is raised
+    here."""
     try:
         where = path.resolve()
         entry = _begun.pop(where, None)
         if entry is None:
             return None
-        if limits != Limits() or _identity(path) != entry[0]:
+        if limits != Limits() or _identity(path, decimal) != entry[0]:
             _close(entry[1])
             return None
     except OSError:

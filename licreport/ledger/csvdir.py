@@ -20,22 +20,24 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from licreport.errors import DataError, SheetError, UnreadableFile, UnsafeFile
 from licreport.ledger.headers import (
     Columns,
+    CsvFormat,
     HeaderMatch,
     RawBook,
     RawSheet,
     SheetsAhead,
     match_sheets,
 )
-from licreport.ledger.model import CsvFormat
-from licreport.ledger.parse import DateOptions, text_date_separator
 from licreport.ledger.safety import Limits
+
+if TYPE_CHECKING:  # pandas is imported where used: `ledger.ahead` reads before it is
+    from licreport.ledger.parse import DateOptions
 from licreport.ledger.schema import BY_NAME, DATE, Sheet
 
 DELIMITERS = (",", ";", "\t")
@@ -66,9 +68,6 @@ def read_csv_folder(path: Path, limits: Limits, decimal: str | None = None) -> R
     if total > limits.max_total_bytes:
         raise UnsafeFile(f"{display}: the CSV files hold {total} bytes; refusing to read so much")
     contents = {n: f.read_bytes() for n, f in chosen.items()}
-    digest = hashlib.sha256()
-    for schema_name in sorted(chosen, key=lambda n: chosen[n].name):
-        digest.update(contents[schema_name])
     warnings: list[str] = []
     names = [n for n in BY_NAME if n in chosen]
 
@@ -82,9 +81,12 @@ def read_csv_folder(path: Path, limits: Limits, decimal: str | None = None) -> R
         _ascii_like_the_folder(sheets, contents)  # only the formats, read after `close`
 
     present = [f.name for f in files]
-    return RawBook(
-        display, "csv", digest.hexdigest(), SheetsAhead(names, parsed), present, warnings
-    )
+    sheets = SheetsAhead(names, parsed)
+    # hashed while the files are parsed: hashlib releases the GIL on large buffers
+    digest = hashlib.sha256()
+    for schema_name in sorted(chosen, key=lambda n: chosen[n].name):
+        digest.update(contents[schema_name])
+    return RawBook(display, "csv", digest.hexdigest(), sheets, present, warnings)
 
 
 def _ascii_like_the_folder(sheets: dict[str, RawSheet], contents: dict[str, bytes]) -> None:
@@ -260,8 +262,10 @@ def _fast_grid(text: str, delimiter: str, utf8: bytes | None = None) -> np.ndarr
     text (1.2 million rows: 0.74 s against 1.58 s)."""
     if not _plain(text):
         return None
+    import pandas  # imported here: the reader begins before pandas is (`ledger.ahead`)
+
     try:
-        frame = pd.read_csv(
+        frame = pandas.read_csv(
             io.StringIO(text) if utf8 is None else io.BytesIO(utf8),
             sep=delimiter,
             header=None,
@@ -273,7 +277,7 @@ def _fast_grid(text: str, delimiter: str, utf8: bytes | None = None) -> np.ndarr
             engine="c",
             encoding="utf-8",
         )
-    except (ValueError, pd.errors.ParserError):
+    except (ValueError, pandas.errors.ParserError):
         return None
     grid = frame.to_numpy(dtype=object)
     if grid.ndim != 2 or not all(type(v) is str for v in grid[0]):
@@ -286,6 +290,8 @@ def date_style(
 ) -> CsvFormat | None:
     """`raw.csv` completed with how its text dates were read: ``dmy`` when some were
     read day-first, ``mdy`` month-first, else ``iso`` (SPEC §11, for the writer)."""
+    from licreport.ledger import parse  # imported here, as pandas (`ledger.ahead`)
+
     if raw.csv is None:
         return None
     if match is None or not (options.dayfirst or options.monthfirst):
@@ -299,7 +305,7 @@ def date_style(
             values = set(body[:, j].tolist()) if j < body.shape[1] else set()
         else:
             values = {r[j] for r in body if j < len(r)}
-        sep = text_date_separator(values)
+        sep = parse.text_date_separator(values)
         if sep is not None:
             order = "dmy" if options.dayfirst else "mdy"
             return replace(raw.csv, dates=order, date_sep=sep)

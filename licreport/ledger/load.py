@@ -83,7 +83,7 @@ def load_ledger(
 def read_source(path: Path, limits: Limits, decimal: str | None = None) -> RawBook:
     """Dispatch on what `path` is: a CSV folder, an .xlsx/.xlsm file, or something we refuse."""
     if path.is_dir():
-        return read_csv_folder(path, limits, decimal)
+        return ahead.take(path, limits, decimal) or read_csv_folder(path, limits, decimal)
     if not path.exists():
         raise UnreadableFile(f"{path}: no such file or folder")
     if not path.is_file():
