@@ -64,8 +64,8 @@ class LedgerPath(click.Path):
         path = super().convert(value, param, ctx)
         path = path.resolve() if isinstance(path, Path) and path.name in ("", "..") else path
         if isinstance(path, Path) and ctx is not None:
-            # taken by the loader; dropped if the command stops before (a --decimal-comma
-            # given after the ledger is not known yet: the loader then reads it again)
+            # taken by the loader, dropped if the command stops before; click takes the
+            # options before the arguments, so a --decimal-comma is known here
             ahead.begin(path, ctx.meta.get(DECIMAL_KEY))
             ctx.call_on_close(ahead.discard)
         return path

@@ -60,18 +60,22 @@ def take(path: Path, limits: Limits, decimal: str | None = None) -> RawBook | No
     path is as it was then (else None, and the loader reads it); its error is raised
     here."""
     try:
-        where = path.resolve()
-        entry = _begun.pop(where, None)
-        if entry is None:
-            return None
-        if limits != Limits() or _identity(path, decimal) != entry[0]:
-            _close(entry[1])
-            return None
+        entry = _begun.pop(path.resolve(), None)
     except OSError:
         return None
-    if isinstance(entry[1], Exception):
-        raise entry[1]
-    return entry[1]
+    if entry is None:
+        return None
+    key, read = entry
+    try:
+        same = limits == Limits() and _identity(path, decimal) == key
+    except OSError:
+        same = False
+    if not same:
+        _close(read)
+        return None
+    if isinstance(read, Exception):
+        raise read
+    return read
 
 
 def discard() -> None:
