@@ -100,7 +100,7 @@ def csv_floor(ledger: Path, out: Path) -> None:
 def child(timings: Path, argv: list[str]) -> int:
     """Run the licreport CLI on `argv`, recording when each step of api begins.
 
-    The command starts at "load": the command line is parsed (and a workbook's read
+    The command starts at "load": the command line is parsed (and the ledger's read
     begun, `licreport.ledger.ahead`) before, the run's modules are imported after, as
     the CLI does (it imports them lazily).  Steps come from the ``progress`` callback
     api already takes (wrapped around the one the CLI passes) and from the first

@@ -37,10 +37,10 @@ from licreport.ledger.headers import (
     match_sheets,
 )
 from licreport.ledger.safety import Limits
+from licreport.ledger.schema import BY_NAME, DATE, Sheet
 
 if TYPE_CHECKING:  # pandas is imported where used: `ledger.ahead` reads before it is
     from licreport.ledger.parse import DateOptions
-from licreport.ledger.schema import BY_NAME, DATE, Sheet
 
 DELIMITERS = (",", ";", "\t")
 APART_BYTES = 4 << 20  # a file this large is parsed by a thread of its own

@@ -12,7 +12,8 @@ from licreport.errors import DataError
 from licreport.ledger.headers import CsvFormat as CsvFormat
 from licreport.ledger.schema import MONTH_FIRST, ROW, Sheet
 
-# Column letters are converted in one place (on openpyxl); the readers take them from here.
+# Column letters are converted in one place (`outputs.xlsx.utility`), named here for the
+# loader; the readers that run before pandas is imported take them from there.
 from licreport.outputs.xlsx.utility import cell_column as cell_column
 from licreport.outputs.xlsx.utility import column_letter as column_letter
 

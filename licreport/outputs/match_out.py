@@ -1,9 +1,9 @@
 """The outputs of `match` (SPEC §10): the JSON document, DIR/match-<M>.xlsx and the page.
 
 One result (`rules.match.MatchResult`) rendered three ways.  The workbook is new,
-written with xlsxwriter with every conversion of strings turned off: a name
-from an export such as ``=HYPERLINK(...)`` is a text cell, never a formula or a
-link.  The page reuses the report's jinja2 environment, filters, macros and
+written as the ledger's computed sheets are (`workbook.write_new_workbook`), its text
+columns as text: a name from an export such as ``=HYPERLINK(...)`` is a text cell,
+never a formula or a link.  The page reuses the report's jinja2 environment, filters, macros and
 stylesheet; every word of it is in ``templates/match.html.j2``.
 """
 
