@@ -826,6 +826,7 @@ def _monthly(
     """`renew` and `reconcile`: load → check → plan and apply the month(s) → status → write."""
     progress("load")
     _check_outlook(run.horizon, run.policy)
+    check_month(run.month)  # a usage error is told before the ledger is read
     loaded = _load_without_errors(path, options)
     with _long_lived():
         return _month_run(loaded, run, outputs, options, progress, with_report=with_report)

@@ -143,12 +143,19 @@ def test_a_decimal_comma_is_read_as_asked_wherever_it_is_given(
     assert "is ambiguous: this file is read with a decimal comma" in result.output
 
 
-def test_a_command_that_stops_before_loading_leaves_no_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["reconcile", "status"])
+def test_a_command_that_stops_before_loading_leaves_no_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A bad --month is told before the ledger is loaded (the read begun is dropped)."""
+    loads = []
+    monkeypatch.setattr(ahead, "take", lambda *a: loads.append(a))
+    args = [command, str(SAMPLE), "--month", "2026-13"]
     result = CliRunner().invoke(
-        main, ["reconcile", str(SAMPLE), "--month", "2026-13", "--out", str(tmp_path / "o")]
+        main, [*args, "--out", str(tmp_path / "o")] if command == "reconcile" else args
     )
-    assert result.exit_code == 2 and "--month" in result.stderr
-    assert not ahead._begun and threading.active_count() == 1
+    assert result.exit_code == 2 and "--month" in result.stderr and "2026-13" in result.stderr
+    assert not loads and not ahead._begun and threading.active_count() == 1
 
 
 def test_the_command_line_begins_the_read_and_the_loader_takes_it(
