@@ -41,8 +41,8 @@ from licreport.rules.book import Book, Both, apply_rows, replay_ledger
 from licreport.rules.conservation import conservation
 from licreport.rules.diff import SheetDiff, diff_ledgers
 from licreport.rules.history import history as history_rows
+from licreport.rules.keys import Handover, sort_key
 from licreport.rules.keys import forget as forget_ranks
-from licreport.rules.keys import sort_key
 from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import (
     DEFAULT_HORIZON,
@@ -303,10 +303,11 @@ def _status_and(
     if len(halves) == 2:
         first, second = (partial(projection, c, b, firsts, policy) for c, b in halves)
         forked = len(contracts) >= OUTLOOK_PROCESS_MIN
+        handover = Handover(["partner", "client"])  # the child's text as this process's
         (one, made), (two, extra) = in_two(
-            lambda: (first(), parts()), lambda: (second(), also()), fork=forked
+            lambda: (first(), parts()), lambda: (handover.pack(second()), also()), fork=forked
         )
-        projected = [one, two]
+        projected = [one, handover.unpack(two)]
     else:
         projected, made = [projection(contracts, at_f1, firsts, policy)], parts()
         extra = also()

@@ -195,14 +195,15 @@ def test_the_outlook_projected_in_two_processes_gives_the_same_run(
 
 
 @pytest.mark.parametrize("broken", [False, True])
-def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
+def test_the_checks_made_in_a_second_process_give_the_same_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bool
 ) -> None:
-    """The replay order of the movements (`replay.ordering`) made by a forked child while
-    the run applies the events and checks them (`replay_ledger`, `apply_rows`), the
-    sheets' checks by one while the run makes the contracts and movements, and half
-    of the partners' month planned by one (`months.plan_month`): the same files and
-    output, and on a ledger whose pool goes negative the same errors."""
+    """The sheets' checks made by a forked child while the run makes the contracts and
+    movements, then their replay order while the run applies the events and checks them
+    (`replay_ledger`); the run's renewed contracts checked by one while the run orders
+    the movements again (`apply_rows`); half of the partners' month planned by one
+    (`months.plan_renewals`): the same files and output, and on a ledger whose pool goes
+    negative the same errors."""
     from licreport.rules import book as book_module
     from licreport.rules import months, replay
     from tests.test_benchmarks_generate import gen
@@ -219,37 +220,42 @@ def test_the_replay_order_made_in_a_second_process_gives_the_same_run(
             "\n".join([clients[0], ",".join(row), ",".join(other), *clients[3:]])
         )
     parent = os.getpid()
-    pids, planners = tmp_path / "pids", tmp_path / "planners"
-    recording = logging_pids(replay.ordering, pids)
-    planning = logging_pids(months.plan_renewals, planners)
-    checkers = tmp_path / "checkers"
-    checking = logging_pids(book_module.check_sheets, checkers)
+    logs = {name: tmp_path / name for name in ("order", "plan", "sheets", "contracts", "run")}
+    patched = {
+        (replay, "ordering"): "order",
+        (months, "plan_renewals"): "plan",
+        (book_module, "check_sheets"): "sheets",
+        (book_module, "check_contracts"): "contracts",
+        (book_module, "check_ledger"): "run",
+    }
+    logged = {key: logging_pids(getattr(*key), logs[name]) for key, name in patched.items()}
+
+    def children(name: str) -> list[bool]:
+        """For each call logged in `name`, whether a forked child made it."""
+        log = logs[name]
+        return [p != str(parent) for p in log.read_text().split()] if log.exists() else []
 
     seen = {}
     for label, least in (("one", 10**9), ("two", 0)):
         monkeypatch.setattr(api, "REPLAY_PROCESS_MIN", least)
-        monkeypatch.setattr(replay, "ordering", recording)
-        monkeypatch.setattr(months, "plan_renewals", planning)
-        monkeypatch.setattr(book_module, "check_sheets", checking)
+        for (module, name), function in logged.items():
+            monkeypatch.setattr(module, name, function)
         assert book_module.replay is replay
-        pids.unlink(missing_ok=True)
-        planners.unlink(missing_ok=True)
-        checkers.unlink(missing_ok=True)
+        for log in logs.values():
+            log.unlink(missing_ok=True)
         out = tmp_path / label
         code, stdout, stderr = reconcile(ledger, out)
         assert code == (1 if broken else 0), stderr
         seen[label] = (files(out) if out.exists() else {}, stdout, stderr)
-        by = pids.read_text().split()
-        forked = [p for p in by if p != str(parent)]
-        # the load's replay, and without errors the run's rows applied to it
-        assert len(by) == (1 if broken else 2)
-        assert len(forked) == (len(by) if label == "two" else 0)
-        checked_by = checkers.read_text().split()  # the load's replay's sheets
-        assert [p != str(parent) for p in checked_by][:1] == [label == "two"]
-        if not broken:  # two halves, one planned by a child when forked
-            planned = planners.read_text().split()
-            assert len(planned) == 2
-            assert len([p for p in planned if p != str(parent)]) == (label == "two")
+        forked = label == "two"
+        # the load's replay orders the movements in the child; the run's rows applied to
+        # it (without errors) here, while the child checks them
+        assert children("order") == [forked, False][: 1 if broken else 2]
+        assert children("sheets") == [forked]
+        assert children("contracts") == [False]
+        if not broken:  # the run's rows checked; two halves, one planned by a child
+            assert children("run") == [forked]
+            assert sorted(children("plan")) == [False, forked]
     assert seen["one"] == seen["two"]
     if broken:  # an error of the replay, and one of the sheets' checks (`check_sheets`)
         assert "balances never go negative" in seen["two"][2]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from licreport.ledger import model  # noqa: F401  (pandas' Python string storage, as in a run)
 from licreport.rules import keys
 from licreport.rules.keys import labels, sort_key, sort_rows, sorted_groups
 
@@ -199,15 +200,71 @@ def test_lexsort_takes_rows_in_order_as_they_are() -> None:
     assert (np.diff(got[got < 50_000]) > 0).all()
 
 
-def test_same_objects_gives_the_text_in_the_objects_of_the_frame_it_came_from() -> None:
-    """`same_objects`: each value whose text the other column holds becomes that column's
-    object (identity), the others (text it lacks, blanks) stay; the text is unchanged."""
-    base = _ids(5_000, 800, seed=8).rename("client")
-    copies = pd.concat(
-        [_fresh_copies(base[:300]), pd.Series(["B1", None], dtype="str")], ignore_index=True
-    ).rename("client")
-    got = keys.same_objects(copies, base)
-    pd.testing.assert_series_equal(got, copies)
-    known = set(map(id, base))
-    assert all(id(v) in known for v in got[:300])
-    assert id(got[300]) not in known and pd.isna(got[301])
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_handover_gives_back_the_text_as_the_objects_this_process_holds(fork: bool) -> None:
+    """`Handover`: a frame made by a forked child comes back with each column whose
+    objects are known (the client ids the process had ranked) as those very objects, in
+    its dtype, the other columns and a column with a blank or a new text as they were;
+    the same without a fork.  Pickled as text, the ids would be new objects."""
+    from licreport.forked import in_two
+    from licreport.rules.outlook import Projection
+
+    keys.forget()
+    clients = _ids(20_000, 3_000, seed=11).rename("client")
+    sort_key(clients)  # ranked: known from here on, here and in a child forked after
+    handover = keys.Handover(["client", "partner"])
+    assert list(handover.known) == ["client"]
+
+    def made() -> Projection:
+        rows = pd.DataFrame({"client": clients[::-1].to_numpy(), "n": np.arange(len(clients))})
+        rows.index = rows.index + 7
+        blank = rows.head(3).assign(client=pd.array(["C000001", None, "C000002"], dtype="str"))
+        fresh = rows.head(3).assign(client=_fresh_copies(rows["client"].head(3)).array)
+        fresh.loc[fresh.index[0], "client"] = "not known"
+        return Projection([rows, None], [blank], [fresh])
+
+    _, packed = in_two(lambda: None, lambda: handover.pack(made()), fork=fork)
+    if fork:  # unpickled: not the objects of this process
+        assert not {id(v) for v in packed.rows[0].frame["client"]} & {id(v) for v in clients}
+    got = handover.unpack(packed)
+    expected = made()
+    pd.testing.assert_frame_equal(got.rows[0], expected.rows[0])
+    assert got.rows[1] is None
+    pd.testing.assert_frame_equal(got.risks[0], expected.risks[0])
+    pd.testing.assert_frame_equal(got.work[0], expected.work[0])
+    known = {id(v) for v in clients}
+    assert all(id(v) in known for v in got.rows[0]["client"])
+    assert got.rows[0]["client"].dtype == clients.dtype
+    keys.forget()
+
+
+@pytest.mark.parametrize("sentinel", [True, False])
+def test_factorize_by_identity_is_pandas_factorize(sentinel: bool) -> None:
+    """`keys.factorize` of a text column (objects first, then their text): the codes and
+    uniques of ``pd.factorize``, with equal text in different objects one value and
+    blanks as pandas has them."""
+    ids = _ids(30_000, 40, seed=5)
+    values = pd.concat(
+        [ids, _fresh_copies(ids[:500]), pd.Series([None, "Z9", None], dtype="str")],
+        ignore_index=True,
+    )
+    codes, uniques = keys.factorize(values, use_na_sentinel=sentinel)
+    want_codes, want_uniques = pd.factorize(values, use_na_sentinel=sentinel)
+    np.testing.assert_array_equal(codes, want_codes)
+    pd.testing.assert_index_equal(uniques, want_uniques)
+
+
+def test_lexsort_packs_dates_as_days() -> None:
+    """A key of dates in nanoseconds (too wide to pack as it is) is packed divided by its
+    values' common divisor: the order of ``np.lexsort``, also with a time of day."""
+    rng = np.random.default_rng(4)
+    days = rng.integers(0, 20_000, 50_000) * 86_400 * 10**9 + 10**18
+    account = rng.integers(0, 5_000, 50_000)
+    row = rng.integers(0, 1 << 20, 50_000)
+    np.testing.assert_array_equal(
+        keys.lexsort([row, days, account]), np.lexsort([row, days, account])
+    )
+    days[7] += 1  # one timestamp a nanosecond past midnight: divisor 1, ranks instead
+    np.testing.assert_array_equal(
+        keys.lexsort([row, days, account]), np.lexsort([row, days, account])
+    )

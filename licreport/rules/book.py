@@ -82,13 +82,7 @@ def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
     )
 
     def events() -> tuple[ContractState, list[DataError]]:
-        state = apply_events(
-            base,
-            ledger["Renewals"],
-            ledger["Clients"],
-            renewals_table=ledger.table("Renewals"),
-            clients_table=ledger.table("Clients"),
-        )
+        state = _events(ledger, base)
         return state, check_contracts(ledger, state.contracts)
 
     (state, contract_errors), order = both(events, partial(replay.ordering, moves))
@@ -96,6 +90,17 @@ def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
     moves = replay.ordered(moves, order)
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
+
+
+def _events(ledger: Ledger, base: pd.DataFrame) -> ContractState:
+    """The contracts after every renewal line and recovery of `ledger`."""
+    return apply_events(
+        base,
+        ledger["Renewals"],
+        ledger["Clients"],
+        renewals_table=ledger.table("Renewals"),
+        clients_table=ledger.table("Clients"),
+    )
 
 
 def apply_rows(
@@ -151,20 +156,31 @@ def apply_rows(
         ignore_index=True,
     )
 
-    def events() -> tuple[ContractState, pd.DataFrame, list[DataError]]:
-        renewed = apply_events(
-            book.contracts, delta["Renewals"], delta["Clients"],
-            renewals_table=delta.table("Renewals"),
-        )  # fmt: skip
-        contracts = renewed.contracts.assign(
-            renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
-        )
-        touched = isin(contracts["client"], delta["Renewals"]["client"])
-        return renewed, contracts, check_ledger(delta, contracts[touched])
+    made: dict[str, tuple[ContractState, pd.DataFrame]] = {}
 
-    (renewed, contracts, checked), order = both(events, partial(replay.ordering, moves))
-    errors = list(renewed.errors) + errors + checked
-    moves = replay.ordered(moves, order)
+    def renewed_contracts() -> tuple[ContractState, pd.DataFrame]:
+        if "renewed" not in made:  # `checked` in a second process makes them again
+            renewed = apply_events(
+                book.contracts, delta["Renewals"], delta["Clients"],
+                renewals_table=delta.table("Renewals"),
+            )  # fmt: skip
+            contracts = renewed.contracts.assign(
+                renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
+            )
+            made["renewed"] = renewed, contracts
+        return made["renewed"]
+
+    def checked() -> list[DataError]:
+        contracts = renewed_contracts()[1]
+        return check_ledger(
+            delta, contracts[isin(contracts["client"], delta["Renewals"]["client"])]
+        )
+
+    def replayed() -> tuple[ContractState, pd.DataFrame, pd.DataFrame]:
+        return *renewed_contracts(), replay.ordered(moves)
+
+    (renewed, contracts, moves), checked_errors = both(replayed, checked)
+    errors = list(renewed.errors) + errors + checked_errors
     errors += replay.negative_balances(moves, ledger)
     last = renewed.last_event if renewed.last_event is not None else book.last_event
     return Book(ledger, book.base_contracts, contracts, exchanges, moves, errors, last)

@@ -18,11 +18,13 @@ its objects are remembered.  The codes are the same either way (tested).
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,18 +96,84 @@ def by_distinct(values: pd.Series, text: Callable[[pd.Index], Iterable[str]]) ->
     return np.array([*text(uniques), ""], dtype=object)[codes].tolist()
 
 
-def same_objects(values: pd.Series, like: pd.Series) -> pd.Series:
-    """`values` with each text that `like` holds as `like`'s own ``str`` object: the rows a
-    forked process hands back are unpickled as new objects, which `sort_key` would
-    rank again (a half-month's 220,000 client ids at 12 x SPEC §6: 0.5 s), where the
-    objects of the frame they came from are known.  Other values stay as they are."""
+class Handover:
+    """Text that a forked process (`forked.in_two`) hands back to the process that forked
+    it, as positions among the ``str`` objects whose sort ranks both processes know,
+    taken before the fork: the text comes back as this process's own objects, which
+    `sort_key` ranks by identity.  Unpickled, it would be new objects, ranked again in
+    each process that sorts them (the 650,000 client ids at risk in half of the
+    partners' outlook at 12 x SPEC §6: 0.5 s in each), or looked up by text (0.3 s).
+
+    Made before the fork; `pack` runs in the child, `unpack` here.  Text that is not
+    among the known objects (a blank, an id the child made) goes as text."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        with _REMEMBERING:
+            self.known = {c: _RANKS[c] for c in columns if c in _RANKS}
+
+    def pack(self, value: Any) -> Any:
+        """`value` (a frame, or a list or dataclass of frames) with each known column whose
+        every value is a known object as those objects' positions."""
+        if isinstance(value, pd.DataFrame):
+            packed = {}
+            for name, ranks in self.known.items():
+                text = _text_objects(value[name]) if name in value else None
+                if text is None or not isinstance(value[name].dtype, pd.StringDtype):
+                    continue
+                at = ranks.where.get_indexer(pd.Index(_identities(text)))
+                if not len(at) or at.min() >= 0:
+                    packed[name] = at
+            dtypes = {name: value[name].dtype for name in packed}
+            return _Packed(value.assign(**packed), dtypes) if packed else value
+        return self._each(value, self.pack)
+
+    def unpack(self, value: Any) -> Any:
+        """What `pack` made, with the text again (as the known objects)."""
+        if isinstance(value, _Packed):
+            frame = value.frame
+            return frame.assign(
+                **{
+                    name: pd.array(self.known[name].objects.take(frame[name]), dtype=dtype)
+                    for name, dtype in value.columns.items()
+                }
+            )
+        return self._each(value, self.unpack)
+
+    @staticmethod
+    def _each(value: Any, do: Callable[[Any], Any]) -> Any:
+        if isinstance(value, list):
+            return [do(v) for v in value]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.replace(
+                value,
+                **{f.name: do(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init},
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A frame whose `columns` hold positions among a `Handover`'s known objects (with the
+    text columns' dtypes)."""
+
+    frame: pd.DataFrame
+    columns: dict[str, Any]
+
+
+def factorize(values: pd.Series, *, use_na_sentinel: bool = True) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values)``, the same codes and uniques, for a text column by the
+    identity of its objects first: pandas hashes the characters of every row (3 million
+    movements: 0.15 s), where a column made by the run holds a few ``str`` objects (a
+    sheet's name, a partner id) that are told apart by address (0.03 s).  Equal texts
+    held by different objects are then one value, as pandas makes them."""
     text = _text_objects(values)
-    known = _text_objects(like)
-    if text is None or known is None or not len(text):
-        return values
-    by_text = {v: v for v in distinct_objects(known).tolist() if type(v) is str}
-    same = np.array([by_text.get(v, v) if type(v) is str else v for v in text.tolist()], object)
-    return pd.Series(same, index=values.index, name=values.name, dtype=values.dtype)
+    if text is None or len(text) < _Ranks.MIN_ROWS:
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
+    at, distinct = pd.factorize(_identities(text))
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[at[::-1]] = np.arange(len(at) - 1, -1, -1)  # each object's first row
+    codes, uniques = pd.factorize(values.iloc[first], use_na_sentinel=use_na_sentinel)
+    return codes[at], uniques
 
 
 def distinct_objects(objects: np.ndarray) -> np.ndarray:
@@ -258,8 +326,9 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
     timsort, which takes rows already in order as one run: a run's rows appended to a
     replayed book's 2.5 million movements (12 x SPEC §6) are ordered in 0.1 s, where
     `np.lexsort` sorts every key again (0.6 s).  A key too wide to pack (a timestamp in
-    nanoseconds) is packed as the rank of its value among its distinct values; keys that
-    still need more than 63 bits go to `np.lexsort`."""
+    nanoseconds) is packed divided by the greatest common divisor of its values (a date:
+    its days), else as the rank of its value among its distinct values; keys that still
+    need more than 63 bits go to `np.lexsort`."""
     if not len(keys) or not len(keys[0]):
         return np.lexsort(keys) if len(keys) else np.zeros(0, dtype=np.intp)
     digits: list[tuple[np.ndarray, int]] = []
@@ -269,11 +338,16 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
             return np.lexsort(keys)
         low = int(key.min())
         width = (int(key.max()) - low).bit_length()
+        digit = key.astype(np.int64, copy=False) - low
+        if PACKED_BITS // 2 < width <= PACKED_BITS:
+            # a date in nanoseconds is a whole number of days: packed as days, in order
+            step = int(np.gcd.reduce(digit))
+            if step > 1:
+                digit //= step
+                width = int(digit.max()).bit_length()
         if width > PACKED_BITS // 2:
             codes, distinct = pd.factorize(key, sort=True)
             digit, width = codes.astype(np.int64), (len(distinct) - 1).bit_length()
-        else:
-            digit = key.astype(np.int64) - low
         bits += width
         if bits > PACKED_BITS:
             return np.lexsort(keys)

@@ -11,7 +11,7 @@ month looked like (`applied_month`), which month before it was skipped
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import pandas as pd
@@ -20,7 +20,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, ROW
 from licreport.rules.book import Book, Both, one_after_other, replay_ledger
-from licreport.rules.keys import same_objects
+from licreport.rules.keys import Handover
 from licreport.rules.renewal import (
     RenewalPlan,
     due_monthly,
@@ -165,12 +165,10 @@ def plan_month(
     halves = partner_halves(contracts, before)
     if len(halves) == 2:
         (c1, b1), (c2, b2) = halves
-        one, two = both(partial(plan_of, c1, b1), partial(plan_of, c2, b2))
-        # the second half may come from a forked process: its text in the book's objects
-        theirs = two.lines.assign(
-            **{k: same_objects(two.lines[k], c2[k]) for k in ("partner", "client")}
-        )
-        plan = joined_plans([one, replace(two, lines=theirs)])
+        # the second half may come from a forked process: its text as the book's objects
+        handover = Handover(["partner", "client"])
+        one, two = both(partial(plan_of, c1, b1), lambda: handover.pack(plan_of(c2, b2)))
+        plan = joined_plans([one, handover.unpack(two)])
     else:
         plan = plan_of(contracts, before)
     if plan_book is not book and plan.lines.empty and plan.exchanges.empty:

@@ -22,7 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
-from licreport.rules.keys import account_ids, lexsort, sort_key
+from licreport.rules.keys import account_ids, factorize, lexsort, sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -239,8 +239,10 @@ def ordering(moves: pd.DataFrame) -> Ordering:
     keys = [sort_key(moves[c]) for c in ACCOUNT_KEYS]
     account = account_ids(keys)
     when = sort_key(moves["date"])
-    out = (~moves["category"].isin(INFLOWS)).to_numpy(dtype=np.int64)
-    codes, names = pd.factorize(moves["sheet"])  # a few sheets: look each up once
+    # a few categories and sheets: each looked up once
+    codes, names = factorize(moves["category"])
+    out = np.array([c not in INFLOWS for c in names] + [True], dtype=np.int64)[codes]
+    codes, names = factorize(moves["sheet"])
     last = len(SHEET_ORDER)  # blank or unknown: last, as a NaN sorts
     sheet = np.array([SHEET_ORDER.get(s, last) for s in names] + [last], dtype=np.int64)[codes]
     row = sort_key(moves["row"])
