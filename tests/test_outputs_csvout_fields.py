@@ -63,12 +63,13 @@ def test_column_lines_are_the_csv_modules(
         assert "".join(csvout.column_lines(columns, dialect)) == buf.getvalue()
 
 
-def test_column_lines_join_plain_fields_without_the_csv_module() -> None:
-    """Plain fields take the joined path (the csv module is not called); one field that
-    needs quoting sends the rows to the csv module."""
+def test_column_lines_join_fields_without_the_csv_module() -> None:
+    """Rows of two fields or more are joined without the csv module, a field that needs
+    quoting quoted as csv does; a row of one field goes to the csv module."""
     dialect = csvout.Dialect(delimiter=";", newline="\n")
     plain = [["a", "b", ""], ["1", "2", "3"]]
+    quoted = [["a", 'b;"c"'], ["1", "2\n"]]
     with patch.object(csvout, "_lines", side_effect=AssertionError("csv module")):
         assert "".join(csvout.column_lines(plain, dialect)) == "a;1\nb;2\n;3\n"
-    quoted = [["a", "b;c"], ["1", "2"]]
-    assert "".join(csvout.column_lines(quoted, dialect)) == 'a;1\n"b;c";2\n'
+        assert "".join(csvout.column_lines(quoted, dialect)) == 'a;1\n"b;""c""";"2\n"\n'
+    assert "".join(csvout.column_lines([["", "x"]], dialect)) == '""\nx\n'
