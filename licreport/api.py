@@ -706,7 +706,6 @@ def _month_plans(loaded: Loaded, run: RunOptions) -> tuple[list[MonthPlan], Book
             policy=run.policy,
             exchange=run.exchange,
             redo=run.redo and m == first,
-            both=_two_cores(book.ledger),
         )
         if plan.errors:
             _assert_clean(plan.book)

@@ -274,40 +274,6 @@ def test_requests_are_the_groupby_in_key_order() -> None:
     assert got["partner"].isna().any() and got["client"].isna().any()  # blanks were grouped
 
 
-@pytest.mark.parametrize("exchange", [False, True])
-@pytest.mark.parametrize("share", [0.5, 0.2])
-def test_the_plan_of_two_partner_halves_is_the_plan_of_all(
-    tmp_path, exchange: bool, share: float
-) -> None:
-    """A month is planned by halves of the partners (`months.plan_month`, one half per
-    core): joined, the halves give the lines, exchanges, points and hints of one plan of
-    every partner, row for row (partners share no pool or points)."""
-    from licreport import api
-    from licreport.rules.renewal import joined_plans, partner_halves
-    from tests.test_benchmarks_generate import gen
-
-    folder = gen.write_csv(gen.generate(0.02, 7), tmp_path / "ledger")
-    book = api.load_clean(folder, api.Options()).book
-    first = pd.Timestamp("2026-12-01")
-    contracts, before = book.contracts_at(first), book.balances(first)
-    args = {"month": "2026-12", "run": "r", "exchange": exchange}
-    whole = plan_renewals(contracts, before, **args)
-    halves = partner_halves(contracts, before, first_share=share)
-    assert len(halves) == 2
-    split = joined_plans([plan_renewals(c, b, **args) for c, b in halves])
-    pd.testing.assert_frame_equal(split.lines, whole.lines)
-    pd.testing.assert_frame_equal(split.exchanges, whole.exchanges)
-    pd.testing.assert_series_equal(split.exchanged_points, whole.exchanged_points)
-    pd.testing.assert_series_equal(split.would_keep, whole.would_keep)
-    assert (whole.lines["dropped"] > 0).any()  # pools too small: shortfalls shared out
-    if exchange:
-        assert len(whole.exchanges) and set(whole.exchanges["partner"]) & set(
-            halves[1][0]["partner"]
-        )
-    else:
-        assert len(whole.would_keep)
-
-
 def _buy_by_rows(monthly: pd.DataFrame, available: dict, points: pd.DataFrame) -> list:
     """The purchase as a loop over the short (partner, product) rows: the code `_buy`
     replaced, kept here as its reference."""

@@ -12,22 +12,14 @@ month looked like (`applied_month`), which month before it was skipped
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 import pandas as pd
 
 from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import MONTH_FIRST, ROW
-from licreport.rules.book import Book, Both, one_after_other, replay_ledger
-from licreport.rules.keys import Handover
-from licreport.rules.renewal import (
-    RenewalPlan,
-    due_monthly,
-    joined_plans,
-    partner_halves,
-    plan_renewals,
-)
+from licreport.rules.book import Book, replay_ledger
+from licreport.rules.renewal import RenewalPlan, due_monthly, plan_renewals
 from licreport.rules.replay import Balances
 
 
@@ -134,14 +126,14 @@ def plan_month(
     policy: str,
     exchange: bool,
     redo: bool = False,
-    both: Both = one_after_other,
 ) -> MonthPlan:
     """Idempotency check (or ``--redo``), then R2 + R3 planned on the 1st.
 
     A month counts as applied per partner: after a ``--partner`` run, a full run
-    renews the partners that were not in it and leaves the applied one alone.  Each
-    half of the partners is planned apart (`partner_halves`; `both` runs the two) and
-    the halves joined (`joined_plans`): partners share no pool or points.
+    renews the partners that were not in it and leaves the applied one alone.  The
+    month is planned in one piece: a run checks the ledger's R8 totals in a second
+    process meanwhile (`api`), and halves of the partners planned side by side made a
+    third (benchmarks/README.md, round 13).
     """
     month = month_text(first)
     partners = book.ledger.partners
@@ -161,16 +153,7 @@ def plan_month(
             return MonthPlan(month, first, book, partners, removed=removed, errors=book.errors)
     before = plan_book.balances(first)
     contracts = plan_book.contracts_at(first)
-    plan_of = partial(plan_renewals, month=month, run=run, policy=policy, exchange=exchange)
-    halves = partner_halves(contracts, before)
-    if len(halves) == 2:
-        (c1, b1), (c2, b2) = halves
-        # the second half may come from a forked process: its text as the book's objects
-        handover = Handover(["partner", "client"])
-        one, two = both(partial(plan_of, c1, b1), lambda: handover.pack(plan_of(c2, b2)))
-        plan = joined_plans([one, handover.unpack(two)])
-    else:
-        plan = plan_of(contracts, before)
+    plan = plan_renewals(contracts, before, month=month, run=run, policy=policy, exchange=exchange)
     if plan_book is not book and plan.lines.empty and plan.exchanges.empty:
         # the partners left out have nothing due: the month stands as applied
         return MonthPlan(month, first, book, [], applied=applied_month(book, first, lines))

@@ -7,9 +7,7 @@ dated on or before the 1st, and returns the renewal lines and the exchanges a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,8 +18,6 @@ from licreport.rules.contracts import ANNUAL
 from licreport.rules.keys import account_ids, sort_rows, sorted_groups, sorted_order
 from licreport.rules.replay import Balances
 from licreport.rules.shortfall import allocate
-
-FrameOrSeries = TypeVar("FrameOrSeries", pd.DataFrame, pd.Series)
 
 LINE_COLUMNS = [
     "partner", "client", "product", "term", "requested", "renewed", "dropped",
@@ -171,28 +167,6 @@ def partner_halves(
         c, *pools = (f[~i if second else i] for f, i in zip(frames, inside, strict=True))
         halves.append((c, Balances(*pools)))
     return halves
-
-
-def joined_plans(parts: Sequence[RenewalPlan]) -> RenewalPlan:
-    """One plan from the plans of partner ranges given in partner order (`partner_halves`):
-    partners share nothing a plan uses, and each of its frames is ordered by partner
-    first, so the parts one after the other are the plan of all (tested)."""
-
-    def joined(frames: list[FrameOrSeries]) -> FrameOrSeries:
-        filled = [f for f in frames if len(f)]
-        if len(filled) < 2:
-            return filled[0] if filled else frames[0]
-        return pd.concat(filled, ignore_index=isinstance(filled[0], pd.DataFrame))
-
-    first = parts[0]
-    return RenewalPlan(
-        first.month,
-        first.run,
-        joined([p.lines for p in parts]),
-        joined([p.exchanges for p in parts]),
-        joined([p.exchanged_points for p in parts]),
-        joined([p.would_keep for p in parts]),
-    )
 
 
 def _pools(
