@@ -95,6 +95,9 @@ class Outputs:
     # renewal lines hold only what the report and the printed summary read (at 12 x
     # SPEC §6 the rest is millions of records)
     document: bool = True
+    # what the caller makes of the run's JSON document (the command line: the lines it
+    # prints), made while the updated ledger is still being written (`RunResult.prepared`)
+    prepare: Callable[[dict], Any] | None = None
 
 
 @dataclass
@@ -674,6 +677,7 @@ class RunResult:
     document: dict
     written: list[Path]
     summary: list[str]
+    prepared: Any = None  # `Outputs.prepare` of the document, when the run made it
 
 
 def check_month(month: str) -> pd.Timestamp:
@@ -924,11 +928,12 @@ def _month_run(
             writer.write(options.warn)
             return RunResult(documents()[0], stage.written(writer.finals), summary)
 
-        def report() -> tuple[dict, dict[str, Path]]:
-            """What this process does while the ledger is written: the JSON documents, the
-            report(s)."""
+        def report() -> tuple[dict, dict[str, Path], Any]:
+            """What this process does while the ledger is written: the JSON documents, what
+            the caller makes of them, the report(s)."""
             progress("status")
             document, renewal, status_doc = documents()
+            prepared = outputs.prepare(document) if outputs.prepare is not None else None
             progress("report")
             reports = _stage_reports(
                 stage,
@@ -942,9 +947,9 @@ def _month_run(
                 meta=_report_meta(loaded, view, run.policy),
                 lang=outputs.lang,
             )
-            return document, reports
+            return document, reports, prepared
 
-        document, reports = _beside(
+        document, reports, prepared = _beside(
             writer, options.warn, report, fork=_rows(loaded.ledger) >= WRITE_PROCESS_MIN
         )
         written = stage.written(writer.finals)
@@ -955,7 +960,7 @@ def _month_run(
                 f"partner reports: {len(reports)} in "
                 f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"
             )
-    return RunResult(document, written, summary)
+    return RunResult(document, written, summary, prepared)
 
 
 def _all_rows(appended: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -63,6 +63,44 @@ def test_the_printed_run_is_the_same_from_either_document(
     assert "renewal lines" in printed[0] and "dropped" in printed[0]
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_printed_run_is_prepared_while_the_ledger_is_written(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    as_json: bool,
+) -> None:
+    """`Outputs.prepare` (the command line's text of the document) is made by the run,
+    once, before the updated ledger is written (here: the writer is made to wait for
+    it), and the command line prints the same as when it makes the text itself."""
+    from licreport import cli
+
+    made: list[str] = []
+    writing = api._beside
+
+    def beside(write: api.LedgerWriter, warn, then, *, fork: bool):  # type: ignore[no-untyped-def]
+        got = then()
+        assert made == ["prepared"]  # before the ledger is written
+        return writing(write, warn, lambda: got, fork=fork)
+
+    def prepare(doc: dict) -> str:
+        made.append("prepared")
+        return cli._run_text(doc, as_json)
+
+    monkeypatch.setattr(api, "_beside", beside)
+    run = api.RunOptions("2026-12")
+    result = api.reconcile(
+        SAMPLE, run, api.Outputs(tmp_path / "a", document=as_json, prepare=prepare)
+    )
+    assert made == ["prepared"] and result.prepared == cli._run_text(result.document, as_json)
+    cli._print_run(result, as_json=as_json)
+    printed = capsys.readouterr().out
+    result.prepared = None  # the command line makes the text itself
+    cli._print_run(result, as_json=as_json)
+    assert capsys.readouterr().out == printed
+    assert ('"partners"' if as_json else "renewal lines") in printed
+
+
 def test_report_command_likewise(tmp_path: Path) -> None:
     day = datetime.date(2026, 12, 1)
     whole, _ = api.report(SAMPLE, day, api.Outputs(tmp_path / "whole"))
