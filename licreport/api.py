@@ -30,6 +30,7 @@ from licreport.outputs.filters import pluralise
 from licreport.outputs.names import month_stem, safe_name, safe_names
 from licreport.outputs.report import (
     REPORT_PARTS,
+    ClientNames,
     render_partner_reports,
     render_report,
     report_partners,
@@ -374,7 +375,7 @@ def _check_conservation(book: Book) -> pd.DataFrame:
 
 
 def _report_meta(loaded: Loaded, view: StatusView, policy: str) -> dict:
-    names = loaded.book.ledger["Clients"][["client", "client_name"]].dropna()
+    clients = loaded.book.ledger["Clients"]
     return {
         "as_of": view.as_of.date().isoformat(),
         "month": _month(view.as_of),
@@ -384,9 +385,7 @@ def _report_meta(loaded: Loaded, view: StatusView, policy: str) -> dict:
         "input_name": loaded.ledger.path.name,
         "sha256": loaded.ledger.sha256,
         "version": __version__,
-        "client_names": dict(
-            zip(names["client"].tolist(), names["client_name"].tolist(), strict=True)
-        ),
+        "client_names": ClientNames(clients["client"], clients["client_name"]),
     }
 
 
@@ -933,7 +932,6 @@ def _month_run(
             the caller makes of them, the report(s)."""
             progress("status")
             document, renewal, status_doc = documents()
-            prepared = outputs.prepare(document) if outputs.prepare is not None else None
             progress("report")
             reports = _stage_reports(
                 stage,
@@ -947,6 +945,9 @@ def _month_run(
                 meta=_report_meta(loaded, view, run.policy),
                 lang=outputs.lang,
             )
+            if names is not None:
+                document = {**document, "reports": {p: str(f) for p, f in reports.items()}}
+            prepared = outputs.prepare(document) if outputs.prepare is not None else None
             return document, reports, prepared
 
         document, reports, prepared = _beside(
@@ -955,7 +956,6 @@ def _month_run(
         written = stage.written(writer.finals)
         written.append(outputs.out_dir / report_name(run.month, options.partner))
         if names is not None:
-            document = {**document, "reports": {p: str(f) for p, f in reports.items()}}
             summary.append(
                 f"partner reports: {len(reports)} in "
                 f"{outputs.out_dir / 'partners'}/<partner>/{report_name(run.month)}"

@@ -141,6 +141,8 @@ def test_defused_looks_at_each_object_once_and_defuses_every_row_that_needs_it()
         [safe, "B", safe] * 5_000 + [risky],
         [risky] + [safe] * 9_999 + ["".join(["-", "5"])] + ["".join(["A", "CME"])],
         ["\tx", "\ry", "+1", "@a", "-", "", "x=1"],
+        ["note\n=not a formula", "y\n", "\n-"] * 3,  # a formula's start after a line break
+        ["y\n", "=z", "w"],
     ):
         text = np.array(values, dtype=object)
         want = ["'" + v if v.startswith(csvout.FORMULA_START) else v for v in values]

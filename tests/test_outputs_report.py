@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -768,3 +769,21 @@ def test_month_labels_are_made_once_per_month_and_style(lang: str) -> None:
             assert formats.month_label(value, style) is formats.month_label(value, style)
     assert formats.month_label(pd.Timestamp("2026-02-10").date()) == formats.month_label("2026-02")
     assert len({formats.month_label("2026-02", s) for s in ("long", "short", "abbr")}) == 3
+
+
+def test_client_names_are_the_dict_of_the_clients_rows() -> None:
+    """`ClientNames` answers as ``dict(zip(ids, names))`` of the rows with both an id and
+    a name does: a later row of an id wins, an id without a name (or no id) is absent."""
+    from licreport.ledger import model  # noqa: F401  (pandas' Python string storage)
+    from licreport.outputs.report import ClientNames
+
+    rng = np.random.default_rng(3)
+    ids = [f"C{k:03d}" for k in rng.integers(0, 400, 30_000)] + [None, "C999", "Ç1", "c001"]
+    names = [f"Name {k}" for k in rng.integers(0, 50, 30_000)] + ["lost", None, "é", "lower"]
+    frame = pd.DataFrame({"id": pd.array(ids, dtype="str"), "name": pd.array(names, dtype="str")})
+    named = frame.dropna()
+    want = dict(zip(named["id"].tolist(), named["name"].tolist(), strict=True))
+    got = ClientNames(frame["id"], frame["name"])
+    assert dict(got.items()) == want and len(got) == len(want)
+    assert all(got[k] == v for k, v in want.items())
+    assert got.get("C999", "") == "" and got.get("zz", "") == "" and "C999" not in got

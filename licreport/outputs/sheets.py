@@ -15,7 +15,7 @@ from pandas.api.types import is_integer_dtype
 
 from licreport.outputs.terms import term_labels
 from licreport.outputs.workbook import ChartSpec, ComputedSheet
-from licreport.rules.keys import sort_rows, sorted_groups
+from licreport.rules.keys import labels, sort_rows, sorted_groups
 from licreport.rules.status import StatusView, partner_summary
 
 CHART_PARTNERS = 10  # the chart shows the partners with the most at risk, at most this many
@@ -109,17 +109,17 @@ def risk_chart(summary: ComputedSheet) -> ChartSpec | None:
 def contracts_sheet(view: StatusView) -> ComputedSheet:
     """Every contract; `status` says active, ended or not started, and `days_left` is
     given for active contracts only (an ended one has no days left, not negative ones)."""
-    c = sort_rows(view.contracts, ["partner", "client", "product", "start"])
     cols = [
         "partner", "client", "client_name", "product", "term", "licences", "start", "end",
         "days_left", "status", "auto_renew", "devices_used", "recoverable",
     ]  # fmt: skip
+    # the columns shown (a contract has a dozen more), each taken once in sheet order
+    shown = [c for c in view.contracts.columns if c in cols or c == "active"]
+    c = sort_rows(view.contracts[shown], ["partner", "client", "product", "start"])
     active = c["active"].fillna(False).astype(bool).to_numpy()
     ended = (c["end"] <= view.as_of).fillna(False).to_numpy(dtype=bool)
     waiting = (c["start"] > view.as_of).fillna(False).to_numpy(dtype=bool)
-    status = np.select(
-        [active, ended, waiting], ["active", "ended", "not started"], default="inactive"
-    )
+    status = labels([active, ended, waiting], ["active", "ended", "not started"], "inactive")
     frame = c.assign(
         status=status,
         days_left=c["days_left"].where(active),

@@ -252,7 +252,7 @@ def _month_rows(
     lines: pd.DataFrame, balances: Balances, month: str, ppl: pd.Series
 ) -> pd.DataFrame:
     """One row per partner, kind, product and term of one month's renewal lines."""
-    kind = np.where(lines["term"] == MONTHLY, MONTHLY, ANNUAL)
+    kind = labels([lines["term"] == MONTHLY], [MONTHLY], ANNUAL)
     g = (
         lines.assign(kind=kind)
         .groupby(["partner", "kind", "product", "term"], sort=True)

@@ -22,7 +22,7 @@ from licreport.errors import DataError
 from licreport.ledger.model import Ledger
 from licreport.ledger.schema import CREDIT, EXCHANGE, MONTH_FIRST, MONTHLY, PURCHASE, ROW, TERMS
 from licreport.rules.contracts import ANNUAL
-from licreport.rules.keys import account_ids, factorize, lexsort, sort_key
+from licreport.rules.keys import account_ids, factorize, labels, lexsort, sort_key
 from licreport.rules.proration import prorated_licences
 
 MOVEMENT_COLUMNS = [
@@ -127,7 +127,7 @@ def movements(ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame) 
             ANNUAL,
             pool,
             pool["quantity"],
-            np.where(pool["type"].fillna(PURCHASE) == PURCHASE, "bought", "recovered"),
+            labels([pool["type"].fillna(PURCHASE) == PURCHASE], ["bought"], "recovered"),
             "Pool",
             "quantity",
             pool["date"],
