@@ -264,18 +264,8 @@ def defused(text: np.ndarray) -> list[str]:
     loader's text holds each id once however many rows show it: 12 x SPEC §6 writes 10
     million values of a few hundred thousand ids), and a column that has no such value
     is the array as it is.  A comprehension otherwise: pandas' ``str.startswith`` costs
-    ten times as much.  The distinct values are first joined by line breaks and searched
-    for a line break then a formula's first character, in C (700,000 client names: 0.03
-    s, where testing each takes 0.3 s); only a value with such a line in it, or a
-    column that has one, is looked at value by value."""
-    distinct = distinct_objects(text).tolist()
-    try:
-        lines = "\n" + "\n".join(distinct)
-    except TypeError:  # not all text: each value says
-        lines = "\n" + "".join(FORMULA_START)
-    if not any("\n" + start in lines for start in FORMULA_START):
-        return text.tolist()
-    if not any(v.startswith(FORMULA_START) for v in distinct):
+    ten times as much."""
+    if not any(v.startswith(FORMULA_START) for v in distinct_objects(text)):
         return text.tolist()
     return ["'" + v if v.startswith(FORMULA_START) else v for v in text]
 
