@@ -243,7 +243,7 @@ class ClientNames(Mapping[str, Any]):
         last = np.r_[self._ids[1:] != self._ids[:-1], True] if len(self._ids) else []
         return iter(self._ids[np.asarray(last, dtype=bool)].tolist())
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # every distinct id walked: not for a report's lookups
         return sum(1 for _ in self)
 
 
@@ -251,7 +251,7 @@ class _Names:
     """Id -> {id, name} cells for clients (names from meta) and partners (from status)."""
 
     def __init__(self, clients: Mapping[Any, Any] | None, partners: Mapping[str, str]) -> None:
-        clients = clients or {}
+        clients = {} if clients is None else clients  # (no len(): `ClientNames` counts)
         # a client per contract (1.2 million at SPEC §12 scale): ids that are text already
         # are looked up as they are, each name made text when a report shows it
         self.clients: Mapping[str, Any] = (
@@ -428,7 +428,7 @@ class _OwnRows(Mapping[str, Mapping[str, list[Row]]]):
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(set().union(*(set(k) for k in self._keys.values()))))
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # every distinct id walked: not for a report's lookups
         return sum(1 for _ in self)
 
 
