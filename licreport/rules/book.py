@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache, partial
 from typing import TypeVar
 
 import pandas as pd
@@ -82,7 +82,13 @@ def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
     )
 
     def events() -> tuple[ContractState, list[DataError]]:
-        state = _events(ledger, base)
+        state = apply_events(
+            base,
+            ledger["Renewals"],
+            ledger["Clients"],
+            renewals_table=ledger.table("Renewals"),
+            clients_table=ledger.table("Clients"),
+        )
         return state, check_contracts(ledger, state.contracts)
 
     (state, contract_errors), order = both(events, partial(replay.ordering, moves))
@@ -90,17 +96,6 @@ def replay_ledger(ledger: Ledger, both: Both = one_after_other) -> Book:
     moves = replay.ordered(moves, order)
     errors += replay.negative_balances(moves, ledger)
     return Book(ledger, base, state.contracts, exchanges, moves, errors, state.last_event)
-
-
-def _events(ledger: Ledger, base: pd.DataFrame) -> ContractState:
-    """The contracts after every renewal line and recovery of `ledger`."""
-    return apply_events(
-        base,
-        ledger["Renewals"],
-        ledger["Clients"],
-        renewals_table=ledger.table("Renewals"),
-        clients_table=ledger.table("Clients"),
-    )
 
 
 def apply_rows(
@@ -156,19 +151,16 @@ def apply_rows(
         ignore_index=True,
     )
 
-    made: dict[str, tuple[ContractState, pd.DataFrame]] = {}
-
+    @cache  # made once here; `checked` in a second process makes them again
     def renewed_contracts() -> tuple[ContractState, pd.DataFrame]:
-        if "renewed" not in made:  # `checked` in a second process makes them again
-            renewed = apply_events(
-                book.contracts, delta["Renewals"], delta["Clients"],
-                renewals_table=delta.table("Renewals"),
-            )  # fmt: skip
-            contracts = renewed.contracts.assign(
-                renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
-            )
-            made["renewed"] = renewed, contracts
-        return made["renewed"]
+        renewed = apply_events(
+            book.contracts, delta["Renewals"], delta["Clients"],
+            renewals_table=delta.table("Renewals"),
+        )  # fmt: skip
+        contracts = renewed.contracts.assign(
+            renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
+        )
+        return renewed, contracts
 
     def checked() -> list[DataError]:
         contracts = renewed_contracts()[1]
