@@ -169,9 +169,7 @@ def factorize(values: pd.Series, *, use_na_sentinel: bool = True) -> tuple[np.nd
     text = _text_objects(values)
     if text is None or len(text) < _Ranks.MIN_ROWS:
         return pd.factorize(values, use_na_sentinel=use_na_sentinel)
-    at, distinct = pd.factorize(_identities(text))
-    first = np.empty(len(distinct), dtype=np.intp)
-    first[at[::-1]] = np.arange(len(at) - 1, -1, -1)  # each object's first row
+    at, first = _by_identity(text)
     codes, uniques = pd.factorize(values.iloc[first], use_na_sentinel=use_na_sentinel)
     return codes[at], uniques
 
@@ -180,10 +178,16 @@ def distinct_objects(objects: np.ndarray) -> np.ndarray:
     """The distinct objects of an object array, by identity, in the order first seen: a
     text column from the loader holds each id once however many rows show it (equal
     strings held by different objects are both kept)."""
+    return objects[_by_identity(objects)[1]]
+
+
+def _by_identity(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each element the number of its object (in the order first seen), and each
+    object's first position."""
     at, distinct = pd.factorize(_identities(objects))
     first = np.empty(len(distinct), dtype=np.intp)
     first[at[::-1]] = np.arange(len(at) - 1, -1, -1)  # the last written is the first seen
-    return objects[first]
+    return at, first
 
 
 @dataclass(frozen=True)
