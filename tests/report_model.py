@@ -21,6 +21,7 @@ from licreport.rules.outlook import (
     TRIAL_COLUMNS,
     WORK_COLUMNS,
     Outlook,
+    latest_prices,
 )
 from licreport.rules.pricing import SUMMARY_COLUMNS
 from licreport.rules.recovery import CANDIDATE_COLUMNS
@@ -99,7 +100,6 @@ def view_from(status: dict[str, Any], pipeline: list[dict[str, Any]]) -> status_
         forecast=forecast,
         contracts=pd.DataFrame(),
         spend=empty[tuple(SUMMARY_COLUMNS)],
-        prices=make_table("Pool", []).frame,
         overuse=pd.DataFrame({c: pd.Series(dtype=object) for c in status_rules.OVERUSE_COLUMNS}),
         outlook=Outlook(
             months=[],
@@ -109,6 +109,7 @@ def view_from(status: dict[str, Any], pipeline: list[dict[str, Any]]) -> status_
             points=points,
             worklist=empty[tuple(WORK_COLUMNS)],
             trials=empty[tuple(TRIAL_COLUMNS)],
+            prices=latest_prices(make_table("Pool", []).frame),
         ),
     )
 

@@ -56,6 +56,10 @@ class Outlook:
     points: pd.DataFrame  # POINTS_COLUMNS: per partner
     worklist: pd.DataFrame  # WORK_COLUMNS: annual contracts ending in the horizon, by month
     trials: pd.DataFrame  # TRIAL_COLUMNS: trials ending by the horizon's end (conversions)
+    # the O6 unit prices (`latest_prices`): per partner, product and term, and the fallback
+    # per product and term; found once, for the buying list and the recoverable licences'
+    # value (`status.recoverable_value`: the report and the Summary sheet, one process each)
+    prices: tuple[pd.Series, pd.Series]
 
 
 def outlook_months(as_of: pd.Timestamp, horizon: int) -> list[pd.Timestamp]:
@@ -324,10 +328,14 @@ def latest_prices(pool: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def buying_list(
-    rows: pd.DataFrame, recoverable: pd.DataFrame, pool: pd.DataFrame, tiers: pd.DataFrame
+    rows: pd.DataFrame,
+    recoverable: pd.DataFrame,
+    prices: tuple[pd.Series, pd.Series],
+    tiers: pd.DataFrame,
 ) -> pd.DataFrame:
     """O6, per partner, product and term with an annual shortfall over the horizon:
-    recover first, buy the rest at the latest block's price and the R5 tier of `to_buy`."""
+    recover first, buy the rest at the latest block's price (`prices`, as `latest_prices`
+    finds them) and the R5 tier of `to_buy`."""
     annual = rows[rows["kind"] == ANNUAL]
     keys = ["partner", "product", "term"]
     short = annual.groupby(keys, sort=True)["shortfall"].sum()
@@ -341,7 +349,7 @@ def buying_list(
     b["recoverable"] = rec.reindex(index).fillna(0).astype("int64").to_numpy()
     b["short"] = b["short"].astype("int64")
     b["to_buy"] = (b["short"] - b["recoverable"]).clip(lower=0)
-    own, anyone = latest_prices(pool)
+    own, anyone = prices
     price = own.reindex(index).to_numpy(dtype=object, copy=True)
     fallback = anyone.reindex(pd.MultiIndex.from_frame(b[["product", "term"]])).to_numpy()
     unknown = pd.isna(price)
@@ -383,6 +391,7 @@ def build_outlook(
     of F1, both with the recorded runs of F1 … FN left out (`without_recorded_runs`).
     `projected`: the months already projected, by partner range (`projection`)."""
     firsts = outlook_months(as_of, horizon)
+    prices = latest_prices(pool)
     if projected is None:
         rows, at_risk, worklist = project(contracts, at_f1, firsts, policy)
     else:
@@ -391,8 +400,9 @@ def build_outlook(
         months=[f"{f:%Y-%m}" for f in firsts],
         rows=rows,
         at_risk=at_risk,
-        buy=buying_list(rows, recoverable, pool, tiers),
+        buy=buying_list(rows, recoverable, prices, tiers),
         points=points_to_buy(rows, at_f1.points, partners),
         worklist=worklist,
         trials=trials_ending(contracts, as_of, firsts),
+        prices=prices,
     )

@@ -16,7 +16,7 @@ import pandas as pd
 from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
 from licreport.rules.keys import sort_rows, sorted_groups
-from licreport.rules.outlook import Outlook, estimated_total, latest_prices
+from licreport.rules.outlook import Outlook, estimated_total
 from licreport.rules.pricing import spend_summary
 from licreport.rules.recovery import recoverable
 from licreport.rules.replay import Balances
@@ -42,7 +42,6 @@ class StatusView:
     forecast: pd.DataFrame  # partner, product, devices_due, available, shortfall, points_needed
     contracts: pd.DataFrame  # every contract with end, days_left, active, recoverable
     spend: pd.DataFrame  # pricing.SUMMARY_COLUMNS: what the pool cost (R5)
-    prices: pd.DataFrame  # the Pool rows the O6 unit prices come from
     overuse: pd.DataFrame  # OVERUSE_COLUMNS: active contracts using more devices than licences
     outlook: Outlook  # SPEC §7: the next N months, the buying list, the worklist
     policy: str = "priority"
@@ -126,7 +125,6 @@ def view_parts(
         "recoverable": candidates,
         "contracts": c,
         "spend": spend_summary(pool[pool["date"] <= as_of], discounts),
-        "prices": pool,
         "overuse": overuse(c[c["active"].fillna(False).astype(bool)]),
     }
 
@@ -147,11 +145,12 @@ def _exact_sums(keys: pd.Series, values: pd.Series) -> pd.Series:
     """Money summed exactly (Decimal, never through float) per key, a blank key left out:
     ``values.groupby(keys).agg(sum)`` in one pass over the rows, each group's values
     added in row order as the groupby adds them, without a Python aggregate per group
-    (12,000 partners: 0.2 s)."""
+    (12,000 partners: 0.07 s).  A value that is not a Decimal is made one."""
     present = keys.notna().to_numpy(dtype=bool)
     sums: dict[Any, Decimal] = {}
+    get, zero = sums.get, Decimal(0)
     for key, value in zip(keys[present].tolist(), values[present].tolist(), strict=True):
-        sums[key] = sums.get(key, Decimal(0)) + Decimal(value)
+        sums[key] = get(key, zero) + (value if type(value) is Decimal else Decimal(value))
     return pd.Series(sums, dtype=object)
 
 
@@ -197,9 +196,10 @@ def _partner_summary(view: StatusView) -> pd.DataFrame:
     out["recoverable"] = total(view.recoverable, "recoverable")
     out["unlicensed"] = total(view.overuse, "unlicensed")
     o = view.outlook
-    risk = o.at_risk
-    out["annual_at_risk"] = total(risk[risk["kind"] == ANNUAL], "short")
-    out["monthly_at_risk"] = total(risk[risk["kind"] != ANNUAL], "short")
+    risk = o.at_risk[["partner", "short"]]  # the columns summed: a narrower copy
+    annual = (o.at_risk["kind"] == ANNUAL).to_numpy()  # a blank kind is not annual, as `!=`
+    out["annual_at_risk"] = total(risk[annual], "short")
+    out["monthly_at_risk"] = total(risk[~annual], "short")
     points = o.points.set_index("partner")
     out["points_to_buy"] = points["points_to_buy"].reindex(out.index).fillna(0).astype("int64")
     out["licences_to_buy"] = total(o.buy, "to_buy")
@@ -216,7 +216,7 @@ def recoverable_value(view: StatusView) -> pd.Series:
     rec = view.recoverable
     if rec.empty:
         return pd.Series(dtype=object)
-    own, anyone = latest_prices(view.prices)
+    own, anyone = view.outlook.prices
     keys = pd.MultiIndex.from_frame(rec[["partner", "product", "term"]])
     price = own.reindex(keys).to_numpy()
     fallback = anyone.reindex(pd.MultiIndex.from_frame(rec[["product", "term"]])).to_numpy()
