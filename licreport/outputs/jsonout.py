@@ -81,8 +81,9 @@ def records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     lists = []
     for c in columns:
         values = plain_column(frame[c])
-        if c == "term":
-            values = [term_value(v) for v in values]
+        if c == "term":  # a few distinct terms in many rows: each converted once
+            value_of = {v: term_value(v) for v in set(values)}
+            values = [value_of[v] for v in values]
         lists.append(values)
     return [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
 
