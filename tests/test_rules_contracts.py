@@ -61,6 +61,61 @@ def test_end_is_start_plus_term_unless_given() -> None:
     assert list(c["auto_renew"]) == [False, False, False]
 
 
+def test_each_row_takes_what_its_term_and_product_give_blanks_and_unknowns_included() -> None:
+    """Kind, years, family, points and the trial end are worked out once per distinct term
+    and product, then taken per row: every row still gets its own term's and product's."""
+    blank_product = {"product": None, "family": "Blank", "points_per_licence": 7}
+    ledger = make_ledger(
+        Partners=[PANDA],
+        Products=[*PRODUCTS, blank_product],
+        Clients=[
+            {"client": "A", "product": "EPP", "term": "3", "licences": 1, "start": "2026-01-10"},
+            {
+                "client": "B",
+                "product": "PM",
+                "term": "monthly",
+                "licences": 1,
+                "start": "2026-01-10",
+            },
+            {
+                "client": "C",
+                "product": "AD360",
+                "term": "trial",
+                "licences": 1,
+                "start": "2026-01-10",
+            },
+            {"client": "D", "product": "NOPE", "term": None, "licences": 1, "start": "2026-01-10"},
+            {
+                "client": "E",
+                "product": None,
+                "term": "weekly",
+                "licences": 1,
+                "start": "2026-01-10",
+            },
+            {"client": "F", "product": "EPP", "term": "1", "licences": 1, "start": "2026-01-10"},
+        ],
+    )
+    c = build_contracts(ledger["Clients"], ledger["Products"])
+    # a blank term has no kind; any other term that is not monthly or a trial is annual
+    assert c["kind"].tolist()[:3] == ["annual", "monthly", "trial"]
+    assert pd.isna(c["kind"].iloc[3])
+    assert c["kind"].tolist()[4:] == ["annual", "annual"]
+    assert [None if pd.isna(y) else int(y) for y in c["years"]] == [3, None, None, None, None, 1]
+    # PM's main product is AD360: its own id is its family; a blank product takes the
+    # blank catalogue row's (a data error either way, as `map` gives it)
+    assert c["family"].tolist()[:3] == ["EPP", "PM", "EDR"]
+    assert pd.isna(c["family"].iloc[3])
+    assert c["family"].tolist()[4:] == ["Blank", "EPP"]
+    points = [None if pd.isna(p) else int(p) for p in c["points_per_licence"]]
+    assert points == [1, 1, 3, None, 7, 1]
+    assert c["auto_renew"].tolist() == [False, True, False, False, False, False]
+    assert c["end"].iloc[0] == pd.Timestamp("2029-01-10")
+    assert pd.isna(c["end"].iloc[1])  # monthly: renewed on the 1st, no end
+    assert c["end"].iloc[2] == pd.Timestamp("2026-02-09")  # AD360's 30 trial days
+    assert pd.isna(c["end"].iloc[3]) and pd.isna(c["end"].iloc[4])  # no years, no trial
+    assert c["end"].iloc[5] == pd.Timestamp("2027-01-10")
+
+
 def test_monthly_defaults_to_auto_renew_and_has_no_end() -> None:
     c = _contracts(
         [{"client": "A", "product": "EPP", "term": "monthly", "licences": 5, "start": "2026-01-10"}]

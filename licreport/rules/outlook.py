@@ -258,7 +258,8 @@ def _month_rows(
     """One row per partner, kind, product and term of one month's renewal lines."""
     kind = labels([lines["term"] == MONTHLY], [MONTHLY], ANNUAL)
     g = (
-        lines.assign(kind=kind)
+        lines[["partner", "product", "term", "requested", "renewed"]]  # what is grouped
+        .assign(kind=kind)
         .groupby(["partner", "kind", "product", "term"], sort=True)
         .agg(due=("requested", "sum"), served=("renewed", "sum"))
         .reset_index()

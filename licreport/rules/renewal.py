@@ -67,8 +67,10 @@ def due_annual(contracts: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
 def _requests(due: pd.DataFrame, term: pd.Series | str) -> pd.DataFrame:
     """One request per (partner, client, product, term): several contracts of one key
     renew together, at their best priority and earliest start."""
-    d = due.assign(term=term)
     keys = ["partner", "client", "product", "term"]
+    # the columns grouped and aggregated only: the rows are taken in key order below
+    d = due[["partner", "client", "product", "licences", "priority", "start",
+             "points_per_licence"]].assign(term=term)  # fmt: skip
     aggregates = {
         "requested": ("licences", "sum"),
         "priority": ("priority", "min"),
@@ -242,11 +244,12 @@ def _buy(monthly: pd.DataFrame, available: pd.Series, points: pd.DataFrame) -> p
 
 def balances_after(before: Balances, plan: RenewalPlan) -> Balances:
     """Pools and points after the run: the balances on the 1st, less what it used."""
-    lines = plan.lines
-    ann = lines[lines["term"] != MONTHLY].groupby(["partner", "product", "term"])["renewed"].sum()
+    lines = plan.lines[["partner", "product", "term", "renewed"]]  # what is summed
+    is_monthly = (lines["term"] == MONTHLY).to_numpy()  # a blank term is annual, as `!=`
+    ann = lines[~is_monthly].groupby(["partner", "product", "term"])["renewed"].sum()
     annual = before.annual.set_index(["partner", "product", "term"])["available"]
     annual_after = annual.sub(ann, fill_value=0).astype("int64").rename("available")
-    mon = lines[lines["term"] == MONTHLY].groupby(["partner", "product"])["renewed"].sum()
+    mon = lines[is_monthly].groupby(["partner", "product"])["renewed"].sum()
     bought = plan.exchanges.groupby(["partner", "product"])["licences"].sum()
     monthly = before.monthly.set_index(["partner", "product"])["available"]
     monthly = monthly.add(bought, fill_value=0).sub(mon, fill_value=0).astype("int64")
