@@ -34,14 +34,16 @@ def conservation(
     ledger: Ledger, contracts: pd.DataFrame, exchanges: pd.DataFrame, final: Balances
 ) -> pd.DataFrame:
     """The R8 table: one row per balance, with in, out, balance and their difference."""
-    pool = ledger["Pool"]
+    # the columns summed, filtered and grouped only: the filters below copy what is kept
+    pool = ledger["Pool"][["partner", "product", "term", "type", "date", "quantity"]]
     pool = pool[pool["term"].isin(TERMS) & pool["date"].notna()]
     keys = ["partner", "product", "term"]
     bought = _sum(pool[pool["type"] == PURCHASE], keys, "quantity", "bought")
     recovered = _sum(pool[pool["type"] == RECOVERY], keys, "quantity", "recovered")
+    contracts = contracts[["partner", "product", "term", "kind", "start", "licences"]]
     annual = contracts[(contracts["kind"] == ANNUAL) & contracts["start"].notna()]
     assigned = _sum(annual, keys, "licences", "assigned")
-    lines = ledger["Renewals"]
+    lines = ledger["Renewals"][["partner", "product", "term", "renewed", MONTH_FIRST]]
     lines = lines[lines[MONTH_FIRST].notna()]  # as the replay: a line without a month is an error
     renewed = _sum(lines[lines["term"].isin(TERMS)], keys, "renewed", "renewed")
     available = final.annual.set_index(keys)["available"]

@@ -107,6 +107,9 @@ def plan_renewals(
     first = read_month(month)  # the one month reader (the loader's, --month's)
     if isinstance(first, Bad):
         raise ValueError(f"month: {first}")
+    # the columns the due contracts are chosen and requested by: the rows due are copied
+    contracts = contracts[["partner", "client", "product", "term", "kind", "auto_renew", "start",
+                           "end", "licences", "priority", "points_per_licence"]]  # fmt: skip
     monthly = _requests(due_monthly(contracts, first), MONTHLY)
     due = due_annual(contracts, first)
     annual = _requests(due, due["term"])
