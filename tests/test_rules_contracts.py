@@ -65,34 +65,20 @@ def test_each_row_takes_what_its_term_and_product_give_blanks_and_unknowns_inclu
     """Kind, years, family, points and the trial end are worked out once per distinct term
     and product, then taken per row: every row still gets its own term's and product's."""
     blank_product = {"product": None, "family": "Blank", "points_per_licence": 7}
+    rows = [  # client, product, term
+        ("A", "EPP", "3"),
+        ("B", "PM", "monthly"),
+        ("C", "AD360", "trial"),
+        ("D", "NOPE", None),
+        ("E", None, "weekly"),
+        ("F", "EPP", "1"),
+    ]
     ledger = make_ledger(
         Partners=[PANDA],
         Products=[*PRODUCTS, blank_product],
         Clients=[
-            {"client": "A", "product": "EPP", "term": "3", "licences": 1, "start": "2026-01-10"},
-            {
-                "client": "B",
-                "product": "PM",
-                "term": "monthly",
-                "licences": 1,
-                "start": "2026-01-10",
-            },
-            {
-                "client": "C",
-                "product": "AD360",
-                "term": "trial",
-                "licences": 1,
-                "start": "2026-01-10",
-            },
-            {"client": "D", "product": "NOPE", "term": None, "licences": 1, "start": "2026-01-10"},
-            {
-                "client": "E",
-                "product": None,
-                "term": "weekly",
-                "licences": 1,
-                "start": "2026-01-10",
-            },
-            {"client": "F", "product": "EPP", "term": "1", "licences": 1, "start": "2026-01-10"},
+            {"client": c, "product": p, "term": t, "licences": 1, "start": "2026-01-10"}
+            for c, p, t in rows
         ],
     )
     c = build_contracts(ledger["Clients"], ledger["Products"])
