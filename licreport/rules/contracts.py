@@ -52,7 +52,8 @@ def build_contracts(clients: pd.DataFrame, products: pd.DataFrame) -> pd.DataFra
     c["kind"] = kinds.take(codes, allow_fill=True)
     years = pd.to_numeric(terms.where(terms.isin(TERMS)), errors="coerce").astype("Int64")
     c["years"] = years.array.take(codes, allow_fill=True)
-    monthly = np.append(kinds == MONTHLY, False)[codes]  # code -1: the appended False
+    # code -1 (a blank term) takes the appended False
+    monthly = pd.Series(np.append(kinds == MONTHLY, False)[codes], index=rows.index)
     is_trial = np.append(kinds == TRIAL, False)[codes]
     c["licences"] = rows["licences"]
     c["devices_used"] = rows["devices_used"]
@@ -72,10 +73,9 @@ def build_contracts(clients: pd.DataFrame, products: pd.DataFrame) -> pd.DataFra
     computed = add_years(rows["start"], c["years"])
     trial_end = rows["start"] + pd.to_timedelta(trial_days.astype("float64"), unit="D")
     computed = computed.where(~is_trial, trial_end)
-    c["auto_renew"] = rows["auto_renew"].fillna(pd.Series(monthly, index=rows.index))
-    c["auto_renew"] = c["auto_renew"].astype("boolean")
+    c["auto_renew"] = rows["auto_renew"].fillna(monthly).astype("boolean")
     # a monthly licence without auto_renew lapses on the next 1st (monthly licences expire then)
-    lapses = pd.Series(monthly, index=rows.index) & ~c["auto_renew"].fillna(True).astype(bool)
+    lapses = monthly & ~c["auto_renew"].fillna(True).astype(bool)
     next_first = (rows["start"] + pd.offsets.MonthBegin(1)).where(lapses)
     computed = computed.where(~lapses, next_first)
     c["end"] = rows["end"].where(rows["end"].notna(), computed)
