@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 
 from licreport import i18n
 from licreport.outputs import filters, report, svg
@@ -787,3 +789,41 @@ def test_client_names_are_the_dict_of_the_clients_rows() -> None:
     assert dict(got.items()) == want and len(got) == len(want)
     assert all(got[k] == v for k, v in want.items())
     assert got.get("C999", "") == "" and got.get("zz", "") == "" and "C999" not in got
+
+
+def test_written_values_are_escaped_as_jinja2_escapes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_escape` writes a template's values out as plain text where jinja2 makes a Markup of
+    each: the same page, escaped the same, wherever the values go (written out, kept by a
+    macro, a `{% set %}` block, a filter block, a call block, a translated message)."""
+
+    class Html:
+        def __html__(self) -> str:
+            return "<i>safe</i>"
+
+    source = (
+        "{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}"
+        "{% macro wrap() %}[{{ caller() }}]{% endmacro %}"
+        "{{ s }}|{{ m }}|{{ h }}|{{ n }}|{{ d }}|{{ none }}|{{ s ~ m }}|{{ cell(s) }}|"
+        "{% set kept %}{{ s }}{{ m }}{% endset %}{{ kept }}|{{ kept|length }}|"
+        "{% filter upper %}{{ s }}{% endfilter %}|{% call wrap() %}{{ s }}{% endcall %}|"
+        "{% trans who=s %}{{ who }} & co{% endtrans %}|{{ _('Renewal run') }}|{{ s|e }}"
+    )
+    values = {
+        "s": "<script>alert('x') & \"y\"</script>",
+        "m": Markup("<b>bold</b>"),
+        "h": Html(),
+        "n": 12,
+        "d": Decimal("3.50"),
+    }
+    ours = report.make_environment().from_string(source).render(**values)
+    sample = render_report(**sample_inputs(), lang="de")
+
+    monkeypatch.setattr(report._Environment, "template_class", jinja2.Template)
+    assert report.make_environment().from_string(source).render(**values) == ours
+    assert render_report(**sample_inputs(), lang="de") == sample
+    assert "<script>" not in ours and "&lt;script&gt;alert(&#39;x&#39;) &amp; &#34;y&#34;" in ours
+    assert "<b>bold</b>" in ours and "<i>safe</i>" in ours
+    for value in [*values.values(), None, "", "plain"]:
+        assert filters.html_text(value) == str(markupsafe.escape(value))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import markupsafe
 from babel.dates import format_date, format_skeleton
 from babel.numbers import (
     format_compact_decimal,
@@ -46,6 +47,26 @@ MONTHS_LONG = (
     "December",
 )
 _CENT = Decimal("0.01")
+
+
+try:  # markupsafe's escaper itself (C), without the Markup object `escape` wraps it in
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - a markupsafe before 2.1, or after a rename
+
+    def _escape_inner(s: str, /) -> str:
+        return str(markupsafe.escape(s))
+
+
+def html_text(value: object) -> str:
+    """`markupsafe.escape(value)` as plain text: ``& < > ' "`` escaped, an object with
+    ``__html__`` (Markup) taken as it is.  For text put into markup that is marked safe
+    once whole (the report's templates, the SVG charts): a Markup object for each piece
+    costs more than the escaping."""
+    if type(value) is str:
+        return _escape_inner(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _escape_inner(str(value))
 
 
 def to_decimal(value: object) -> Decimal | None:

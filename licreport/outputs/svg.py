@@ -1,6 +1,6 @@
 """Inline SVG charts for the HTML report: pure functions returning escaped markup.
 
-Every label and tooltip goes through `markupsafe.escape` before it is placed in
+Every label and tooltip is escaped (`filters.html_text`) before it is placed in
 the markup, and the result is wrapped in `Markup` so the template inserts it
 as is.  The charts need no script, no font and no external resource: they
 scale with their container (`viewBox`) and carry a `<title>` per bar as a
@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from licreport.outputs.filters import compact, number
+from licreport.outputs.filters import compact, html_text, number
 
 WIDTH = 720
 LABEL_CHARS = 26
@@ -53,7 +53,7 @@ def nice_ticks(maximum: float, count: int = 4) -> list[float]:
 
 
 def _open(title: str, width: float, height: float, css_class: str) -> str:
-    t = escape(title)
+    t = html_text(title)
     return (
         f'<svg class="chart {css_class}" viewBox="0 0 {_fmt(width)} {_fmt(height)}" '
         f'role="img" aria-label="{t}" preserveAspectRatio="xMinYMin meet">'
@@ -65,7 +65,7 @@ def _empty(title: str, message: str, width: float) -> Markup:
     return Markup(
         _open(title, width, 60, "chart-empty")
         + f'<text x="{_fmt(width / 2)}" y="34" text-anchor="middle" class="muted">'
-        + f"{escape(message)}</text></svg>"
+        + f"{html_text(message)}</text></svg>"
     )
 
 
@@ -75,8 +75,8 @@ def _legend(series: Sequence[Series], y: float) -> list[str]:
     for s in series:
         parts.append(
             f'<rect x="{_fmt(x)}" y="{_fmt(y - 9)}" width="10" height="10" rx="2" '
-            f'fill="{escape(s.color)}"/>'
-            f'<text x="{_fmt(x + 15)}" y="{_fmt(y)}" class="legend">{escape(s.name)}</text>'
+            f'fill="{html_text(s.color)}"/>'
+            f'<text x="{_fmt(x + 15)}" y="{_fmt(y)}" class="legend">{html_text(s.name)}</text>'
         )
         x += 30 + 7.2 * len(s.name)
     return parts
@@ -107,15 +107,16 @@ def stacked_bars(
         parts.append(
             f'<line x1="{_fmt(x)}" y1="{_fmt(top - 4)}" x2="{_fmt(x)}" y2="{_fmt(bottom)}" '
             f'class="grid"/><text x="{_fmt(x)}" y="{_fmt(bottom + 15)}" '
-            f'text-anchor="middle" class="tick">{escape(fmt(t))}</text>'
+            f'text-anchor="middle" class="tick">{html_text(fmt(t))}</text>'
         )
     for i, category in enumerate(categories):
         y = top + i * row_h
         cy = y + row_h / 2
+        named = html_text(category)
         parts.append(
-            f"<g><title>{escape(category)}: {escape(fmt(totals[i]))}</title>"
+            f"<g><title>{named}: {html_text(fmt(totals[i]))}</title>"
             f'<text x="{_fmt(label_w - 8)}" y="{_fmt(cy + 4)}" text-anchor="end" '
-            f'class="label">{escape(_short(category, int(label_w / 7)))}</text>'
+            f'class="label">{html_text(_short(category, int(label_w / 7)))}</text>'
         )
         x = label_w
         for s in series:
@@ -125,13 +126,13 @@ def stacked_bars(
             w = v * scale
             parts.append(
                 f'<rect x="{_fmt(x)}" y="{_fmt(cy - bar_h / 2)}" width="{_fmt(max(w, 1))}" '
-                f'height="{_fmt(bar_h)}" fill="{escape(s.color)}">'
-                f"<title>{escape(category)} · {escape(s.name)}: {escape(fmt(v))}</title></rect>"
+                f'height="{_fmt(bar_h)}" fill="{html_text(s.color)}">'
+                f"<title>{named} · {html_text(s.name)}: {html_text(fmt(v))}</title></rect>"
             )
             x += w
         parts.append(
             f'<text x="{_fmt(x + 6)}" y="{_fmt(cy + 4)}" class="value">'
-            f"{escape(fmt(totals[i]))}</text></g>"
+            f"{html_text(fmt(totals[i]))}</text></g>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -169,30 +170,30 @@ def column_chart(
         parts.append(
             f'<line x1="{_fmt(left)}" y1="{_fmt(y)}" x2="{_fmt(width - right)}" y2="{_fmt(y)}" '
             f'class="grid"/><text x="{_fmt(left - 6)}" y="{_fmt(y + 4)}" text-anchor="end" '
-            f'class="tick">{escape(fmt(t))}</text>'
+            f'class="tick">{html_text(fmt(t))}</text>'
         )
     for i, label in enumerate(labels):
         v = values[i]
         cx = left + slot * (i + 0.5)
         h = v * scale
         tip = tooltips[i] if tooltips else f"{label}: {fmt(v)}"
-        parts.append(f"<g><title>{escape(tip)}</title>")
+        parts.append(f"<g><title>{html_text(tip)}</title>")
         if v > 0:
             parts.append(
                 f'<rect x="{_fmt(cx - bar_w / 2)}" y="{_fmt(bottom - h)}" '
                 f'width="{_fmt(bar_w)}" height="{_fmt(max(h, 1))}" rx="2" '
-                f'fill="{escape(color)}"/>'
+                f'fill="{html_text(color)}"/>'
             )
         parts.append(
             f'<text x="{_fmt(cx)}" y="{_fmt(bottom - h - 5)}" text-anchor="middle" '
-            f'class="value">{escape(value_fmt(v))}</text>'
+            f'class="value">{html_text(value_fmt(v))}</text>'
             f'<text x="{_fmt(cx)}" y="{_fmt(bottom + 16)}" text-anchor="middle" '
-            f'class="label">{escape(_short(label, 10))}</text>'
+            f'class="label">{html_text(_short(label, 10))}</text>'
         )
         if sublabels and sublabels[i]:
             parts.append(
                 f'<text x="{_fmt(cx)}" y="{_fmt(bottom + 31)}" text-anchor="middle" '
-                f'class="tick">{escape(_short(sublabels[i], 10))}</text>'
+                f'class="tick">{html_text(_short(sublabels[i], 10))}</text>'
             )
         parts.append("</g>")
     parts.append(
