@@ -553,11 +553,11 @@ def warm_memory(gib: float) -> float:
     A virtual machine's host may back its memory only when the guest first touches it:
     minutes after a start, the first benchmark then pays for it (benchmarks/README.md,
     "A fresh virtual machine": a ratio of 0.74 that was 0.56 once memory was touched)."""
-    import numpy as np
-
+    # In a child process: a parent that held it would pass its peak RSS to every child it
+    # starts (a forked process inherits the high-water mark that `os.wait4` reports).
     start = time.perf_counter()
-    block = np.ones(int(gib * 2**30), dtype=np.uint8)
-    del block
+    code = f"import numpy as np; np.ones({int(gib * 2**30)}, dtype=np.uint8)"
+    subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
 
 

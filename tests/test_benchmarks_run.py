@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import resource
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -104,3 +107,16 @@ def test_benchmark_child_records_every_step(ledger: Path, tmp_path: Path) -> Non
     assert list(steps)[:3] == ["import", "load", "replay"]
     assert {"renew", "recovery", "workbook", "report", "exit"} <= set(steps)
     assert all(v >= 0 for v in steps.values())
+
+
+def test_memory_is_warmed_in_a_child_so_no_child_reports_it_as_its_peak() -> None:
+    """`run.py --warm` writes the memory in a process of its own: a parent that held it
+    would hand its high-water mark to every child it starts (their peak RSS)."""
+    run = _module("run")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert run.warm_memory(0.25) > 0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 128 * 1024  # KiB
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    _, _, usage = os.wait4(proc.pid, 0)
+    assert usage.ru_maxrss < before + 256 * 1024
+    assert run.uptime_minutes() is None or run.uptime_minutes() > 0
