@@ -160,7 +160,8 @@ def _client_names(
     frames = [r for r in risks if r is not None]
     if not frames:
         return risks
-    named = contracts[contracts["client_name"].notna().to_numpy(dtype=bool)]
+    has_name = contracts["client_name"].notna().to_numpy(dtype=bool)
+    named = contracts.loc[has_name, ["partner", "client", "client_name"]]  # not every column
     keys = pd.concat([named[["partner", "client"]], *(r[["partner", "client"]] for r in frames)])
     try:
         ids = account_ids([sort_key(keys[c].reset_index(drop=True)) for c in ("partner", "client")])
