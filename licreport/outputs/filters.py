@@ -51,7 +51,7 @@ _CENT = Decimal("0.01")
 
 try:  # markupsafe's escaper itself (C), without the Markup object `escape` wraps it in
     from markupsafe import _escape_inner
-except ImportError:  # pragma: no cover - a markupsafe before 2.1, or after a rename
+except ImportError:  # pragma: no cover - a markupsafe that renamed it
 
     def _escape_inner(s: str, /) -> str:
         return str(markupsafe.escape(s))
