@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from licreport import i18n
 from licreport.outputs import filters, report, svg
@@ -794,9 +793,10 @@ def test_client_names_are_the_dict_of_the_clients_rows() -> None:
 def test_written_values_are_escaped_as_jinja2_escapes_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`_escape` writes a template's values out as plain text where jinja2 makes a Markup of
-    each: the same page, escaped the same, wherever the values go (written out, kept by a
-    macro, a `{% set %}` block, a filter block, a call block, a translated message)."""
+    """The report's templates (`report._Template`) write values out as plain text
+    (`filters.html_text`) where jinja2 makes a Markup of each: the same page, escaped the
+    same, wherever the values go (written out, kept by a macro, a `{% set %}` block, a
+    filter block, a call block, a translated message)."""
 
     class Html:
         def __html__(self) -> str:
@@ -826,4 +826,4 @@ def test_written_values_are_escaped_as_jinja2_escapes_them(
     assert "<script>" not in ours and "&lt;script&gt;alert(&#39;x&#39;) &amp; &#34;y&#34;" in ours
     assert "<b>bold</b>" in ours and "<i>safe</i>" in ours
     for value in [*values.values(), None, "", "plain"]:
-        assert filters.html_text(value) == str(markupsafe.escape(value))
+        assert filters.html_text(value) == str(escape(value))
