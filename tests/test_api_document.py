@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from licreport import api
@@ -112,3 +113,11 @@ def test_report_command_likewise(tmp_path: Path) -> None:
 def test_unknown_part_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown status parts"):
         jsonout.status_json(None, [], ["outlook", "nonsense"])  # type: ignore[arg-type]
+
+
+def test_a_date_column_is_iso_text_with_blanks_as_null() -> None:
+    """`jsonout.plain_column` of dates (each distinct day formatted once): ISO text row for
+    row, a blank as None (JSON null), not ""."""
+    dates = pd.Series(pd.to_datetime(["2026-12-31", None, "2027-01-01", "2026-12-31"]))
+    assert jsonout.plain_column(dates) == ["2026-12-31", None, "2027-01-01", "2026-12-31"]
+    assert jsonout.plain_column(dates.iloc[:0]) == []

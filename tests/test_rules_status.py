@@ -188,3 +188,31 @@ def test_month_text_of_each_kind_of_month_column() -> None:
         assert got.iloc[[0, 2, 3]].tolist() == ["2026-12", "2027-01", "2026-12"]
         assert pd.isna(got.iloc[1])
         assert got.index.equals(column.index)
+
+
+def test_pipeline_counts_annual_and_trial_contracts_ending_in_each_month() -> None:
+    """The report's renewal pipeline, hand-counted: as of 2026-12-10 the 12 months run
+    from December 2026 to November 2027; a contract counts in the month of its end if it
+    has started and has not ended, whatever its partner's other contracts do."""
+    rows = [  # partner, kind, start, end, licences
+        ("P1", "annual", "2026-01-01", "2026-12-31", 10),
+        ("P1", "annual", "2026-02-01", "2026-12-15", 5),
+        ("P1", "trial", "2026-11-20", "2026-12-20", 3),
+        ("P1", "monthly", "2026-12-01", "2026-12-31", 99),
+        ("P2", "annual", "2026-01-01", "2027-11-30", 7),
+        ("P2", "annual", "2027-01-01", "2027-12-31", 50),
+        ("P2", "annual", "2025-12-01", "2026-12-10", 8),
+        ("P2", "annual", "2026-01-01", "2027-12-01", 9),
+    ]
+    contracts = pd.DataFrame(rows, columns=["partner", "kind", "start", "end", "licences"])
+    contracts["start"] = pd.to_datetime(contracts["start"])
+    contracts["end"] = pd.to_datetime(contracts["end"])
+    got = status.pipeline(contracts, pd.Timestamp("2026-12-10"))
+    # P1 December: the two annual contracts (10 + 5) and the trial (3); the monthly one
+    # is not in the pipeline.  P2: the one ending 2027-11-30 (7); the one starting in
+    # January has not started, the one ending on the status date has ended, the one
+    # ending 2027-12-01 is past the twelfth month.
+    assert got.to_dict("records") == [
+        {"partner": "P1", "month": "2026-12", "contracts": 3, "licences": 18},
+        {"partner": "P2", "month": "2027-11", "contracts": 1, "licences": 7},
+    ]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from licreport.ledger.schema import normalise
+from licreport.rules.keys import by_distinct
 from licreport.rules.months import MonthPlan
 from licreport.rules.outlook import Outlook, estimated_total
 from licreport.rules.pricing import money
@@ -58,8 +59,9 @@ def plain_column(values: pd.Series) -> list[Any]:
     only for object columns)."""
     dtype = values.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        iso = values.dt.strftime("%Y-%m-%d")
-        return iso.astype(object).where(values.notna().to_numpy(), None).tolist()
+        # each distinct day formatted once (a blank is "" there, None here)
+        iso = by_distinct(values, lambda u: pd.DatetimeIndex(u).strftime("%Y-%m-%d"))
+        return [day or None for day in iso]
     if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
         out = values.tolist()  # Python bool / int / float
         if dtype.kind == "f":

@@ -15,6 +15,7 @@ import pandas as pd
 
 from licreport.ledger.schema import MONTHLY, TRIAL
 from licreport.rules.contracts import ANNUAL, active_mask
+from licreport.rules.history import month_text
 from licreport.rules.keys import sort_rows, sorted_groups
 from licreport.rules.outlook import Outlook, estimated_total
 from licreport.rules.pricing import spend_summary
@@ -266,9 +267,8 @@ def pipeline(contracts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> 
         & (contracts["end"] < stop)
         & (contracts["start"] <= as_of)
     ]
-    month = c["end"].dt.strftime("%Y-%m")
     out = (
-        c.assign(month=month)
+        c.assign(month=month_text(c["end"]))  # each distinct day formatted once
         .groupby(["partner", "month"])
         .agg(contracts=("licences", "size"), licences=("licences", "sum"))
         .reset_index()
