@@ -570,6 +570,29 @@ def uptime_minutes() -> float | None:
 
 FRESH_MINUTES = 30  # a machine started this recently may not have touched its memory yet
 
+_SPIN = (
+    "import time\nt = time.perf_counter()\nfor i in range({n}): pass\n"
+    "print(time.perf_counter() - t)"
+)
+
+
+def second_core(loops: int = 30_000_000) -> float:
+    """What two busy processes get done at once against one alone, measured now: 2.0 is
+    two free cores.  `reconcile` keeps both cores busy, each floor uses one: on this
+    machine's virtual CPUs this moved between 1.4 and 1.8 within an hour, and the
+    `.xlsx` ratio with it (benchmarks/README.md, round 16)."""
+
+    def spin(count: int) -> list[float]:
+        code = _SPIN.format(n=loops)
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+            for _ in range(count)
+        ]
+        return [float(p.communicate()[0]) for p in procs]
+
+    (alone,) = spin(1)
+    return 2 * alone / max(spin(2))
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -620,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
             f"note: the machine started {up:.0f} minutes ago; if its memory was never "
             "touched, the first runs are slow (--warm GIB, benchmarks/README.md)"
         )
-    print(f"load average before: {os.getloadavg()[0]:.2f}; work folder: {work}", flush=True)
+    print(f"load average before: {os.getloadavg()[0]:.2f}; work folder: {work}")
+    print(f"second core before: {second_core():.2f} (two busy processes against one)", flush=True)
     results = []
     for scale in ns.scales:
         s = bench_scale(scale, work, ns.repeat, ns.seed)
@@ -642,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"second core after: {second_core():.2f}")
     verdicts = (verdict(results) if results else []) + csv_verdict(csv_results)
     lines = [*table(results), ""] if results else []
     lines += [*csv_table(csv_results), ""] if csv_results else []

@@ -120,3 +120,10 @@ def test_memory_is_warmed_in_a_child_so_no_child_reports_it_as_its_peak() -> Non
     _, _, usage = os.wait4(proc.pid, 0)
     assert usage.ru_maxrss < before + 256 * 1024
     assert run.uptime_minutes() is None or run.uptime_minutes() > 0
+
+
+def test_second_core_is_two_busy_processes_against_one() -> None:
+    """About 2.0 on two free cores, about 1.0 where the second is taken; never past 2
+    by much (the same loop, timed by each process itself)."""
+    run = _module("run")
+    assert 0.5 < run.second_core(loops=2_000_000) < 2.5
