@@ -579,7 +579,7 @@ _SPIN = (
 def second_core(loops: int = 30_000_000) -> float:
     """What two busy processes get done at once against one alone, measured now: 2.0 is
     two free cores.  `reconcile` keeps both cores busy, each floor uses one: on this
-    machine's virtual CPUs this moved between 1.4 and 1.8 within an hour, and the
+    machine's virtual CPUs this moved between 1.3 and 2.0 within an hour, and the
     `.xlsx` ratio with it (benchmarks/README.md, round 16)."""
 
     def spin(count: int) -> list[float]:
