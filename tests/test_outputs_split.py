@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from licreport import api, forked
 from licreport.cli import main
+from licreport.outputs import report
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
@@ -277,3 +278,41 @@ def test_a_forked_child_that_fails_part_way_has_its_share_rendered_here(
     reports = [p for p in one if p.suffix == ".html"]
     assert len(reports) > 2
     assert all(one[p].read_bytes() == two[p].read_bytes() for p in reports)
+
+
+def test_a_share_of_the_partner_reports_makes_only_its_partners_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`partner_scopes(share=(k, 2))` gives every other partner's scope, the same scope as
+    the whole run gives it, and turns only those partners' rows into dicts: each of the
+    two processes does half the work, not all of it."""
+    captured: dict = {}
+
+    def capture(**model: object):  # type: ignore[no-untyped-def]
+        captured.update(model)
+        return iter(())
+
+    monkeypatch.setattr(api, "SPLIT_PROCESS_MIN", 10**9)
+    monkeypatch.setattr(api, "render_partner_reports", capture)
+    run("reconcile", SAMPLE, "--month", "2026-12", "--split", "--out", tmp_path)
+    status, renewal, totals = captured["status"], captured["renewal"], captured["totals"]
+
+    whole = list(report.partner_scopes(status, renewal, totals))
+    order = report.report_partners(status, totals)
+    assert [p for p, _ in whole] == order and len(order) >= 4
+
+    bucketed: list[set[str]] = []
+    bucket = report._bucket
+
+    def recorded(frame):  # type: ignore[no-untyped-def]
+        bucketed.append(set(report._partner_keys(frame).tolist()))
+        return bucket(frame)
+
+    monkeypatch.setattr(report, "_bucket", recorded)
+    for k in (0, 1):
+        bucketed.clear()
+        share = list(report.partner_scopes(status, renewal, totals, share=(k, 2)))
+        assert share == whole[k::2]
+        mine = set(order[k::2])
+        assert set().union(*bucketed) <= mine  # no other partner's rows made into dicts
+        assert set().union(*bucketed) & mine  # and its own rows are there

@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -316,6 +317,15 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[Row
     return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
+def _rows_of(frame: pd.DataFrame, partners: AbstractSet[str], *, every: bool) -> pd.DataFrame:
+    """The rows of `frame` whose partner (as `_bucket` keys it) is one of `partners`;
+    `every`: all of them, unfiltered."""
+    if every:
+        return frame
+    keys = _partner_keys(frame)
+    return frame[np.fromiter((k in partners for k in keys), bool, len(keys))]
+
+
 def _bucket(frame: pd.DataFrame) -> dict[str, list[Row]]:
     """`_rows`, grouped by the frame's partner column once (row order kept)."""
     out: dict[str, list[Row]] = defaultdict(list)
@@ -484,13 +494,19 @@ def report_partners(status_doc: Mapping[str, Any], totals: status_rules.Totals) 
 
 
 def partner_scopes(
-    status_doc: Mapping[str, Any], renewal: Mapping[str, Any] | None, totals: status_rules.Totals
+    status_doc: Mapping[str, Any],
+    renewal: Mapping[str, Any] | None,
+    totals: status_rules.Totals,
+    share: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[str, Scope]]:
     """One scope per partner, selected from the model: every frame is grouped by partner
     once, then each partner's report takes its own rows (nothing is filtered per partner
-    over the whole frame, nothing is recomputed)."""
+    over the whole frame, nothing is recomputed).  ``share=(k, n)``: only the k-th of
+    every n partners of `report_partners`, and only their rows are made into dicts (each
+    of two processes makes half the rows, not all of them)."""
+    mine = set(report_partners(status_doc, totals)[share[0] :: share[1]])
     frames = {
-        name: _bucket(getattr(totals, name))
+        name: _bucket(_rows_of(getattr(totals, name), mine, every=share[1] == 1))
         for name in ("available", "by_product", "by_term", "monthly", "outlook", "at_risk",
                      "pipeline", "expiry", "worklist", "history")
     }  # fmt: skip
@@ -499,10 +515,10 @@ def partner_scopes(
     docs = {_text(p.get("partner")): p for p in status_doc.get("partners") or []}
     for raw in _rows(totals.partners):
         pid = _text(raw["partner"])
-        summary = _summary_row(raw)
         doc = docs.get(pid)
-        if doc is None:
+        if doc is None or pid not in mine:
             continue
+        summary = _summary_row(raw)
         run = runs.get(pid) if renewal is not None else None
         own: dict[str, Any] = {name: rows.get(pid, []) for name, rows in frames.items()}
         own_renewal = (
@@ -1304,10 +1320,8 @@ def render_partner_reports(
     model.  ``share=(k, n)``: only the k-th of every n partners (for rendering in n
     processes)."""
     renderer = Renderer(meta, status, lang)
-    k, n = share
-    for i, (partner, scope) in enumerate(partner_scopes(status, renewal, totals)):
-        if i % n == k:
-            yield partner, renderer.render(scope)
+    for partner, scope in partner_scopes(status, renewal, totals, share):
+        yield partner, renderer.render(scope)
 
 
 def write_report(path: Path, html: str) -> None:
