@@ -345,3 +345,19 @@ def test_closest_is_token_sort_ratio() -> None:
     ids = pd.Series([f"C-{i}" for i in range(len(names))])
     sorted_names = pd.Series([m.sorted_words(n) for n in names])
     assert m.closest(words, sorted_names, ids) == ["C-1", "C-0"]
+
+
+def test_distinct_pairs_are_the_pairs_in_order_of_first_appearance() -> None:
+    """`_distinct_pairs` gives each row the code of its (scope, text) pair, the pairs
+    numbered as they first appear: the same as factorizing the pairs themselves."""
+    scope = pd.Series(["P1", "", "P1", "P2", "", "P1", "\0unknown", "P2"])
+    text = pd.Series(["Acme", "Acme", "Acme", "acme", "Bolt", "Bolt", "Acme", "acme"])
+    codes, pairs = m._distinct_pairs(scope, text)
+    assert codes.tolist() == [0, 1, 0, 2, 3, 4, 5, 2]
+    assert list(zip(pairs["scope"], pairs["text"], strict=True)) == [
+        ("P1", "Acme"), ("", "Acme"), ("P2", "acme"), ("", "Bolt"), ("P1", "Bolt"),
+        ("\0unknown", "Acme"),
+    ]  # fmt: skip
+    assert pairs.index.tolist() == list(range(6))
+    empty_codes, empty = m._distinct_pairs(pd.Series([], dtype=object), pd.Series([], dtype=object))
+    assert len(empty_codes) == 0 and empty.empty and list(empty.columns) == ["scope", "text"]

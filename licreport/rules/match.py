@@ -335,6 +335,23 @@ def _match_partners(values: pd.Series, d: Directory) -> pd.Series:
     return pd.Series(partner[codes], index=values.index, dtype=object)
 
 
+def _distinct_pairs(scope: pd.Series, text: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's code among the distinct (scope, text) pairs, and those pairs (columns
+    ``scope`` and ``text``) in order of first appearance, as `pd.factorize` of the pairs
+    gives them; the pair is coded as two integers, not factorized as text tuples (a
+    MultiIndex sorts its levels' text first: 0.3 s of 100,000 usage rows)."""
+    s_codes, s_values = pd.factorize(scope)
+    t_codes, t_values = pd.factorize(text)
+    codes, pairs = pd.factorize(s_codes.astype(np.int64) * len(t_values) + t_codes)
+    u = pd.DataFrame(
+        {
+            "scope": np.asarray(s_values, dtype=object)[pairs // max(len(t_values), 1)],
+            "text": np.asarray(t_values, dtype=object)[pairs % max(len(t_values), 1)],
+        }
+    )
+    return codes, u
+
+
 def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     """The export's rows with ``m_partner``, ``m_client``, ``m_product`` (<NA> when they
     match nothing or more than one) and, for unmatched rows, ``reason`` and ``suggestions``."""
@@ -342,9 +359,7 @@ def match_rows(frame: pd.DataFrame, d: Directory) -> pd.DataFrame:
     scope = _match_partners(out["partner"], d)
     out["file_partner"] = scope.replace("", None)
     client_text = out["client"].astype(object).where(out["client"].notna(), "")
-    q_frame = pd.DataFrame({"scope": scope.fillna("\0unknown"), "text": client_text})
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(q_frame))
-    u = pd.DataFrame(list(uniques), columns=["scope", "text"])
+    codes, u = _distinct_pairs(scope.fillna("\0unknown"), client_text)
     u["qid"] = np.arange(len(u))
     res = _resolve(u, d.client_keys, [id_key, _name_key, _name_key])
     u_partner, u_client = res["partner"].to_numpy(object), res["target"].to_numpy(object)
@@ -572,9 +587,12 @@ def reconcile_usage(
             part["monthly_impact"] = impact
         parts += [under, over]
     findings = pd.concat(parts, ignore_index=True)
-    names = client_names.drop_duplicates(["partner", "client"]).set_index(["partner", "client"])
-    index = pd.MultiIndex.from_frame(findings[["partner", "client"]])
-    findings["client_name"] = names["client_name"].reindex(index).to_numpy(object)
+    # a left merge on the two columns (a MultiIndex would sort their text first)
+    names = client_names.drop_duplicates(["partner", "client"])[
+        ["partner", "client", "client_name"]
+    ]
+    named = findings[["partner", "client"]].merge(names, how="left", on=["partner", "client"])
+    findings["client_name"] = named["client_name"].to_numpy(object)
     findings = _sort(findings)[FINDING_COLUMNS]
     return findings, summarise(findings)
 
