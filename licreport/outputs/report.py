@@ -317,10 +317,10 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[Row
     return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
-def _rows_of(frame: pd.DataFrame, partners: AbstractSet[str], *, every: bool) -> pd.DataFrame:
-    """The rows of `frame` whose partner (as `_bucket` keys it) is one of `partners`;
-    `every`: all of them, unfiltered."""
-    if every:
+def _rows_of(frame: pd.DataFrame, partners: AbstractSet[str] | None) -> pd.DataFrame:
+    """The rows of `frame` whose partner (as `_bucket` keys it) is one of `partners`
+    (None: every row)."""
+    if partners is None:
         return frame
     keys = _partner_keys(frame)
     return frame[np.fromiter((k in partners for k in keys), bool, len(keys))]
@@ -505,8 +505,9 @@ def partner_scopes(
     every n partners of `report_partners`, and only their rows are made into dicts (each
     of two processes makes half the rows, not all of them)."""
     mine = set(report_partners(status_doc, totals)[share[0] :: share[1]])
+    only = mine if share[1] > 1 else None  # one share: every row is its own
     frames = {
-        name: _bucket(_rows_of(getattr(totals, name), mine, every=share[1] == 1))
+        name: _bucket(_rows_of(getattr(totals, name), only))
         for name in ("available", "by_product", "by_term", "monthly", "outlook", "at_risk",
                      "pipeline", "expiry", "worklist", "history")
     }  # fmt: skip
