@@ -342,11 +342,12 @@ def _distinct_pairs(scope: pd.Series, text: pd.Series) -> tuple[np.ndarray, pd.D
     MultiIndex sorts its levels' text first: 0.3 s of 100,000 usage rows)."""
     s_codes, s_values = pd.factorize(scope)
     t_codes, t_values = pd.factorize(text)
-    codes, pairs = pd.factorize(s_codes.astype(np.int64) * len(t_values) + t_codes)
+    width = max(len(t_values), 1)  # a pair's code: scope code * width + text code
+    codes, pairs = pd.factorize(s_codes.astype(np.int64) * width + t_codes)
     u = pd.DataFrame(
         {
-            "scope": np.asarray(s_values, dtype=object)[pairs // max(len(t_values), 1)],
-            "text": np.asarray(t_values, dtype=object)[pairs % max(len(t_values), 1)],
+            "scope": np.asarray(s_values, dtype=object)[pairs // width],
+            "text": np.asarray(t_values, dtype=object)[pairs % width],
         }
     )
     return codes, u
