@@ -15,6 +15,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import pytest
+from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
@@ -728,12 +729,93 @@ def test_gettext_pluralize_and_pgettext_are_jinja2_s(
     assert ours == jinja and "&lt;b&gt;" in ours and "100% <sure>" in ours  # messages are markup
 
 
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_messages_without_variables_are_translated_when_the_template_compiles(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_StaticMessages`: a message with no variables (and no "%") is its translation in
+    the compiled template, not a call at render time; the page is what the callables
+    render, wherever the message goes (written out, filtered, joined, kept, a macro's
+    argument), and a call that is not the global ``_`` is left alone."""
+    source = (
+        '{% macro cell(v) %}[{{ v }}]{% endmacro %}{{ _("Renewal run") }}|'
+        '{{ _("Renewal run")|upper }}|{{ _("Renewal run") ~ "<" }}|{% set t = _("Dropped") %}'
+        '{{ t }}|{{ cell(_("Points")) }}|{{ pgettext("renewal run", "none") }}|'
+        '{{ gettext("Monthly pool &amp; points") }}|{{ _("100%% <sure>") }}|'
+        '{{ _("Renewed", n=1) }}|{{ d._("Renewal run") }}|{{ _(name) }}'
+    )
+    called: list[tuple[str, ...]] = []
+
+    def rendered(**values: Any) -> str:
+        env = report.make_environment(formats=filters.Formats(lang))
+        for name in ("_", "gettext", "pgettext"):
+            f = env.globals[name]
+            env.globals[name] = lambda *a, _f=f, **k: called.append(a) or _f(*a, **k)
+        return env.from_string(source).render(**values)
+
+    values = {"d": {"_": str.upper}, "name": "Dropped"}
+    ours = rendered(**values)
+    assert called == [("100%% <sure>",), ("Renewed",), ("Dropped",)]
+    monkeypatch.setattr(report, "_bytecode_cache", lambda formats: None)
+    sample = render_report(**sample_inputs(), lang=lang)
+
+    monkeypatch.setattr(report._StaticMessages, "filter_stream", lambda self, stream: stream)
+    assert rendered(**values) == ours and len(called) == 3 + 10  # 7 were compiled
+    assert render_report(**sample_inputs(), lang=lang) == sample
+    assert "100% <sure>" in ours and "&lt;|" in ours and "|RENEWAL RUN|" in ours
+    assert ("Renewal run" in ours) == ("&amp; points" in ours) == (lang == "en")
+
+
+def test_a_template_compiles_once_per_language_and_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates hold their language's messages: the bytecode cache keeps one per
+    language, and a changed catalogue is another key (the template's source is the same)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    pages = {lang: render_report(**sample_inputs(), lang=lang) for lang in ("en", "de", "en")}
+    folder = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    cached = sorted(f.name.split("-", 2)[-1] for f in folder.iterdir())
+    de = report._compiled_variant(filters.Formats("de")).split("-", 1)[1]
+    assert cached == [f"{de}.cache"] * 2 + ["en.cache"] * 2  # the template and its macros
+    assert pages["en"] != pages["de"]
+    assert render_report(**sample_inputs(), lang="de") == pages["de"]  # from the cache
+
+    variants = {report._compiled_variant(filters.Formats(lang)) for lang in i18n.LANGUAGES}
+    assert len(variants) == len(i18n.LANGUAGES)
+    assert all(v.startswith(report.COMPILED + "-") for v in variants)
+    before = report._compiled_variant(filters.Formats("de"))
+    changed = tmp_path / "messages.mo"
+    changed.write_bytes(i18n.catalogue_path("de").read_bytes() + b"\0")
+    monkeypatch.setattr(i18n, "catalogue_path", lambda lang: changed)
+    assert report._compiled_variant(filters.Formats("de")) != before
+
+
 @given(st.integers(-(10**30), 10**30))
 def test_whole_numbers_take_the_short_path_to_the_same_text(value: int) -> None:
     assert filters.number(value) == filters.number(Decimal(value)) == f"{value:,}"
     assert filters.to_decimal(value) == Decimal(value)
     if abs(value) < 10**20:  # past the context's 28 digits quantize refuses either way
         assert filters.number(value, 2) == filters.number(Decimal(value), 2)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**70), 2**70).map(float))
+def test_a_chart_s_float_takes_the_short_path_to_its_decimal_s_text(value: float) -> None:
+    """The charts' floats: shown as the shortest decimal that reads back as the float
+    (`to_decimal`), whole ones past 2**53 included (2**60 is 1,152,921,504,606,847,000)."""
+    assert filters.to_decimal(value) == Decimal(repr(value))
+    assert filters.number(value) == filters.number(Decimal(repr(value)))
+    assert filters.number(float(2**60)) == "1,152,921,504,606,847,000"
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT])
+def test_a_language_s_whole_numbers_are_laid_out_once_as_babel_lays_them_out(lang: str) -> None:
+    formats = filters.Formats(lang)
+    locale = i18n.babel_locale(lang)
+    for value in (0, 7, -7, 999, 1_000, 1_234, -12_345, 10**9, 10**20):
+        want = format_decimal(int(value), locale=locale)
+        for shown in (value, Decimal(value), float(value), Decimal(value).scaleb(0)):
+            assert formats.number(shown) == want, (value, shown)
+    assert formats.number(1_234) is formats.number(1_234)  # the second from the cache
 
 
 def test_a_dict_s_fields_read_as_jinja2_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
