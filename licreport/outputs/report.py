@@ -9,6 +9,7 @@ writes the page atomically.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -343,7 +344,9 @@ class ClientNames(Mapping[str, Any]):
         self._names = names.to_numpy(dtype=object)[order]
 
     def __getitem__(self, key: str) -> Any:
-        at = int(np.searchsorted(self._ids, key, side="right")) - 1  # an id's last row
+        # an id's last row; `bisect` on the object array: numpy's searchsorted takes three
+        # times as long for one key (the same comparisons of Python strings)
+        at = bisect.bisect_right(self._ids, key) - 1
         if at < 0 or self._ids[at] != key:
             raise KeyError(key)
         return self._names[at]
