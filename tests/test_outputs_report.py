@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import re
 import tempfile
@@ -15,6 +16,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import pytest
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -816,6 +818,19 @@ def test_a_language_s_whole_numbers_are_laid_out_once_as_babel_lays_them_out(lan
         for shown in (value, Decimal(value), float(value), Decimal(value).scaleb(0)):
             assert formats.number(shown) == want, (value, shown)
     assert formats.number(1_234) is formats.number(1_234)  # the second from the cache
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT])
+def test_a_language_s_days_are_laid_out_once_as_babel_lays_them_out(lang: str) -> None:
+    formats = filters.Formats(lang)
+    locale = i18n.babel_locale(lang)
+    for day in (dt.date(2026, 2, 1), dt.date(1999, 12, 31), dt.date(2026, 11, 30)):
+        want = format_date(day, "medium", locale=locale)
+        for shown in (day, dt.datetime(day.year, day.month, day.day, 13), pd.Timestamp(day),
+                      day.isoformat(), f" {day.isoformat()}T08:00"):  # fmt: skip
+            assert formats.date(shown) == want, (day, shown)
+    assert formats.date("not a day") == "not a day" and formats.date(None) == filters.DASH
+    assert formats.date(dt.date(2026, 2, 1)) is formats.date("2026-02-01")  # from the cache
 
 
 def test_a_dict_s_fields_read_as_jinja2_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:

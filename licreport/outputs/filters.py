@@ -49,6 +49,7 @@ MONTHS_LONG = (
 )
 _CENT = Decimal("0.01")
 WHOLE_NUMBERS = 8192  # whole numbers a language keeps laid out (`Formats.number`)
+DAYS = 4096  # days a language keeps laid out (`Formats.date`)
 _EXACT = 2**53  # a whole float below this reads as the same integer from its repr (to_decimal)
 
 
@@ -287,6 +288,7 @@ class Formats:
         # a whole number laid out by Babel, once: the 1,000 partner reports of SPEC §9
         # show 400,000 numbers, most of them small counts, and Babel takes 15 µs for each
         self._whole = functools.lru_cache(maxsize=WHOLE_NUMBERS)(self._format_whole)
+        self._day = functools.lru_cache(maxsize=DAYS)(self._format_day)  # as `_whole`
 
     # words ----------------------------------------------------------------------------
 
@@ -412,7 +414,10 @@ class Formats:
         d = _as_date(value)
         if d is None:
             return DASH if value in (None, "") else str(value)
-        return format_date(d, "medium", locale=self.locale)
+        return self._day(d)
+
+    def _format_day(self, day: dt.date) -> str:
+        return format_date(day, "medium", locale=self.locale)
 
     def month_label(self, value: object, style: str = "long") -> str:
         """`2026-02` as `February 2026` (`"short"`: `Feb 2026`, `"abbr"`: `Feb`).
