@@ -201,8 +201,8 @@ def test_the_checks_made_in_a_second_process_give_the_same_run(
 ) -> None:
     """The sheets' checks made by a forked child while the run makes the contracts and
     movements, then their replay order while the run applies the events and checks them
-    (`replay_ledger`); the run's renewed contracts checked by one while the run orders
-    the movements again (`apply_rows`); half of the partners' month planned by one
+    (`replay_ledger`); the movements with the run's rows ordered again by one while the
+    run renews the contracts and checks them (`apply_rows`); the month planned here
     (`months.plan_renewals`): the same files and output, and on a ledger whose pool goes
     negative the same errors."""
     from licreport.rules import book as book_module
@@ -249,13 +249,13 @@ def test_the_checks_made_in_a_second_process_give_the_same_run(
         assert code == (1 if broken else 0), stderr
         seen[label] = (files(out) if out.exists() else {}, stdout, stderr)
         forked = label == "two"
-        # the load's replay orders the movements in the child; the run's rows applied to
-        # it (without errors) here, while the child checks them
-        assert children("order") == [forked, False][: 1 if broken else 2]
+        # the load's replay orders the movements in the child, and so does the run's rows
+        # applied to it (without errors), while the run checks them here
+        assert children("order") == [forked, forked][: 1 if broken else 2]
         assert children("sheets") == [forked]
         assert children("contracts") == [False]
-        if not broken:  # the run's rows checked by the child, the month planned here
-            assert children("run") == [forked]
+        if not broken:  # the run's rows checked and the month planned here
+            assert children("run") == [False]
             assert children("plan") == [False]
     assert seen["one"] == seen["two"]
     if broken:  # an error of the replay, and one of the sheets' checks (`check_sheets`)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache, partial
+from functools import partial
 from typing import TypeVar
 
 import pandas as pd
@@ -151,8 +151,7 @@ def apply_rows(
         ignore_index=True,
     )
 
-    @cache  # made once here; `checked` in a second process makes them again
-    def renewed_contracts() -> tuple[ContractState, pd.DataFrame]:
+    def renewed_and_checked() -> tuple[ContractState, pd.DataFrame, list[DataError]]:
         renewed = apply_events(
             book.contracts, delta["Renewals"], delta["Clients"],
             renewals_table=delta.table("Renewals"),
@@ -160,18 +159,14 @@ def apply_rows(
         contracts = renewed.contracts.assign(
             renewals=renewed.contracts["renewals"] + book.contracts["renewals"]
         )
-        return renewed, contracts
+        renewing = contracts[isin(contracts["client"], delta["Renewals"]["client"])]
+        return renewed, contracts, check_ledger(delta, renewing)
 
-    def checked() -> list[DataError]:
-        contracts = renewed_contracts()[1]
-        return check_ledger(
-            delta, contracts[isin(contracts["client"], delta["Renewals"]["client"])]
-        )
-
-    def replayed() -> tuple[ContractState, pd.DataFrame, pd.DataFrame]:
-        return *renewed_contracts(), replay.ordered(moves)
-
-    (renewed, contracts, moves), checked_errors = both(replayed, checked)
+    # the movements' replay order (arrays only) beside the contracts' events and checks
+    (renewed, contracts, checked_errors), order = both(
+        renewed_and_checked, partial(replay.ordering, moves)
+    )
+    moves = replay.ordered(moves, order)
     errors = list(renewed.errors) + errors + checked_errors
     errors += replay.negative_balances(moves, ledger)
     last = renewed.last_event if renewed.last_event is not None else book.last_event
