@@ -602,8 +602,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--csv-floor"]:
         csv_floor(Path(args[1]), Path(args[2]))
         return 0
-    if args[:1] == ["--child"]:
-        return child(Path(args[1]), args[3:] if args[2:3] == ["--"] else args[2:])
+    if args[:1] == ["--child"]:  # timed as the command runs: ended as `licreport` ends
+        from licreport.cli import end
+
+        end(child(Path(args[1]), args[3:] if args[2:3] == ["--"] else args[2:]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--scales",

@@ -1,3 +1,3 @@
-from licreport.cli import main
+from licreport.cli import run
 
-main()
+run()

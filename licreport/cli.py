@@ -11,12 +11,13 @@ import functools
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -900,5 +901,40 @@ def match(
         _print_match(doc, written)
 
 
+def run() -> None:
+    """The ``licreport`` command (and ``python -m licreport``): `main`, then `end`."""
+    try:
+        main()  # Click's standalone mode always ends in SystemExit
+        status: object = 0
+    except SystemExit as exc:
+        status = exc.code
+    end(status)
+
+
+def end(status: object) -> NoReturn:
+    """End the process at once with exit `status` (as ``sys.exit`` takes it), as
+    `os._exit` ends it.
+
+    Everything a command writes is written, closed and renamed into place by then, and
+    its children waited for; what the interpreter would still do is free every object
+    of the run one by one (SPEC §6's workbook: 0.13 s of a 5 s run; 0.15 s at 12 x).
+    The standard streams are flushed first.  While another thread still runs, or when
+    a stream cannot be flushed (a reader that went away), the interpreter ends the
+    process as usual.
+    """
+    if status is not None and not isinstance(status, int):
+        print(status, file=sys.stderr)  # as the interpreter prints a non-integer status
+        status = 1
+    code = status or 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
