@@ -19,12 +19,12 @@ SAMPLE = ROOT / "sample_data" / "ledger.xlsx"
 BAD = ROOT / "sample_data" / "broken" / "bad-values.xlsx"
 
 # the command as the console script runs it, with an exit handler that tells whether the
-# interpreter's own ending ran, and optionally a thread still sleeping when it returns
+# interpreter's own ending ran, and optionally a thread still running when it returns
 COMMAND = """
-import atexit, sys, threading, time
+import atexit, sys, threading
 atexit.register(lambda: print("interpreter ending", file=sys.stderr))
-if {thread}:
-    threading.Thread(target=time.sleep, args=(1,)).start()
+if {thread}:  # waits for ever; a daemon, so the interpreter's ending does not wait for it
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 sys.stdout.write({early!r})  # not flushed: the pipe's buffer holds it
 sys.argv = ["licreport", *{argv!r}]
 from licreport.cli import run
