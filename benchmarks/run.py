@@ -14,7 +14,8 @@ noisy), three child processes are timed from the outside:
   partner, SPEC §9), compared with **reconcile** of the same repeat.
 
 Seconds are the child's wall clock (interpreter start and imports included),
-peak RSS comes from ``os.wait4`` on that child.  The per-step breakdown is
+peak RSS and CPU seconds (user + system, with the processes the child waited for)
+come from ``os.wait4`` on that child.  The per-step breakdown is
 taken inside the reconcile child from api's own ``progress(step)`` callback
 (see `child`); it needs no change to licreport.
 
@@ -192,10 +193,14 @@ class Run:
     seconds: float
     rss_mb: float
     steps: dict[str, float] = field(default_factory=dict)
+    # user + system CPU seconds of the child and every process it waited for (its forked
+    # children, the strict re-read): what the run costs on any number of cores
+    cpu: float = 0.0
 
 
 def _spawn(argv: list[str], log: Path) -> Run:
-    """Wall seconds and peak RSS of one child (`os.wait4` gives that child's own rusage)."""
+    """Wall seconds, peak RSS and CPU seconds of one child (`os.wait4` gives that child's
+    own rusage, its CPU time with that of the processes it waited for)."""
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -208,7 +213,7 @@ def _spawn(argv: list[str], log: Path) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:  # the generated ledger is valid: anything else is a failure
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}; see {log}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, usage.ru_maxrss / 1024, cpu=usage.ru_utime + usage.ru_stime)
 
 
 def _steps(timings: Path, wall: float) -> dict[str, float]:
@@ -652,9 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         s = bench_scale(scale, work, ns.repeat, ns.seed)
         results.append(s)
         print(
-            f"scale {scale:g}: floor {s.floor.seconds:.2f}s, reconcile "
-            f"{s.reconcile.seconds:.2f}s, validate {s.validate.seconds:.2f}s, "
-            f"match {s.match.seconds if s.match else 0:.2f}s",
+            f"scale {scale:g}: floor {s.floor.seconds:.2f}s ({s.floor.cpu:.1f}s CPU), reconcile "
+            f"{s.reconcile.seconds:.2f}s ({s.reconcile.cpu:.1f}s CPU), validate "
+            f"{s.validate.seconds:.2f}s, match {s.match.seconds if s.match else 0:.2f}s",
             f"reconcile --split {s.split.seconds:.2f}s ({s.split_reports:,} partner reports)",
             flush=True,
         )
@@ -663,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
         c = bench_csv(scale, work, ns.csv_repeat, ns.seed)
         csv_results.append(c)
         print(
-            f"CSV {scale:g}x: floor {c.floor.seconds:.2f}s, reconcile {c.reconcile.seconds:.2f}s, "
+            f"CSV {scale:g}x: floor {c.floor.seconds:.2f}s ({c.floor.cpu:.1f}s CPU), reconcile "
+            f"{c.reconcile.seconds:.2f}s ({c.reconcile.cpu:.1f}s CPU), "
             f"peak {c.reconcile.rss_mb:.0f} MB, load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )

@@ -127,3 +127,22 @@ def test_second_core_is_two_busy_processes_against_one() -> None:
     by much (the same loop, timed by each process itself)."""
     run = _module("run")
     assert 0.5 < run.second_core(loops=2_000_000) < 2.5
+
+
+def test_a_child_s_cpu_counts_the_processes_it_waited_for(tmp_path: Path) -> None:
+    """`Run.cpu`: the CPU seconds of the timed child and of what it forked and waited for
+    (a run's second core and its strict re-read), not the time it spent waiting."""
+    run = _module("run")
+    code = (
+        "import os, time\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    end = time.process_time() + 0.4\n"
+        "    while time.process_time() < end: pass\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "time.sleep(0.3)\n"
+    )
+    got = run._spawn([sys.executable, "-c", code], tmp_path / "child.log")
+    assert 0.4 <= got.cpu < got.seconds  # the grandchild's busy 0.4 s, not the sleep
+    assert got.seconds >= 0.7
