@@ -41,12 +41,10 @@ def test_a_column_is_as_wide_as_its_header_and_longest_value(
 
 
 def test_a_column_of_repeated_ids_is_as_wide_as_its_longest_id() -> None:
-    """A loader's column holds each id once however many rows show it: 30,000 rows of
-    three ids are as wide as the longest (7 characters + 2), and a longer text in one
-    more row counts (11 + 2)."""
+    """30,000 rows of three ids are as wide as the longest (7 characters + 2), and a
+    longer text in one more row counts (11 + 2)."""
     ids = np.array(["C-001", "C-00002", "C-3"], dtype=object)
     many = ids[np.arange(30_000) % 3]
-    other = "".join(["C-0000", "00004"])  # "C-000000004", an object of its own
     assert width(Column("id", pd.Series(many, dtype="str"), None)) == 9.0
-    with_other = np.append(many, other)
+    with_other = np.append(many, "C-000000004")
     assert width(Column("id", pd.Series(with_other, dtype="str"), None)) == 13.0
